@@ -1,0 +1,70 @@
+import type { ReactNode } from "react";
+import { Heading, Hr, Text } from "react-email";
+import { COURSE_TITLE, LESSON_COUNT, lessonMeta, nextLessonMeta } from "../../src/course/meta";
+import { Footer } from "./footer";
+import { Greeting } from "./greeting";
+import { Layout } from "./layout";
+import type { LessonEmailProps } from "./lesson-props";
+import * as s from "./styles";
+
+interface LessonLayoutProps extends LessonEmailProps {
+  /** Which lesson this is; title, preview and "Lesson N of 6" come from the course data. */
+  lesson: number;
+  /** One or two sentences about the next lesson; its title is added from the course data. */
+  comingNext?: ReactNode;
+  children: ReactNode;
+}
+
+/** Everything a lesson email shares: the "Lesson N of 6" label, title, greeting, teaser, sign-off, footer. */
+export function LessonLayout({ lesson, comingNext, children, ...props }: LessonLayoutProps) {
+  const meta = lessonMeta(lesson);
+  const next = nextLessonMeta(lesson);
+  return (
+    <Layout
+      title={meta.subject}
+      preview={meta.preview}
+      brandName={props.brandName}
+      footer={
+        <Footer
+          brandName={props.brandName}
+          postalAddress={props.postalAddress}
+          appUrl={props.appUrl}
+          reason={`You're getting this email because you signed up for the email course ${COURSE_TITLE}.`}
+          links={{
+            manageUrl: props.manageUrl,
+            unsubscribeUrl: props.unsubscribeUrl,
+            viewInBrowserUrl: props.viewInBrowserUrl,
+          }}
+        />
+      }
+    >
+      <Text className={s.cls.muted} style={s.eyebrow}>
+        {`Lesson ${meta.number} of ${LESSON_COUNT}`}
+      </Text>
+      <Heading as="h1" className={s.cls.text} style={s.h1}>
+        {meta.title}
+      </Heading>
+      <Greeting firstName={props.firstName} />
+      {children}
+      {next && comingNext ? (
+        <>
+          <Hr className={s.cls.hr} style={s.hr} />
+          <Text className={s.cls.muted} style={s.eyebrow}>
+            Coming next
+          </Text>
+          <Heading as="h2" className={s.cls.text} style={{ ...s.h2, marginTop: 0 }}>
+            {`Lesson ${next.number} – ${next.title}`}
+          </Heading>
+          <Text className={s.cls.text} style={s.paragraph}>
+            {comingNext}
+          </Text>
+        </>
+      ) : null}
+      <Text className={s.cls.text} style={{ ...s.paragraph, margin: "24px 0 0" }}>
+        Warmly,
+        <br />
+        {`The ${props.brandName} team`}
+      </Text>
+    </Layout>
+  );
+}

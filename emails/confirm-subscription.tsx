@@ -1,0 +1,82 @@
+import { Button, Heading, Link, Section, Text } from "react-email";
+import { z } from "zod";
+import { COURSE_TITLE, CONFIRMATION_EMAIL, CONFIRM_LINK_TTL_HOURS, LESSON_COUNT, LESSON_META } from "../src/course/meta";
+import { Footer } from "./_components/footer";
+import { Greeting } from "./_components/greeting";
+import { Layout } from "./_components/layout";
+import { absoluteUrl } from "./_components/lesson-props";
+import * as s from "./_components/styles";
+
+export const propsSchema = z.object({
+  firstName: z.string().nullish(),
+  confirmUrl: absoluteUrl,
+  brandName: z.string().min(1),
+  postalAddress: z.string().min(1),
+  appUrl: absoluteUrl,
+});
+export type ConfirmSubscriptionProps = z.infer<typeof propsSchema>;
+type Props = ConfirmSubscriptionProps;
+
+const courseDays = Math.max(...LESSON_META.map((lesson) => lesson.dayOffset));
+
+/** Double opt-in: nothing else is sent until this link is followed. */
+export default function ConfirmSubscriptionEmail({ firstName, confirmUrl, brandName, postalAddress, appUrl }: Props) {
+  return (
+    <Layout
+      title={CONFIRMATION_EMAIL.subject}
+      preview={CONFIRMATION_EMAIL.preview}
+      brandName={brandName}
+      footer={
+        <Footer
+          brandName={brandName}
+          postalAddress={postalAddress}
+          appUrl={appUrl}
+          reason={`You're getting this email because someone, hopefully you, signed up for ${COURSE_TITLE} with this address.`}
+        />
+      }
+    >
+      <Heading as="h1" className={s.cls.text} style={s.h1}>
+        Please confirm your email
+      </Heading>
+      <Greeting firstName={firstName} />
+      <Text className={s.cls.text} style={s.paragraph}>
+        {`Thanks for signing up for ${COURSE_TITLE}, a short email course in ${LESSON_COUNT} lessons from ${brandName}.`}
+      </Text>
+      <Text className={s.cls.text} style={s.paragraph}>
+        Please confirm that this is your email address, so we can start sending your lessons.
+      </Text>
+      <Section style={{ margin: "8px 0 24px" }}>
+        <Button className={s.cls.button} href={confirmUrl} style={s.button}>
+          Yes, send me the course
+        </Button>
+      </Section>
+      <Text className={s.cls.text} style={{ ...s.paragraph, margin: "0 0 4px" }}>
+        Or copy and paste this link into your browser:
+      </Text>
+      <Text className={s.cls.text} style={s.paragraph}>
+        <Link className={s.cls.link} href={confirmUrl} style={s.writtenOutUrl}>
+          {confirmUrl}
+        </Link>
+      </Text>
+      <Text className={s.cls.text} style={s.paragraph}>
+        {`This link expires in ${CONFIRM_LINK_TTL_HOURS} hours. Once you confirm, lesson 1 is on its way, and the rest follow over the next ${courseDays} days.`}
+      </Text>
+      <Text className={s.cls.text} style={s.paragraph}>
+        If you didn't sign up, ignore this email — you won't hear from us again.
+      </Text>
+      <Text className={s.cls.text} style={{ ...s.paragraph, margin: "24px 0 0" }}>
+        Warmly,
+        <br />
+        {`The ${brandName} team`}
+      </Text>
+    </Layout>
+  );
+}
+
+ConfirmSubscriptionEmail.PreviewProps = {
+  firstName: "Maya",
+  confirmUrl: "http://localhost:3000/confirm/eyJzdWIiOiJwcmV2aWV3In0.c2lnbmF0dXJlLXByZXZpZXctb25seQ",
+  brandName: "Natural Acne Medicine",
+  postalAddress: "123 Example Street, Springfield, ST 00000, USA",
+  appUrl: "http://localhost:3000",
+} satisfies Props;

@@ -1,0 +1,90 @@
+/** @jsxImportSource hono/jsx */
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { AppDeps, AppEnv } from "./app-env";
+import { AppError } from "./lib/errors";
+import { MessagePage } from "./pages/layout";
+import { confirmRoutes } from "./routes/confirm";
+import { siteInfo, wantsJson } from "./routes/helpers";
+import { landingRoutes } from "./routes/landing";
+import { signupRoutes } from "./routes/signup";
+
+export type { AppDeps, AppEnv } from "./app-env";
+
+/** Bodies we accept are small forms and webhook events; anything larger is refused unread. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+function errorResponse(c: Context<AppEnv>, status: ContentfulStatusCode, code: string, message: string, headers: Record<string, string> = {}) {
+  for (const [name, value] of Object.entries(headers)) c.header(name, value);
+  if (wantsJson(c) || c.req.path.startsWith("/webhooks/") || c.req.path.startsWith("/admin/")) {
+    return c.json({ error: { code, message, requestId: c.get("requestId") } }, status);
+  }
+  const title = status === 404 ? "Page not found" : status >= 500 ? "Something went wrong" : "That didn't work";
+  return c.html(
+    <MessagePage title={title} site={siteInfo(c.get("deps").config)}>
+      <p class="lead">{message}</p>
+      <p>
+        <a href="/">Go to the home page</a>
+      </p>
+    </MessagePage>,
+    status,
+  );
+}
+
+/** Builds the whole web app from its dependencies; the entries only wire runtime things. */
+export function createApp(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.use(requestId());
+  app.use(async (c, next) => {
+    c.set("deps", deps);
+    await next();
+  });
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        imgSrc: ["'self'", "data:"],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+      referrerPolicy: "no-referrer",
+      // Routes that must relax the policy (the web archive, the dev outbox) set their own header.
+      overwrite: false,
+    }),
+  );
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError(413, "payload_too_large", "The request body is too large.");
+      },
+    }),
+  );
+
+  app.route("/", landingRoutes);
+  app.route("/", signupRoutes);
+  app.route("/", confirmRoutes);
+
+  app.notFound((c) => errorResponse(c, 404, "not_found", "We couldn't find that page."));
+  app.onError((error, c) => {
+    if (error instanceof AppError) return errorResponse(c, error.status, error.code, error.message, error.headers);
+    if (error instanceof HTTPException && error.status < 500) {
+      return errorResponse(c, error.status, "bad_request", error.message || "The request could not be processed.");
+    }
+    // Unexpected: log what helps an operator (never request bodies or personal data), answer plainly.
+    deps.logger.error("unhandled_error", { requestId: c.get("requestId"), path: c.req.routePath, error: error.name, message: error.message });
+    return errorResponse(c, 500, "internal_error", "Something went wrong on our side. Please try again in a moment.");
+  });
+
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,124 @@
+import { z } from "zod";
+
+/**
+ * The one place environment variables are read. Each entry (Node server, Worker, CLI) parses its
+ * environment once with `loadConfig` and passes the result down; nothing else reads `process.env`.
+ */
+
+const DEV_SECRET = "dev-only-secret-change-me-dev-only-secret";
+const DEV_POSTAL_ADDRESS = "Natural Acne Medicine · 123 Placeholder Street · Springfield (set MAIL_POSTAL_ADDRESS)";
+
+const optionalString = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .optional();
+
+const envSchema = z
+  .object({
+    NODE_ENV: optionalString,
+    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    APP_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    APP_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
+    DATABASE_URL: optionalString,
+    DATABASE_AUTH_TOKEN: optionalString,
+    RESEND_API_KEY: optionalString,
+    RESEND_BASE_URL: optionalString.pipe(z.url().optional()),
+    RESEND_WEBHOOK_SECRET: optionalString,
+    MAIL_FROM: optionalString,
+    MAIL_POSTAL_ADDRESS: optionalString,
+    BRAND_NAME: optionalString,
+    OUTBOX_DIR: optionalString,
+    SEND_HOUR: z.coerce.number().int().min(0).max(23).default(8),
+    TICK_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+    ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+    TURNSTILE_SECRET: optionalString,
+    TURNSTILE_SITE_KEY: optionalString,
+    /** Per-run budget of the Worker's cron pass: how many emails one pass may send. */
+    DISPATCH_MAX_EMAILS: z.coerce.number().int().min(1).max(100_000).optional(),
+    /** Per-run budget of wall time in milliseconds. */
+    DISPATCH_MAX_MS: z.coerce.number().int().min(100).max(900_000).optional(),
+  })
+  .passthrough();
+
+export type Runtime = "node" | "worker";
+
+export interface Config {
+  production: boolean;
+  port: number;
+  appUrl: string;
+  appSecret: string;
+  database: { url: string; authToken?: string };
+  resend?: { apiKey: string; baseUrl?: string };
+  resendWebhookSecret?: string;
+  mailFrom: string;
+  brandName: string;
+  postalAddress: string;
+  outboxDir: string;
+  sendHour: number;
+  tickIntervalSeconds: number;
+  adminToken?: string;
+  turnstile?: { secret: string; siteKey?: string };
+  dispatchBudget: { maxEmails: number; maxMs: number };
+  /** Things an operator should know about the configuration (never secrets themselves). */
+  warnings: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Generous on Node (one long-lived process); the Worker default fits Workers Free (50 subrequests). */
+const DEFAULT_BUDGET: Record<Runtime, { maxEmails: number; maxMs: number }> = {
+  node: { maxEmails: 10_000, maxMs: 50_000 },
+  worker: { maxEmails: 1_000, maxMs: 25_000 },
+};
+
+export function loadConfig(env: Record<string, string | undefined>, runtime: Runtime = "node"): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join(".") || "env"}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  const production = runtime === "worker" || e.NODE_ENV === "production";
+
+  if (production) {
+    const missing = (["APP_SECRET", "APP_URL", "DATABASE_URL"] as const).filter((name) => !e[name]);
+    if (missing.length > 0) {
+      throw new ConfigError(missing.map((name) => `${name} is required in production`));
+    }
+  }
+
+  const warnings: string[] = [];
+  if (!e.APP_SECRET) warnings.push("APP_SECRET is not set: using a fixed development secret. Never use it in production.");
+  if (!e.MAIL_POSTAL_ADDRESS) warnings.push("MAIL_POSTAL_ADDRESS is not set: emails show a placeholder postal address.");
+
+  const appUrl = (e.APP_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
+  const brandName = e.BRAND_NAME ?? "Natural Acne Medicine";
+
+  return {
+    production,
+    port: e.PORT,
+    appUrl,
+    appSecret: e.APP_SECRET ?? DEV_SECRET,
+    database: { url: e.DATABASE_URL ?? "file:data/course.db", authToken: e.DATABASE_AUTH_TOKEN },
+    resend: e.RESEND_API_KEY ? { apiKey: e.RESEND_API_KEY, baseUrl: e.RESEND_BASE_URL } : undefined,
+    resendWebhookSecret: e.RESEND_WEBHOOK_SECRET,
+    mailFrom: e.MAIL_FROM ?? `${brandName} <lessons@localhost>`,
+    brandName,
+    postalAddress: e.MAIL_POSTAL_ADDRESS ?? DEV_POSTAL_ADDRESS,
+    outboxDir: e.OUTBOX_DIR ?? "data/outbox",
+    sendHour: e.SEND_HOUR,
+    tickIntervalSeconds: e.TICK_INTERVAL_SECONDS,
+    adminToken: e.ADMIN_TOKEN,
+    turnstile: e.TURNSTILE_SECRET ? { secret: e.TURNSTILE_SECRET, siteKey: e.TURNSTILE_SITE_KEY } : undefined,
+    dispatchBudget: {
+      maxEmails: e.DISPATCH_MAX_EMAILS ?? DEFAULT_BUDGET[runtime].maxEmails,
+      maxMs: e.DISPATCH_MAX_MS ?? DEFAULT_BUDGET[runtime].maxMs,
+    },
+    warnings,
+  };
+}

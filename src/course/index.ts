@@ -1,0 +1,18 @@
+export { COURSE, LESSON_COUNT, lessonByNumber, lessonBySlug, type Lesson } from "./lessons";
+export {
+  COURSE_TITLE,
+  CONFIRMATION_EMAIL,
+  CONFIRM_LINK_TTL_HOURS,
+  LESSON_META,
+  lessonMeta,
+  nextLessonMeta,
+  type LessonMeta,
+} from "./meta";
+export { renderEmail, type RenderedEmail } from "./render";
+export { GREETING_FALLBACK } from "../../emails/_components/greeting";
+export { lessonPropsSchema, type LessonEmailProps } from "../../emails/_components/lesson-props";
+export {
+  default as ConfirmSubscriptionEmail,
+  propsSchema as confirmSubscriptionPropsSchema,
+  type ConfirmSubscriptionProps,
+} from "../../emails/confirm-subscription";

@@ -1,0 +1,104 @@
+/**
+ * The course as plain data, with no React and no email imports, so both the email components
+ * (which need "Lesson N of 6", titles and preview text) and `lessons.ts` (which attaches the
+ * components) can import it without a cycle.
+ */
+
+export const COURSE_TITLE = "Clear Skin from the Inside Out";
+
+export interface LessonMeta {
+  /** 1-based position in the course. */
+  number: number;
+  /** Stable identifier for URLs and database rows; never rename a published slug. */
+  slug: string;
+  /** Heading inside the email and on the landing page. */
+  title: string;
+  /** Email subject line; at most 60 characters so it isn't cut off in most inboxes. */
+  subject: string;
+  /** Inbox preview text (shown after the subject); the <Preview> of the email. */
+  preview: string;
+  /** One sentence for the landing page's lesson list. */
+  summary: string;
+  /** Days after confirmation; lesson 1 goes out right away (0). */
+  dayOffset: number;
+}
+
+export const LESSON_META = [
+  {
+    number: 1,
+    slug: "gut-skin-axis",
+    title: "What the gut–skin axis is",
+    subject: "Lesson 1: How your gut and your skin talk",
+    preview: "Why acne can be a messenger, not an enemy, and what your gut has to do with it.",
+    summary: "How the trillions of bacteria in your gut stay in touch with your skin, and why that matters for acne.",
+    dayOffset: 0,
+  },
+  {
+    number: 2,
+    slug: "three-signs",
+    title: "Three signs your acne may be gut-related",
+    subject: "Lesson 2: Three signs your acne may be gut-related",
+    preview: "Where breakouts show up, how your digestion feels, what happens after meals, and a simple two-week journal.",
+    summary: "Three clues that your breakouts may be linked to your gut, plus a two-week food-and-skin journal to spot your own patterns.",
+    dayOffset: 2,
+  },
+  {
+    number: 3,
+    slug: "support-the-gut-lining",
+    title: "Step 1: Support your gut lining",
+    subject: "Lesson 3: Support your gut lining (step 1 of 3)",
+    preview: "Bone broth, zinc and pumpkin seeds: simple foods that nourish your gut lining and your skin.",
+    summary: "The first healing step: nourishing foods such as bone broth and zinc-rich pumpkin seeds, and how much zinc is too much.",
+    dayOffset: 4,
+  },
+  {
+    number: 4,
+    slug: "probiotics-and-prebiotics",
+    title: "Step 2: Probiotics and prebiotics",
+    subject: "Lesson 4: Probiotics and prebiotics, made simple",
+    preview: "Helpful bacteria, the fibres that feed them, and what the research can and can't tell us yet.",
+    summary: "The second step: helpful bacteria from fermented foods, the fibres that feed them, and an honest look at the research.",
+    dayOffset: 7,
+  },
+  {
+    number: 5,
+    slug: "anti-inflammatory-plate",
+    title: "Step 3: The anti-inflammatory plate",
+    subject: "Lesson 5: Build an anti-inflammatory plate",
+    preview: "Omega-3 fats, colourful berries and leafy greens: everyday ways to help calm redness from the inside.",
+    summary: "The third step: omega-3 fats and colourful, antioxidant-rich foods that may help calm red, swollen breakouts.",
+    dayOffset: 10,
+  },
+  {
+    number: 6,
+    slug: "key-takeaways",
+    title: "Key takeaways and gentle next steps",
+    subject: "Lesson 6: Your key takeaways and gentle next steps",
+    preview: "Everything from the course on one page, and how to keep going at your own pace, with the right support.",
+    summary: "The whole course on one page, and gentle next steps to take at your own pace with a professional's support.",
+    dayOffset: 14,
+  },
+] as const satisfies readonly LessonMeta[];
+
+export const LESSON_COUNT: number = LESSON_META.length;
+
+/** Subject and preview of the double opt-in email, kept next to the lessons' so copy lives in one place. */
+export const CONFIRMATION_EMAIL = {
+  subject: `Please confirm: ${COURSE_TITLE}`,
+  preview: "One click to confirm your email, and your first lesson is on its way.",
+} as const;
+
+/** How long a confirmation link stays valid; the confirmation email states it. */
+export const CONFIRM_LINK_TTL_HOURS = 48;
+
+/** Metadata for lesson `n`; throws for a number outside the course (a programming error). */
+export function lessonMeta(n: number): LessonMeta {
+  const meta = LESSON_META.find((lesson) => lesson.number === n);
+  if (!meta) throw new RangeError(`No lesson ${n} in "${COURSE_TITLE}" (1..${LESSON_COUNT})`);
+  return meta;
+}
+
+/** The lesson after `n`, or undefined after the last one. */
+export function nextLessonMeta(n: number): LessonMeta | undefined {
+  return LESSON_META.find((lesson) => lesson.number === n + 1);
+}

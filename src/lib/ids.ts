@@ -1,0 +1,4 @@
+/** Random identifiers from WebCrypto, available on Node and in Workers alike. */
+export function newId(): string {
+  return crypto.randomUUID();
+}

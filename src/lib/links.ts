@@ -1,0 +1,42 @@
+import { CONFIRM_TOKEN_TTL_MS, signToken } from "./tokens";
+
+/** Absolute links for emails and pages. Tokens go in the path or query, never anything personal. */
+
+export function confirmUrl(appUrl: string, token: string): string {
+  return `${appUrl}/confirm?token=${encodeURIComponent(token)}`;
+}
+
+export function manageUrl(appUrl: string, token: string): string {
+  return `${appUrl}/manage/${encodeURIComponent(token)}`;
+}
+
+export function unsubscribeUrl(appUrl: string, token: string): string {
+  return `${appUrl}/unsubscribe/${encodeURIComponent(token)}`;
+}
+
+export function lessonUrl(appUrl: string, slug: string, token: string): string {
+  return `${appUrl}/lessons/${encodeURIComponent(slug)}?token=${encodeURIComponent(token)}`;
+}
+
+export async function signedConfirmUrl(appUrl: string, secret: string, subscriberId: string, nonce: number, now: number) {
+  const token = await signToken(secret, { purpose: "confirm", subscriberId, nonce, expiresAt: now + CONFIRM_TOKEN_TTL_MS });
+  return confirmUrl(appUrl, token);
+}
+
+export interface SubscriberLinks {
+  manageUrl: string;
+  unsubscribeUrl: string;
+}
+
+export async function signedSubscriberLinks(appUrl: string, secret: string, subscriberId: string): Promise<SubscriberLinks> {
+  const [manage, unsubscribe] = await Promise.all([
+    signToken(secret, { purpose: "manage", subscriberId }),
+    signToken(secret, { purpose: "unsubscribe", subscriberId }),
+  ]);
+  return { manageUrl: manageUrl(appUrl, manage), unsubscribeUrl: unsubscribeUrl(appUrl, unsubscribe) };
+}
+
+export async function signedLessonUrl(appUrl: string, secret: string, subscriberId: string, lesson: { number: number; slug: string }) {
+  const token = await signToken(secret, { purpose: "lesson", subscriberId, lesson: lesson.number });
+  return lessonUrl(appUrl, lesson.slug, token);
+}

@@ -1,0 +1,61 @@
+import { sign, verify } from "hono/jwt";
+
+/**
+ * Signed link tokens (HS256 JWTs via hono/jwt, WebCrypto underneath). Each token is bound to one
+ * purpose through its audience claim, so a manage link cannot confirm a subscription, and so on.
+ * Expiry is checked against the injected clock rather than the wall clock, so tests can move time.
+ */
+
+export type TokenPurpose = "confirm" | "manage" | "unsubscribe" | "lesson";
+
+export interface TokenClaims {
+  purpose: TokenPurpose;
+  subscriberId: string;
+  /** For confirm tokens: the subscriber's confirmation nonce at signing time. */
+  nonce?: number;
+  /** For lesson tokens: the lesson the token opens. */
+  lesson?: number;
+  /** Milliseconds since the epoch; absent for links that live as long as the subscriber. */
+  expiresAt?: number;
+}
+
+export const CONFIRM_TOKEN_TTL_MS = 48 * 60 * 60 * 1000;
+
+export async function signToken(secret: string, claims: TokenClaims): Promise<string> {
+  return sign(
+    {
+      sub: claims.subscriberId,
+      aud: claims.purpose,
+      ...(claims.nonce !== undefined && { n: claims.nonce }),
+      ...(claims.lesson !== undefined && { l: claims.lesson }),
+      ...(claims.expiresAt !== undefined && { exp: Math.floor(claims.expiresAt / 1000) }),
+    },
+    secret,
+    "HS256",
+  );
+}
+
+/** The claims of a valid token for `purpose`, or null for anything tampered, expired or misused. */
+export async function verifyToken(
+  secret: string,
+  token: string,
+  purpose: TokenPurpose,
+  now: number,
+): Promise<TokenClaims | null> {
+  if (token.length === 0 || token.length > 2048) return null;
+  try {
+    const payload = await verify(token, secret, { alg: "HS256", aud: purpose, exp: false, nbf: false, iat: false });
+    if (typeof payload.sub !== "string" || payload.sub.length === 0) return null;
+    const expiresAt = typeof payload.exp === "number" ? payload.exp * 1000 : undefined;
+    if (expiresAt !== undefined && expiresAt <= now) return null;
+    return {
+      purpose,
+      subscriberId: payload.sub,
+      nonce: typeof payload.n === "number" ? payload.n : undefined,
+      lesson: typeof payload.l === "number" ? payload.l : undefined,
+      expiresAt,
+    };
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,49 @@
+/**
+ * The mail port. Adapters: `resend.ts` (the real provider) and `outbox.ts` (development: JSON files).
+ * Adapters never throw for a provider failure: they return it as a value the caller can act on.
+ */
+
+export interface OutgoingEmail {
+  to: string;
+  from: string;
+  subject: string;
+  html: string;
+  text: string;
+  headers?: Record<string, string>;
+  tags?: { name: string; value: string }[];
+}
+
+export interface MailError {
+  /** HTTP status from the provider, or null for network errors and timeouts. */
+  status: number | null;
+  name: string;
+  message: string;
+  /** True for failures worth retrying: 429, 5xx, network errors, timeouts. */
+  retryable: boolean;
+  /** How long the provider asked us to wait before the next call (Retry-After / ratelimit-reset). */
+  retryAfterMs?: number;
+}
+
+export type SendResult = { ok: true; id: string } | { ok: false; error: MailError };
+export type BatchResult = { ok: true; ids: string[]; rateLimit?: RateLimitInfo } | { ok: false; error: MailError };
+
+/** The provider's rate-limit state after a call (IETF `RateLimit-*` headers, as Resend sends them). */
+export interface RateLimitInfo {
+  remaining: number;
+  resetMs: number;
+}
+
+export interface SendOptions {
+  /** Same key, same result: the provider will not send twice for a repeated key. */
+  idempotencyKey?: string;
+}
+
+export interface Mailer {
+  readonly kind: "resend" | "outbox" | "memory";
+  send(email: OutgoingEmail, options?: SendOptions): Promise<SendResult>;
+  /** Up to `MAX_BATCH` emails in one call; all or nothing. */
+  sendBatch(emails: OutgoingEmail[], options?: SendOptions): Promise<BatchResult>;
+}
+
+/** Resend's batch endpoint takes at most 100 emails a call. */
+export const MAX_BATCH = 100;

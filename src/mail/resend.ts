@@ -1,0 +1,89 @@
+import { Resend } from "resend";
+import type { BatchResult, MailError, Mailer, OutgoingEmail, RateLimitInfo, SendOptions, SendResult } from "./mailer";
+
+export interface ResendMailerOptions {
+  apiKey: string;
+  baseUrl?: string;
+  /** Every provider call is abandoned after this long and reported as a retryable failure. */
+  timeoutMs?: number;
+}
+
+type ResendError = { name?: string; message?: string; statusCode?: number | null } | null;
+type Headers = Record<string, string> | null;
+
+/**
+ * Errors that retrying cannot fix, by the `name` Resend gives them. Validation errors (bad address,
+ * bad payload) and authentication errors need a person, not another attempt.
+ */
+const PERMANENT_STATUSES = new Set([400, 401, 403, 404, 405, 409, 413, 422]);
+
+export function classifyResendError(error: NonNullable<ResendError>, headers: Headers): MailError {
+  const status = typeof error.statusCode === "number" ? error.statusCode : null;
+  // A request with the same idempotency key still in flight: it will settle, so ask again later.
+  const inFlight = error.name === "concurrent_idempotent_requests";
+  const retryable = inFlight || status === null || status === 429 || status >= 500 || !PERMANENT_STATUSES.has(status);
+  return {
+    status,
+    name: error.name ?? "application_error",
+    message: error.message ?? "Unknown provider error",
+    retryable,
+    retryAfterMs: retryAfterMs(headers),
+  };
+}
+
+/** `retry-after` in seconds (or an HTTP date), else `ratelimit-reset` in seconds. */
+export function retryAfterMs(headers: Headers, now = Date.now()): number | undefined {
+  if (!headers) return undefined;
+  const retryAfter = headers["retry-after"];
+  if (retryAfter !== undefined) {
+    const seconds = Number(retryAfter);
+    if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+    const date = Date.parse(retryAfter);
+    if (Number.isFinite(date)) return Math.max(0, date - now);
+  }
+  const reset = Number(headers["ratelimit-reset"]);
+  return Number.isFinite(reset) && headers["ratelimit-reset"] !== undefined ? Math.max(0, reset * 1000) : undefined;
+}
+
+export function rateLimitInfo(headers: Headers): RateLimitInfo | undefined {
+  if (!headers || headers["ratelimit-remaining"] === undefined) return undefined;
+  const remaining = Number(headers["ratelimit-remaining"]);
+  const reset = Number(headers["ratelimit-reset"] ?? 1);
+  if (!Number.isFinite(remaining)) return undefined;
+  return { remaining, resetMs: Number.isFinite(reset) ? reset * 1000 : 1000 };
+}
+
+function toPayload(email: OutgoingEmail) {
+  return {
+    from: email.from,
+    to: [email.to],
+    subject: email.subject,
+    html: email.html,
+    text: email.text,
+    headers: email.headers,
+    tags: email.tags,
+  };
+}
+
+export function createResendMailer(options: ResendMailerOptions): Mailer {
+  const resend = new Resend(options.apiKey, { baseUrl: options.baseUrl });
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const requestOptions = (send: SendOptions | undefined) => ({
+    idempotencyKey: send?.idempotencyKey,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+
+  return {
+    kind: "resend",
+    async send(email, send): Promise<SendResult> {
+      const { data, error, headers } = await resend.emails.send(toPayload(email), requestOptions(send));
+      if (error || !data) return { ok: false, error: classifyResendError(error ?? {}, headers) };
+      return { ok: true, id: data.id };
+    },
+    async sendBatch(emails, send): Promise<BatchResult> {
+      const { data, error, headers } = await resend.batch.send(emails.map(toPayload), requestOptions(send));
+      if (error || !data) return { ok: false, error: classifyResendError(error ?? {}, headers) };
+      return { ok: true, ids: data.data.map((item) => item.id), rateLimit: rateLimitInfo(headers) };
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { serve } from "@hono/node-server";
+import { createApp } from "./app";
+import { createLogger } from "./lib/logger";
+import { createNodeDeps, loadConfigOrExit } from "./node-deps";
+import { devOutboxRoutes } from "./routes/dev-outbox";
+
+/** The Node entry: `npm start`. Serves the app, applies migrations, runs the dispatcher on a timer. */
+async function main() {
+  const logger = createLogger();
+  const config = loadConfigOrExit(process.env);
+  for (const warning of config.warnings) logger.warn("config_warning", { message: warning });
+
+  const deps = await createNodeDeps(config, logger);
+  const app = createApp(deps);
+  if (!config.production && deps.mailer.kind === "outbox") app.route("/dev/outbox", devOutboxRoutes(config.outboxDir));
+
+  const server = serve({ fetch: app.fetch, port: config.port }, (info) => {
+    console.log(`\n  Clear Skin from the Inside Out is running.\n`);
+    console.log(`  Site:    ${config.appUrl}/`);
+    if (deps.mailer.kind === "outbox") console.log(`  Outbox:  ${config.appUrl}/dev/outbox   (emails are written to ${config.outboxDir})`);
+    console.log(`  Health:  ${config.appUrl}/healthz`);
+    console.log(`  Listening on port ${info.port}; database ${config.database.url.startsWith("file:") ? config.database.url : "(remote libSQL)"}\n`);
+  });
+
+  const shutdown = () => {
+    logger.info("shutdown");
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 5_000).unref();
+  };
+  process.on("SIGINT", shutdown);
+  process.on("SIGTERM", shutdown);
+}
+
+main().catch((error: unknown) => {
+  console.error("Failed to start:", error instanceof Error ? error.message : error);
+  process.exit(1);
+});

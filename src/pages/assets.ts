@@ -1,0 +1,67 @@
+/**
+ * Static assets for our pages, served from /assets so the Content-Security-Policy can forbid every
+ * inline script and style.
+ */
+
+export const SITE_CSS = `
+:root {
+  color-scheme: light dark;
+  --bg: #fbf8f4; --surface: #ffffff; --text: #1f2a24; --muted: #4f5d55; --accent: #2f6b4f;
+  --accent-text: #ffffff; --border: #d9d3c9; --error: #a4262c; --focus: #1a5fb4; --notice: #eef5f0;
+  font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; line-height: 1.6;
+}
+@media (prefers-color-scheme: dark) {
+  :root { --bg: #141a17; --surface: #1d2520; --text: #edf2ee; --muted: #b5c2ba; --accent: #7cc4a0;
+    --accent-text: #0d1a13; --border: #34423a; --error: #ff9a9f; --focus: #8ab4f8; --notice: #1f2e26; }
+}
+* { box-sizing: border-box; }
+body { margin: 0; background: var(--bg); color: var(--text); font-size: 1.0625rem; }
+a { color: var(--accent); text-underline-offset: 0.15em; }
+:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+.skip { position: absolute; left: -999px; top: 0; }
+.skip:focus { left: 1rem; top: 1rem; background: var(--surface); padding: 0.5rem 1rem; z-index: 1; }
+header.site, footer.site { padding: 1rem 1.25rem; }
+header.site a { color: var(--text); font-weight: 700; text-decoration: none; }
+footer.site { color: var(--muted); font-size: 0.875rem; border-top: 1px solid var(--border); margin-top: 3rem; }
+main { max-width: 42rem; margin: 0 auto; padding: 0 1.25rem; }
+h1 { font-size: clamp(1.9rem, 6vw, 2.6rem); line-height: 1.15; margin: 1.5rem 0 0.75rem; }
+h2 { font-size: 1.35rem; margin-top: 2.25rem; }
+.lead { font-size: 1.2rem; color: var(--muted); }
+.flush { margin-top: 0; }
+.card { background: var(--surface); border: 1px solid var(--border); border-radius: 12px; padding: 1.25rem; margin: 1.5rem 0; }
+.notice { background: var(--notice); border-left: 4px solid var(--accent); padding: 0.75rem 1rem; border-radius: 6px; }
+form .field { margin-bottom: 1rem; }
+label { display: block; font-weight: 600; margin-bottom: 0.25rem; }
+.hint { color: var(--muted); font-size: 0.9rem; margin: 0.25rem 0 0; }
+input[type=email], input[type=text] { width: 100%; font: inherit; padding: 0.7rem 0.8rem; border: 2px solid var(--border);
+  border-radius: 8px; background: var(--bg); color: var(--text); }
+input[aria-invalid=true] { border-color: var(--error); }
+.error { color: var(--error); font-weight: 600; }
+button, .button { display: inline-block; font: inherit; font-weight: 700; padding: 0.75rem 1.25rem; border-radius: 8px;
+  border: 2px solid var(--accent); background: var(--accent); color: var(--accent-text); cursor: pointer; text-decoration: none; }
+button.secondary, .button.secondary { background: transparent; color: var(--accent); }
+button.danger { background: transparent; color: var(--error); border-color: var(--error); }
+.actions { display: flex; flex-wrap: wrap; gap: 0.75rem; align-items: center; }
+.actions form { margin: 0; }
+ol.lessons { padding-left: 1.25rem; }
+ol.lessons li { margin-bottom: 0.75rem; }
+ol.lessons strong { display: block; }
+.disclaimer { color: var(--muted); font-size: 0.9rem; }
+.hp { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
+progress { width: 100%; height: 0.75rem; accent-color: var(--accent); }
+.outbox td, .outbox th { text-align: left; padding: 0.4rem 0.5rem; border-bottom: 1px solid var(--border); vertical-align: top; }
+.outbox table { width: 100%; border-collapse: collapse; font-size: 0.95rem; }
+.outbox iframe { width: 100%; min-height: 70vh; border: 1px solid var(--border); border-radius: 8px; background: #fff; }
+pre.text { white-space: pre-wrap; background: var(--surface); border: 1px solid var(--border); padding: 1rem; border-radius: 8px; }
+`;
+
+/** Fills the hidden time-zone field so lessons arrive at a sensible local hour. Optional: without it, UTC. */
+export const TIMEZONE_JS = `
+(function () {
+  try {
+    var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    var fields = document.querySelectorAll('input[name="timeZone"]');
+    for (var i = 0; i < fields.length; i++) if (!fields[i].value) fields[i].value = zone || "";
+  } catch (e) {}
+})();
+`;

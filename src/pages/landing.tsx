@@ -1,0 +1,110 @@
+/** @jsxImportSource hono/jsx */
+import { COURSE } from "../course";
+import { Layout, type SiteInfo } from "./layout";
+
+export interface SignupFormState {
+  email?: string;
+  firstName?: string;
+  timeZone?: string;
+  /** Field name → message, shown beside the field. */
+  errors?: Partial<Record<"email" | "firstName" | "form", string>>;
+  /** Extra hidden fields the signup protection needs (signed form time, Turnstile site key). */
+  formToken?: string;
+  turnstileSiteKey?: string;
+}
+
+export function LandingPage(props: { site: SiteInfo; sendHour: number; form?: SignupFormState }) {
+  const form = props.form ?? {};
+  const errors = form.errors ?? {};
+  const scripts = ["/assets/timezone.js"];
+  if (form.turnstileSiteKey) scripts.push("https://challenges.cloudflare.com/turnstile/v0/api.js");
+  return (
+    <Layout title={COURSE.title} site={props.site} scripts={scripts}>
+      <h1>{COURSE.title}</h1>
+      <p class="lead">
+        A free six-lesson email course on the gut–skin axis: what your gut may have to do with your acne, and gentle,
+        food-first steps you can take. Acne is a messenger, not an enemy.
+      </p>
+
+      <section class="card" aria-labelledby="signup-heading">
+        <h2 id="signup-heading" class="flush">
+          Get lesson 1 today
+        </h2>
+        {errors.form && (
+          <p class="error" role="alert">
+            {errors.form}
+          </p>
+        )}
+        <form method="post" action="/subscribe" novalidate>
+          <div class="field">
+            <label for="email">Email address</label>
+            <input
+              id="email"
+              name="email"
+              type="email"
+              autocomplete="email"
+              required
+              maxlength={254}
+              value={form.email ?? ""}
+              aria-invalid={errors.email ? "true" : undefined}
+              aria-describedby={errors.email ? "email-error" : undefined}
+            />
+            {errors.email && (
+              <p id="email-error" class="error" role="alert">
+                {errors.email}
+              </p>
+            )}
+          </div>
+          <div class="field">
+            <label for="firstName">
+              First name <span class="hint">(optional)</span>
+            </label>
+            <input
+              id="firstName"
+              name="firstName"
+              type="text"
+              autocomplete="given-name"
+              maxlength={60}
+              value={form.firstName ?? ""}
+              aria-invalid={errors.firstName ? "true" : undefined}
+              aria-describedby={errors.firstName ? "firstName-error" : undefined}
+            />
+            {errors.firstName && (
+              <p id="firstName-error" class="error" role="alert">
+                {errors.firstName}
+              </p>
+            )}
+          </div>
+          <input type="hidden" name="timeZone" value={form.timeZone ?? ""} />
+          {form.formToken && <input type="hidden" name="formToken" value={form.formToken} />}
+          <div class="hp" aria-hidden="true">
+            <label for="website">Leave this field empty</label>
+            <input id="website" name="website" type="text" tabindex={-1} autocomplete="off" />
+          </div>
+          {form.turnstileSiteKey && <div class="cf-turnstile" data-sitekey={form.turnstileSiteKey} />}
+          <button type="submit">Send me the course</button>
+          <p class="hint">
+            We'll email you a link to confirm. One lesson every few days, at {formatHour(props.sendHour)} your time. Pause or leave
+            with one click from any email.
+          </p>
+        </form>
+      </section>
+
+      <h2>What you'll learn</h2>
+      <ol class="lessons">
+        {COURSE.lessons.map((lesson) => (
+          <li>
+            <strong>{lesson.title}</strong>
+            {lesson.summary}
+          </li>
+        ))}
+      </ol>
+    </Layout>
+  );
+}
+
+function formatHour(hour: number): string {
+  if (hour === 0) return "midnight";
+  if (hour === 12) return "noon";
+  return hour < 12 ? `${hour} in the morning` : `${hour - 12} in the ${hour < 18 ? "afternoon" : "evening"}`;
+}

@@ -1,0 +1,29 @@
+/** @jsxImportSource hono/jsx */
+import { Hono } from "hono";
+import { sql } from "drizzle-orm";
+import type { AppEnv } from "../app-env";
+import { SITE_CSS, TIMEZONE_JS } from "../pages/assets";
+import { LandingPage } from "../pages/landing";
+import { siteInfo } from "./helpers";
+
+const ONE_DAY = "public, max-age=86400";
+
+export const landingRoutes = new Hono<AppEnv>()
+  .get("/", (c) => {
+    const { config } = c.get("deps");
+    return c.html(<LandingPage site={siteInfo(config)} sendHour={config.sendHour} />);
+  })
+  .get("/assets/site.css", (c) => c.body(SITE_CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": ONE_DAY }))
+  .get("/assets/timezone.js", (c) =>
+    c.body(TIMEZONE_JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": ONE_DAY }),
+  )
+  .get("/healthz", async (c) => {
+    const { db, logger } = c.get("deps");
+    try {
+      await db.run(sql`select 1`);
+      return c.json({ status: "ok" });
+    } catch (error) {
+      logger.error("health_check_failed", { reason: error instanceof Error ? error.name : "unknown" });
+      return c.json({ status: "unavailable", message: "The database is not reachable." }, 503);
+    }
+  });

@@ -1,0 +1,61 @@
+import { createClient } from "@libsql/client/web";
+import type { ExecutionContext } from "hono";
+import { createApp, type App } from "./app";
+import type { AppDeps } from "./app-env";
+import { ConfigError, loadConfig } from "./config";
+import { createDb } from "./db/client";
+import { createLogger } from "./lib/logger";
+import { createResendMailer } from "./mail/resend";
+
+/** Worker bindings: every variable and secret from ARCHITECTURE.md arrives as a string. */
+export type Env = Record<string, string | undefined>;
+
+/** The parts of the Workers runtime types we use (kept local so Node and DOM types stay clean). */
+interface ScheduledController {
+  scheduledTime: number;
+  cron: string;
+}
+interface ExportedHandler<E> {
+  fetch(request: Request, env: E, ctx: ExecutionContext): Promise<Response>;
+  scheduled(controller: ScheduledController, env: E, ctx: ExecutionContext): Promise<void>;
+}
+
+const logger = createLogger();
+
+/** Built once per isolate: the env object is stable for an isolate's lifetime. */
+let cached: { env: Env; deps: AppDeps; app: App } | undefined;
+
+function depsFor(env: Env): { deps: AppDeps; app: App } {
+  if (cached?.env === env) return cached;
+  const config = loadConfig(env, "worker");
+  if (!config.resend) throw new ConfigError(["RESEND_API_KEY is required in the Worker (there is no outbox at the edge)"]);
+  const client = createClient({ url: config.database.url, authToken: config.database.authToken });
+  const deps: AppDeps = { db: createDb(client), mailer: createResendMailer(config.resend), clock: Date.now, config, logger };
+  cached = { env, deps, app: createApp(deps) };
+  return cached;
+}
+
+function badEnvironment(error: unknown): Response {
+  const problems = error instanceof ConfigError ? error.problems : ["unknown configuration error"];
+  logger.error("bad_environment", { problems: problems.join("; ") });
+  return Response.json(
+    { error: { code: "BAD_ENVIRONMENT", message: "The service is not configured correctly. The operator has been told." } },
+    { status: 500 },
+  );
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    let app: App;
+    try {
+      app = depsFor(env).app;
+    } catch (error) {
+      return badEnvironment(error);
+    }
+    return app.fetch(request, env, ctx);
+  },
+  async scheduled(controller, env, ctx) {
+    const { deps } = depsFor(env);
+    logger.info("cron", { cron: controller.cron, scheduledTime: controller.scheduledTime, database: deps.config.database.url ? "set" : "unset" });
+  },
+} satisfies ExportedHandler<Env>;

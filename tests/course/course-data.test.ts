@@ -1,0 +1,77 @@
+import { describe, expect, expectTypeOf, it } from "vitest";
+import {
+  COURSE,
+  LESSON_COUNT,
+  lessonByNumber,
+  lessonBySlug,
+  type LessonEmailProps,
+  type ConfirmSubscriptionProps,
+} from "../../src/course";
+
+describe("the course definition", () => {
+  it("is titled Clear Skin from the Inside Out and has six lessons", () => {
+    expect(COURSE.title).toBe("Clear Skin from the Inside Out");
+    expect(COURSE.lessons).toHaveLength(6);
+    expect(LESSON_COUNT).toBe(6);
+  });
+
+  it("numbers the lessons 1 to 6 in order", () => {
+    expect(COURSE.lessons.map((lesson) => lesson.number)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("sends lesson 1 at confirmation and every later lesson strictly after the one before", () => {
+    const offsets = COURSE.lessons.map((lesson) => lesson.dayOffset);
+    expect(offsets[0]).toBe(0);
+    for (let i = 1; i < offsets.length; i++) expect(offsets[i]).toBeGreaterThan(offsets[i - 1] ?? Infinity);
+  });
+
+  it("keeps every subject within 60 characters and gives each lesson a preview and summary", () => {
+    for (const lesson of COURSE.lessons) {
+      expect(lesson.subject.length, lesson.subject).toBeLessThanOrEqual(60);
+      expect(lesson.subject).toContain(`Lesson ${lesson.number}`);
+      expect(lesson.preview.length).toBeGreaterThan(20);
+      expect(lesson.preview.length).toBeLessThanOrEqual(150);
+      expect(lesson.summary).toMatch(/^[A-Z].*\.$/);
+      expect(lesson.title.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("gives each lesson a unique, URL-safe slug", () => {
+    const slugs = COURSE.lessons.map((lesson) => lesson.slug);
+    expect(new Set(slugs).size).toBe(slugs.length);
+    for (const slug of slugs) expect(slug).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+  });
+
+  it("finds lessons by number and by slug, and returns undefined for unknown ones", () => {
+    for (const lesson of COURSE.lessons) {
+      expect(lessonByNumber(lesson.number)).toBe(lesson);
+      expect(lessonBySlug(lesson.slug)).toBe(lesson);
+    }
+    expect(lessonByNumber(0)).toBeUndefined();
+    expect(lessonByNumber(7)).toBeUndefined();
+    expect(lessonBySlug("no-such-lesson")).toBeUndefined();
+  });
+
+  it("attaches an email component to every lesson", () => {
+    for (const lesson of COURSE.lessons) expect(typeof lesson.Email).toBe("function");
+  });
+
+  it("keeps the props contract the dispatcher and routes rely on", () => {
+    expectTypeOf<LessonEmailProps>().toEqualTypeOf<{
+      firstName?: string | null | undefined;
+      manageUrl: string;
+      unsubscribeUrl: string;
+      viewInBrowserUrl: string;
+      brandName: string;
+      postalAddress: string;
+      appUrl: string;
+    }>();
+    expectTypeOf<ConfirmSubscriptionProps>().toEqualTypeOf<{
+      firstName?: string | null | undefined;
+      confirmUrl: string;
+      brandName: string;
+      postalAddress: string;
+      appUrl: string;
+    }>();
+  });
+});

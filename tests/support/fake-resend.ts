@@ -1,0 +1,135 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A stand-in for Resend's HTTP API on loopback, so tests drive the real SDK over real HTTP.
+ * It records every accepted email, honours Idempotency-Key like Resend (same key, same answer,
+ * nothing sent twice), and can be told to fail: `failNext(status)`, `hangNext()`.
+ */
+
+export interface CapturedEmail {
+  from: string;
+  to: string[];
+  subject: string;
+  html: string;
+  text: string;
+  headers?: Record<string, string>;
+  tags?: { name: string; value: string }[];
+  id: string;
+  idempotencyKey?: string;
+}
+
+type Fault = { kind: "status"; status: number; headers?: Record<string, string>; body?: unknown } | { kind: "hang" };
+
+export interface FakeResend {
+  url: string;
+  emails: CapturedEmail[];
+  /** Every request received, including refused ones: `POST /emails/batch 429`. */
+  requests: { path: string; status: number; count: number; idempotencyKey?: string }[];
+  failNext(status: number, options?: { headers?: Record<string, string>; body?: unknown; times?: number }): void;
+  hangNext(times?: number): void;
+  /** Extra headers on every successful answer (rate-limit state, for instance). */
+  successHeaders: Record<string, string>;
+  emailsTo(address: string): CapturedEmail[];
+  reset(): void;
+  close(): Promise<void>;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  res.writeHead(status, { "content-type": "application/json", ...headers });
+  res.end(JSON.stringify(body));
+}
+
+export async function startFakeResend(): Promise<FakeResend> {
+  const faults: Fault[] = [];
+  const hung: ServerResponse[] = [];
+  const idempotent = new Map<string, { status: number; body: unknown }>();
+  let nextId = 1;
+
+  const fake: FakeResend = {
+    url: "",
+    emails: [],
+    requests: [],
+    successHeaders: {},
+    failNext(status, options = {}) {
+      for (let i = 0; i < (options.times ?? 1); i++) faults.push({ kind: "status", status, headers: options.headers, body: options.body });
+    },
+    hangNext(times = 1) {
+      for (let i = 0; i < times; i++) faults.push({ kind: "hang" });
+    },
+    emailsTo(address) {
+      return fake.emails.filter((email) => email.to.includes(address));
+    },
+    reset() {
+      fake.emails.length = 0;
+      fake.requests.length = 0;
+      faults.length = 0;
+      idempotent.clear();
+      fake.successHeaders = {};
+    },
+    async close() {
+      for (const res of hung) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+
+  const server = createServer(async (req, res) => {
+    const path = req.url ?? "/";
+    const raw = await readBody(req);
+    const key = req.headers["idempotency-key"] as string | undefined;
+    const isBatch = path === "/emails/batch";
+    if (req.method !== "POST" || (path !== "/emails" && !isBatch)) {
+      return send(res, 404, { statusCode: 404, name: "not_found", message: "Not found" });
+    }
+    let payload: unknown;
+    try {
+      payload = JSON.parse(raw);
+    } catch {
+      return send(res, 422, { statusCode: 422, name: "validation_error", message: "Invalid JSON" });
+    }
+    const items = (isBatch ? payload : [payload]) as Omit<CapturedEmail, "id">[];
+
+    const fault = faults.shift();
+    if (fault?.kind === "hang") {
+      fake.requests.push({ path, status: 0, count: items.length, idempotencyKey: key });
+      hung.push(res);
+      return;
+    }
+    if (fault?.kind === "status") {
+      fake.requests.push({ path, status: fault.status, count: items.length, idempotencyKey: key });
+      return send(res, fault.status, fault.body ?? { statusCode: fault.status, name: "fake_error", message: `Fake ${fault.status}` }, fault.headers);
+    }
+
+    if (isBatch && items.length > 100) {
+      return send(res, 422, { statusCode: 422, name: "validation_error", message: "Too many emails in batch" });
+    }
+    const previous = key ? idempotent.get(`${path}:${key}`) : undefined;
+    if (previous) {
+      fake.requests.push({ path, status: previous.status, count: items.length, idempotencyKey: key });
+      return send(res, previous.status, previous.body, fake.successHeaders);
+    }
+    const ids = items.map((item) => {
+      const id = `fake-${nextId++}`;
+      fake.emails.push({ ...item, id, idempotencyKey: key });
+      return id;
+    });
+    const body = isBatch ? { data: ids.map((id) => ({ id })) } : { id: ids[0] };
+    if (key) idempotent.set(`${path}:${key}`, { status: 200, body });
+    fake.requests.push({ path, status: 200, count: items.length, idempotencyKey: key });
+    send(res, 200, body, fake.successHeaders);
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return fake;
+}
