@@ -1,6 +1,12 @@
 import { Button, Heading, Link, Section, Text } from "react-email";
 import { z } from "zod";
-import { COURSE_TITLE, CONFIRMATION_EMAIL, CONFIRM_LINK_TTL_HOURS, LESSON_COUNT, LESSON_META } from "../src/course/meta";
+import {
+  COURSE_TITLE,
+  CONFIRMATION_EMAIL,
+  CONFIRM_LINK_TTL_HOURS,
+  LESSON_COUNT,
+  LESSON_META,
+} from "../src/course/meta";
 import { Footer } from "./_components/footer";
 import { Greeting } from "./_components/greeting";
 import { Layout } from "./_components/layout";

@@ -16,13 +16,13 @@ export default function LessonGutSkinAxis(props: Props) {
     >
       <P>{`Welcome to ${COURSE_TITLE}. We're really glad you're here.`}</P>
       <P>
-        If you're reading this, you've probably tried a lot already. Harsh cleansers. Drying lotions. Maybe a round
-        or two of antibiotics. Perhaps your skin cleared up for a while, then the breakouts came back as soon as you
+        If you're reading this, you've probably tried a lot already. Harsh cleansers. Drying lotions. Maybe a round or
+        two of antibiotics. Perhaps your skin cleared up for a while, then the breakouts came back as soon as you
         stopped.
       </P>
       <P>
-        That isn't your fault. Most of those treatments work on the surface of the skin. In this short course,
-        we'll look at something that often gets missed: what's happening inside, in your gut and on your plate.
+        That isn't your fault. Most of those treatments work on the surface of the skin. In this short course, we'll
+        look at something that often gets missed: what's happening inside, in your gut and on your plate.
       </P>
       <P>
         Here's a helpful way to think about it: acne is a messenger, not an enemy. It can be your body's way of saying
@@ -69,8 +69,8 @@ export default function LessonGutSkinAxis(props: Props) {
           and there's a lot we don't know yet.
         </CalloutP>
         <CalloutP>
-          The idea of a loosened or "leaky" gut (doctors call it increased intestinal permeability) is a hypothesis,
-          not a diagnosis. In every lesson, we'll tell you how sure the science is.
+          The idea of a loosened or "leaky" gut (doctors call it increased intestinal permeability) is a hypothesis, not
+          a diagnosis. In every lesson, we'll tell you how sure the science is.
         </CalloutP>
       </Callout>
 

@@ -13,9 +13,7 @@ export default function LessonSupportTheGutLining(props: Props) {
       lesson={3}
       comingNext="How helpful bacteria, and the fibres that feed them, may help bring your gut back into balance, plus an honest look at the research."
     >
-      <P>
-        How's your journal going? Even a few days of notes can start to show a pattern, so keep at it.
-      </P>
+      <P>How's your journal going? Even a few days of notes can start to show a pattern, so keep at it.</P>
       <P>
         Today we begin the first of three healing steps. In natural medicine, this step is often called "remove and
         replace": ease off the foods that seem to bother you, and add foods that help your gut lining.
@@ -44,9 +42,9 @@ export default function LessonSupportTheGutLining(props: Props) {
 
       <H2>Zinc</H2>
       <P>
-        Zinc is a mineral your skin uses to heal and to help control oil. Studies have found that people with acne
-        often have lower zinc levels than people without it. Some trials found that zinc supplements may make breakouts
-        less severe.
+        Zinc is a mineral your skin uses to heal and to help control oil. Studies have found that people with acne often
+        have lower zinc levels than people without it. Some trials found that zinc supplements may make breakouts less
+        severe.
       </P>
       <P>Food is the best place to start. Good sources of zinc include:</P>
       <List

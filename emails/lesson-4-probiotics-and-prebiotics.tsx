@@ -13,9 +13,7 @@ export default function LessonProbioticsAndPrebiotics(props: Props) {
       lesson={4}
       comingNext="The last healing step: omega-3 fats, colourful berries and leafy greens, and a simple way to build a plate that may help calm inflammation."
     >
-      <P>
-        Last time we looked after the gut lining. Today is step 2: helping the good bacteria in your gut to thrive.
-      </P>
+      <P>Last time we looked after the gut lining. Today is step 2: helping the good bacteria in your gut to thrive.</P>
       <P>
         Back to our garden for a moment. If step 1 was caring for the soil, step 2 is planting helpful seeds and feeding
         them well, so there's less room for weeds.

@@ -24,9 +24,9 @@ export default function LessonAntiInflammatoryPlate(props: Props) {
 
       <H2>Omega-3 fats</H2>
       <P>
-        Omega-3s are healthy fats your body uses to manage inflammation. A few small studies suggest they may help reduce
-        the redness and swelling of inflamed acne. The research is still limited, but these foods are good for you in
-        lots of other ways too.
+        Omega-3s are healthy fats your body uses to manage inflammation. A few small studies suggest they may help
+        reduce the redness and swelling of inflamed acne. The research is still limited, but these foods are good for
+        you in lots of other ways too.
       </P>
       <List
         items={[

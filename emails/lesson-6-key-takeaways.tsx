@@ -37,8 +37,8 @@ export default function LessonKeyTakeaways(props: Props) {
         ]}
       />
       <P>
-        Caring for your gut isn't only about skin. A healthy gut is also linked with your energy, your immune system
-        and your long-term health.
+        Caring for your gut isn't only about skin. A healthy gut is also linked with your energy, your immune system and
+        your long-term health.
       </P>
 
       <H2>Gentle next steps</H2>
@@ -51,8 +51,8 @@ export default function LessonKeyTakeaways(props: Props) {
             <Strong>Change one thing at a time.</Strong> If you change everything at once, you won't know what helped.
           </>,
           <>
-            <Strong>Give it time.</Strong> Your gut and skin renew slowly, so changes often take weeks to months to show.
-            Everyone's skin is different, and slow progress doesn't mean you've failed.
+            <Strong>Give it time.</Strong> Your gut and skin renew slowly, so changes often take weeks to months to
+            show. Everyone's skin is different, and slow progress doesn't mean you've failed.
           </>,
           <>
             <Strong>Work with a professional.</Strong> Take your journal to a doctor, dermatologist or registered

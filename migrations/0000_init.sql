@@ -5,6 +5,7 @@ CREATE TABLE `deliveries` (
 	`lesson_number` integer NOT NULL,
 	`status` text DEFAULT 'sending' NOT NULL,
 	`attempts` integer DEFAULT 0 NOT NULL,
+	`batch_key` text,
 	`provider_message_id` text,
 	`last_error` text,
 	`created_at` integer NOT NULL,

@@ -38,6 +38,8 @@ const envSchema = z
     DISPATCH_MAX_EMAILS: z.coerce.number().int().min(1).max(100_000).optional(),
     /** Per-run budget of wall time in milliseconds. */
     DISPATCH_MAX_MS: z.coerce.number().int().min(100).max(900_000).optional(),
+    /** Per-run budget of outbound calls (database and provider): Workers count these as subrequests. */
+    DISPATCH_MAX_SUBREQUESTS: z.coerce.number().int().min(10).max(100_000).optional(),
   })
   .passthrough();
 
@@ -59,7 +61,7 @@ export interface Config {
   tickIntervalSeconds: number;
   adminToken?: string;
   turnstile?: { secret: string; siteKey?: string };
-  dispatchBudget: { maxEmails: number; maxMs: number };
+  dispatchBudget: { maxEmails: number; maxMs: number; maxSubrequests: number };
   /** Things an operator should know about the configuration (never secrets themselves). */
   warnings: string[];
 }
@@ -72,9 +74,9 @@ export class ConfigError extends Error {
 }
 
 /** Generous on Node (one long-lived process); the Worker default fits Workers Free (50 subrequests). */
-const DEFAULT_BUDGET: Record<Runtime, { maxEmails: number; maxMs: number }> = {
-  node: { maxEmails: 10_000, maxMs: 50_000 },
-  worker: { maxEmails: 1_000, maxMs: 25_000 },
+const DEFAULT_BUDGET: Record<Runtime, Config["dispatchBudget"]> = {
+  node: { maxEmails: 10_000, maxMs: 50_000, maxSubrequests: Number.POSITIVE_INFINITY },
+  worker: { maxEmails: 800, maxMs: 25_000, maxSubrequests: 50 },
 };
 
 export function loadConfig(env: Record<string, string | undefined>, runtime: Runtime = "node"): Config {
@@ -118,6 +120,7 @@ export function loadConfig(env: Record<string, string | undefined>, runtime: Run
     dispatchBudget: {
       maxEmails: e.DISPATCH_MAX_EMAILS ?? DEFAULT_BUDGET[runtime].maxEmails,
       maxMs: e.DISPATCH_MAX_MS ?? DEFAULT_BUDGET[runtime].maxMs,
+      maxSubrequests: e.DISPATCH_MAX_SUBREQUESTS ?? DEFAULT_BUDGET[runtime].maxSubrequests,
     },
     warnings,
   };

@@ -1,10 +1,10 @@
 /** Node-side wiring shared by the server and the CLI: embedded libSQL, migrations, mail transport. */
-import { createClient } from "@libsql/client";
+import { createClient, type Client } from "@libsql/client";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type { AppDeps } from "./app-env";
 import { ConfigError, loadConfig, type Config } from "./config";
-import { createDb } from "./db/client";
+import { createDb, type Db } from "./db/client";
 import { applyMigrations } from "./db/migrate";
 import type { Logger } from "./lib/logger";
 import type { Mailer } from "./mail/mailer";
@@ -22,11 +22,20 @@ export function createNodeMailer(config: Config): Mailer {
   return config.resend ? createResendMailer(config.resend) : createOutboxMailer(config.outboxDir);
 }
 
+/**
+ * Opens a libSQL database from Node. For an embedded file: WAL, so readers don't block the writer,
+ * and a busy timeout, so a second process (the CLI beside the server) waits instead of failing.
+ */
+export async function openDatabase(url: string, authToken?: string): Promise<{ db: Db; client: Client }> {
+  ensureDatabaseFolder(url);
+  const client = createClient({ url, authToken, timeout: 15_000 });
+  if (url.startsWith("file:")) await client.execute("PRAGMA journal_mode = WAL");
+  return { db: createDb(client), client };
+}
+
 /** Builds the dependencies for the Node runtime: embedded or remote libSQL, migrations applied. */
 export async function createNodeDeps(config: Config, logger: Logger): Promise<AppDeps> {
-  ensureDatabaseFolder(config.database.url);
-  const client = createClient({ url: config.database.url, authToken: config.database.authToken });
-  const db = createDb(client);
+  const { db } = await openDatabase(config.database.url, config.database.authToken);
   await applyMigrations(db);
   return { db, mailer: createNodeMailer(config), clock: Date.now, config, logger };
 }

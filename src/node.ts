@@ -1,5 +1,6 @@
 import { serve } from "@hono/node-server";
 import { createApp } from "./app";
+import { runDispatch } from "./drip/dispatch";
 import { createLogger } from "./lib/logger";
 import { createNodeDeps, loadConfigOrExit } from "./node-deps";
 import { devOutboxRoutes } from "./routes/dev-outbox";
@@ -22,8 +23,21 @@ async function main() {
     console.log(`  Listening on port ${info.port}; database ${config.database.url.startsWith("file:") ? config.database.url : "(remote libSQL)"}\n`);
   });
 
+  // The dispatcher on a timer. Passes never overlap within this process; other processes (the
+  // CLI, a second server) are kept apart by the database leases.
+  let running: Promise<unknown> | undefined;
+  const tick = () => {
+    if (running) return;
+    running = runDispatch(deps)
+      .catch((error: unknown) => logger.error("dispatch_failed", { error: error instanceof Error ? error.message : String(error) }))
+      .finally(() => (running = undefined));
+  };
+  const timer = setInterval(tick, config.tickIntervalSeconds * 1000);
+  tick();
+
   const shutdown = () => {
     logger.info("shutdown");
+    clearInterval(timer);
     server.close(() => process.exit(0));
     setTimeout(() => process.exit(0), 5_000).unref();
   };

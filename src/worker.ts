@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from "./config";
 import { createDb } from "./db/client";
 import { createLogger } from "./lib/logger";
 import { createResendMailer } from "./mail/resend";
+import { runDispatch } from "./drip/dispatch";
 
 /** Worker bindings: every variable and secret from ARCHITECTURE.md arrives as a string. */
 export type Env = Record<string, string | undefined>;
@@ -55,7 +56,7 @@ export default {
     return app.fetch(request, env, ctx);
   },
   async scheduled(controller, env, ctx) {
-    const { deps } = depsFor(env);
-    logger.info("cron", { cron: controller.cron, scheduledTime: controller.scheduledTime, database: deps.config.database.url ? "set" : "unset" });
+    // Bounded by the configured per-run budget; whatever is left is due again at the next cron run.
+    ctx.waitUntil(runDispatch(depsFor(env).deps));
   },
 } satisfies ExportedHandler<Env>;

@@ -30,17 +30,21 @@ export function Layout({ title, preview, brandName, children, footer }: LayoutPr
       </Head>
       <Preview useTitleTag={false}>{preview}</Preview>
       <Body className={s.cls.body} style={s.body}>
-        <Container style={s.container}>
-          <Section style={s.header}>
-            <Text className={s.cls.brand} style={s.brand}>
-              {brandName}
-            </Text>
-          </Section>
-          <Section className={s.cls.card} tdClassName={s.cls.cardCell} style={s.card}>
-            {children}
-          </Section>
-          {footer}
-        </Container>
+        {/* The page colour sits on our own wrapper (not on <Body>, which copies it onto a cell we
+            can't put a class on), so the dark-mode rule can reach it. */}
+        <Section className={s.cls.page} tdClassName={s.cls.pageCell} style={s.page}>
+          <Container style={s.container}>
+            <Section style={s.header}>
+              <Text className={s.cls.brand} style={s.brand}>
+                {brandName}
+              </Text>
+            </Section>
+            <Section className={s.cls.card} tdClassName={s.cls.cardCell} style={s.card}>
+              {children}
+            </Section>
+            {footer}
+          </Container>
+        </Section>
       </Body>
     </Html>
   );

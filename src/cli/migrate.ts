@@ -1,6 +1,4 @@
-import { createClient } from "@libsql/client";
-import { loadConfigOrExit } from "../node-deps";
-import { createDb } from "../db/client";
+import { loadConfigOrExit, openDatabase } from "../node-deps";
 import { applyMigrations, MIGRATIONS_FOLDER } from "../db/migrate";
 
 /**
@@ -9,9 +7,9 @@ import { applyMigrations, MIGRATIONS_FOLDER } from "../db/migrate";
  */
 const config = loadConfigOrExit(process.env);
 const { url, authToken } = config.database;
-const client = createClient({ url, authToken });
+const { db, client } = await openDatabase(url, authToken);
 try {
-  await applyMigrations(createDb(client));
+  await applyMigrations(db);
   const where = url.startsWith("file:") ? url : new URL(url).host;
   console.log(`Migrations from ${MIGRATIONS_FOLDER} applied to ${where}.`);
 } catch (error) {

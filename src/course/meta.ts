@@ -38,8 +38,10 @@ export const LESSON_META = [
     slug: "three-signs",
     title: "Three signs your acne may be gut-related",
     subject: "Lesson 2: Three signs your acne may be gut-related",
-    preview: "Where breakouts show up, how your digestion feels, what happens after meals, and a simple two-week journal.",
-    summary: "Three clues that your breakouts may be linked to your gut, plus a two-week food-and-skin journal to spot your own patterns.",
+    preview:
+      "Where breakouts show up, how your digestion feels, what happens after meals, and a simple two-week journal.",
+    summary:
+      "Three clues that your breakouts may be linked to your gut, plus a two-week food-and-skin journal to spot your own patterns.",
     dayOffset: 2,
   },
   {
@@ -48,7 +50,8 @@ export const LESSON_META = [
     title: "Step 1: Support your gut lining",
     subject: "Lesson 3: Support your gut lining (step 1 of 3)",
     preview: "Bone broth, zinc and pumpkin seeds: simple foods that nourish your gut lining and your skin.",
-    summary: "The first healing step: nourishing foods such as bone broth and zinc-rich pumpkin seeds, and how much zinc is too much.",
+    summary:
+      "The first healing step: nourishing foods such as bone broth and zinc-rich pumpkin seeds, and how much zinc is too much.",
     dayOffset: 4,
   },
   {
@@ -57,7 +60,8 @@ export const LESSON_META = [
     title: "Step 2: Probiotics and prebiotics",
     subject: "Lesson 4: Probiotics and prebiotics, made simple",
     preview: "Helpful bacteria, the fibres that feed them, and what the research can and can't tell us yet.",
-    summary: "The second step: helpful bacteria from fermented foods, the fibres that feed them, and an honest look at the research.",
+    summary:
+      "The second step: helpful bacteria from fermented foods, the fibres that feed them, and an honest look at the research.",
     dayOffset: 7,
   },
   {
@@ -66,7 +70,8 @@ export const LESSON_META = [
     title: "Step 3: The anti-inflammatory plate",
     subject: "Lesson 5: Build an anti-inflammatory plate",
     preview: "Omega-3 fats, colourful berries and leafy greens: everyday ways to help calm redness from the inside.",
-    summary: "The third step: omega-3 fats and colourful, antioxidant-rich foods that may help calm red, swollen breakouts.",
+    summary:
+      "The third step: omega-3 fats and colourful, antioxidant-rich foods that may help calm red, swollen breakouts.",
     dayOffset: 10,
   },
   {
@@ -75,7 +80,8 @@ export const LESSON_META = [
     title: "Key takeaways and gentle next steps",
     subject: "Lesson 6: Your key takeaways and gentle next steps",
     preview: "Everything from the course on one page, and how to keep going at your own pace, with the right support.",
-    summary: "The whole course on one page, and gentle next steps to take at your own pace with a professional's support.",
+    summary:
+      "The whole course on one page, and gentle next steps to take at your own pace with a professional's support.",
     dayOffset: 14,
   },
 ] as const satisfies readonly LessonMeta[];

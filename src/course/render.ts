@@ -7,7 +7,9 @@ import { render } from "react-email";
  * is printed once.
  */
 const htmlToTextOptions = {
-  selectors: [{ selector: "a", options: { linkBrackets: ["(", ")"] as [string, string], hideLinkHrefIfSameAsText: true } }],
+  selectors: [
+    { selector: "a", options: { linkBrackets: ["(", ")"] as [string, string], hideLinkHrefIfSameAsText: true } },
+  ],
 };
 
 export interface RenderedEmail {
@@ -17,9 +19,6 @@ export interface RenderedEmail {
 
 /** Renders an email to HTML and to plain text, both from the same component. */
 export async function renderEmail(element: ReactElement): Promise<RenderedEmail> {
-  const [html, text] = await Promise.all([
-    render(element),
-    render(element, { plainText: true, htmlToTextOptions }),
-  ]);
+  const [html, text] = await Promise.all([render(element), render(element, { plainText: true, htmlToTextOptions })]);
   return { html, text };
 }

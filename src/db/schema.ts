@@ -89,6 +89,8 @@ export const deliveries = sqliteTable(
     lessonNumber: integer().notNull(),
     status: text({ enum: deliveryStatuses }).notNull().default("sending"),
     attempts: integer().notNull().default(0),
+    /** The batch this delivery was last sent in: a retry regroups the same members where it can. */
+    batchKey: text(),
     providerMessageId: text(),
     lastError: text(),
     createdAt: integer().notNull(),

@@ -1,4 +1,5 @@
 import { sign, verify } from "hono/jwt";
+import { CONFIRM_LINK_TTL_HOURS } from "../course/meta";
 
 /**
  * Signed link tokens (HS256 JWTs via hono/jwt, WebCrypto underneath). Each token is bound to one
@@ -19,7 +20,8 @@ export interface TokenClaims {
   expiresAt?: number;
 }
 
-export const CONFIRM_TOKEN_TTL_MS = 48 * 60 * 60 * 1000;
+/** Confirmation links expire; the confirmation email tells the reader how long they have. */
+export const CONFIRM_TOKEN_TTL_MS = CONFIRM_LINK_TTL_HOURS * 60 * 60 * 1000;
 
 export async function signToken(secret: string, claims: TokenClaims): Promise<string> {
   return sign(

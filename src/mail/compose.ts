@@ -1,7 +1,7 @@
 import { createElement } from "react";
 import ConfirmSubscription from "../../emails/confirm-subscription";
 import type { Config } from "../config";
-import { renderEmail } from "../course";
+import { CONFIRMATION_EMAIL, renderEmail } from "../course";
 import type { OutgoingEmail } from "./mailer";
 
 /** Strips anything that could break out of a header line (CR, LF and other control characters). */
@@ -26,7 +26,7 @@ export async function composeConfirmation(
   return {
     to: to.email,
     from: headerSafe(config.mailFrom),
-    subject: "Please confirm your email for Clear Skin from the Inside Out",
+    subject: CONFIRMATION_EMAIL.subject,
     html,
     text,
     tags: [{ name: "category", value: "confirmation" }],

@@ -28,14 +28,36 @@ export function confirmElement(overrides: Partial<ConfirmSubscriptionProps> = {}
   return <ConfirmSubscriptionEmail {...confirmProps(overrides)} />;
 }
 
-/** Every email the service sends, rendered with its preview props (or overrides). */
-export const ALL_EMAILS: ReadonlyArray<{ name: string; element: (firstName?: string | null) => ReactElement }> = [
-  { name: "confirm-subscription", element: (firstName) => confirmElement(firstName === undefined ? {} : { firstName }) },
+type FirstName = { firstName: string | null | undefined };
+
+/** Sets firstName, or removes the key entirely when it is undefined (a subscriber with no name). */
+function withFirstName<P extends { firstName?: string | null }>(props: P, name?: FirstName): P {
+  if (!name) return props;
+  const { firstName: _drop, ...rest } = props;
+  return (name.firstName === undefined ? rest : { ...rest, firstName: name.firstName }) as P;
+}
+
+/** Every email the service sends, rendered with its preview props, optionally with another first name. */
+export const ALL_EMAILS: ReadonlyArray<{ name: string; element: (name?: FirstName) => ReactElement }> = [
+  {
+    name: "confirm-subscription",
+    element: (name) => <ConfirmSubscriptionEmail {...withFirstName(confirmProps(), name)} />,
+  },
   ...COURSE.lessons.map((lesson) => ({
     name: `lesson ${lesson.number} (${lesson.slug})`,
-    element: (firstName?: string | null) => lessonElement(lesson, firstName === undefined ? {} : { firstName }),
+    element: (name?: FirstName) => <lesson.Email {...withFirstName(lessonProps(), name)} />,
   })),
 ];
+
+/** The escaping React applies to text and attribute values. */
+export function escapeHtml(s: string): string {
+  return s
+    .replaceAll("&", "&amp;")
+    .replaceAll("<", "&lt;")
+    .replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;")
+    .replaceAll("'", "&#x27;");
+}
 
 export function hrefs(html: string): string[] {
   return [...html.matchAll(/\shref="([^"]*)"/g)].map((m) => m[1] ?? "");

@@ -1,11 +1,11 @@
-import { createClient } from "@libsql/client";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createApp } from "../../src/app";
 import type { AppDeps } from "../../src/app-env";
 import { loadConfig, type Config } from "../../src/config";
-import { createDb, type Db } from "../../src/db/client";
+import type { Db } from "../../src/db/client";
+import { openDatabase } from "../../src/node-deps";
 import { applyMigrations } from "../../src/db/migrate";
 import { silentLogger } from "../../src/lib/logger";
 import { createResendMailer } from "../../src/mail/resend";
@@ -15,8 +15,7 @@ import { startFakeResend, type FakeResend } from "./fake-resend";
 export async function createTestDb(): Promise<{ db: Db; url: string; close(): void }> {
   const dir = mkdtempSync(join(tmpdir(), "course-test-"));
   const url = `file:${join(dir, "test.db")}`;
-  const client = createClient({ url });
-  const db = createDb(client);
+  const { db, client } = await openDatabase(url);
   await applyMigrations(db);
   return {
     db,

@@ -1,0 +1,68 @@
+import { createElement } from "react";
+import type { Config } from "../config";
+import { type Lesson, renderEmail } from "../course";
+import { signedLessonUrl, signedSubscriberLinks } from "../lib/links";
+import { headerSafe } from "../mail/compose";
+import type { OutgoingEmail } from "../mail/mailer";
+import { compileTemplate, MARKERS, personalise, type Template } from "./personalise";
+
+/**
+ * Rendered lesson templates, kept for the life of the process or isolate: React renders each
+ * lesson once per configuration, and every email after that is string work.
+ */
+const templates = new Map<string, Promise<Template>>();
+
+export function lessonTemplate(lesson: Lesson, config: Pick<Config, "brandName" | "postalAddress" | "appUrl">): Promise<Template> {
+  const key = `${lesson.number}\n${config.brandName}\n${config.postalAddress}\n${config.appUrl}`;
+  let template = templates.get(key);
+  if (!template) {
+    template = renderEmail(
+      createElement(lesson.Email, {
+        ...MARKERS,
+        brandName: config.brandName,
+        postalAddress: config.postalAddress,
+        appUrl: config.appUrl,
+      }),
+    ).then(compileTemplate);
+    // A failed render must not poison the cache.
+    template.catch(() => templates.delete(key));
+    templates.set(key, template);
+  }
+  return template;
+}
+
+export interface LessonRecipient {
+  subscriberId: string;
+  email: string;
+  firstName: string | null;
+}
+
+/** One recipient's lesson email, with RFC 8058 one-click unsubscribe headers. */
+export async function composeLessonEmail(
+  config: Config,
+  lesson: Lesson,
+  template: Template,
+  recipient: LessonRecipient,
+): Promise<OutgoingEmail> {
+  const [links, viewInBrowserUrl] = await Promise.all([
+    signedSubscriberLinks(config.appUrl, config.appSecret, recipient.subscriberId),
+    signedLessonUrl(config.appUrl, config.appSecret, recipient.subscriberId, lesson),
+  ]);
+  const { html, text } = personalise(template, { firstName: recipient.firstName, ...links, viewInBrowserUrl });
+  return {
+    to: recipient.email,
+    from: headerSafe(config.mailFrom),
+    subject: lesson.subject,
+    html,
+    text,
+    headers: {
+      // RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs to this URL.
+      "List-Unsubscribe": `<${links.unsubscribeUrl}>`,
+      "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    },
+    tags: [
+      { name: "category", value: "lesson" },
+      { name: "lesson", value: String(lesson.number) },
+    ],
+  };
+}

@@ -1,0 +1,236 @@
+import { describe, expect, it } from "vitest";
+import { DISCLAIMER } from "../../emails/_components/footer";
+import { COURSE, CONFIRMATION_EMAIL, GREETING_FALLBACK, renderEmail } from "../../src/course";
+import {
+  ALL_EMAILS,
+  MARKERS,
+  confirmElement,
+  escapeHtml,
+  hrefs,
+  lessonElement,
+  lessonProps,
+  wordCount,
+} from "./fixtures";
+
+/** Gmail clips messages whose HTML is larger than 102 KB and hides the rest (footer included). */
+const GMAIL_CLIP_BYTES = 102 * 1024;
+
+describe.each(ALL_EMAILS)("$name", ({ element }) => {
+  it("renders to HTML and plain text", async () => {
+    const { html, text } = await renderEmail(element());
+    expect(html).toMatch(/^<!DOCTYPE html/);
+    expect(html).toContain("</html>");
+    expect(text.length).toBeGreaterThan(200);
+    expect(text).not.toMatch(/<[a-z][^>]*>/i);
+  });
+
+  it("stays under Gmail's 102 KB clipping limit", async () => {
+    const { html } = await renderEmail(element());
+    expect(Buffer.byteLength(html, "utf8")).toBeLessThan(GMAIL_CLIP_BYTES);
+  });
+
+  it("uses only absolute links", async () => {
+    const { html } = await renderEmail(element());
+    const links = hrefs(html);
+    expect(links.length).toBeGreaterThan(0);
+    for (const href of links) expect(href).toMatch(/^(https?:\/\/|mailto:)/);
+    expect(html).not.toMatch(/\ssrc="(?!https?:\/\/)/);
+  });
+
+  it("has no images without alt text", async () => {
+    const { html } = await renderEmail(element());
+    for (const img of html.match(/<img\b[^>]*>/g) ?? []) expect(img).toMatch(/\salt="[^"]+"/);
+  });
+
+  it("stays fluid: no fixed width wider than a 320px screen", async () => {
+    const { html } = await renderEmail(element());
+    const styleWidths = [...html.matchAll(/(?<![-\w])width:\s*(\d+)px/g)].map((m) => Number(m[1]));
+    const attrWidths = [...html.matchAll(/\swidth="(\d+)"/g)].map((m) => Number(m[1]));
+    for (const width of [...styleWidths, ...attrWidths]) expect(width).toBeLessThanOrEqual(320);
+  });
+
+  it("declares light and dark colour schemes", async () => {
+    const { html } = await renderEmail(element());
+    expect(html).toContain('<meta name="color-scheme" content="light dark"/>');
+    expect(html).toContain('<meta name="supported-color-schemes" content="light dark"/>');
+    expect(html).toContain("prefers-color-scheme: dark");
+  });
+
+  it("greets by first name", async () => {
+    const { html, text } = await renderEmail(element({ firstName: "Maya" }));
+    expect(html).toContain("Hi Maya,");
+    expect(text).toContain("Hi Maya,");
+  });
+
+  it.each([
+    ["empty", ""],
+    ["null", null],
+    ["missing", undefined],
+  ] as const)("greets with the fallback when the first name is %s", async (_, firstName) => {
+    const { html, text } = await renderEmail(element({ firstName }));
+    expect(html).toContain("Hi there,");
+    expect(GREETING_FALLBACK).toBe("there");
+    expect(text).toContain("Hi there,");
+  });
+
+  it("shows the postal address in the footer", async () => {
+    const { text } = await renderEmail(element());
+    expect(text).toContain(lessonProps().postalAddress);
+  });
+});
+
+describe("the confirmation email", () => {
+  it("writes the confirm link out in the text and links the button to it", async () => {
+    const { html, text } = await renderEmail(confirmElement({ confirmUrl: MARKERS.confirmUrl }));
+    expect(text).toContain(`Yes, send me the course (${MARKERS.confirmUrl})`);
+    expect(text.split("\n")).toContain(MARKERS.confirmUrl);
+    expect(hrefs(html).filter((href) => href === MARKERS.confirmUrl)).toHaveLength(2);
+  });
+
+  it("says the link expires in 48 hours and tells people who didn't sign up to ignore it", async () => {
+    const { text } = await renderEmail(confirmElement());
+    expect(text).toContain("expires in 48 hours");
+    expect(text).toContain("If you didn't sign up, ignore this email — you won't hear from us again.");
+  });
+
+  it("uses the subject as the document title and the preview from the course data", async () => {
+    const { html } = await renderEmail(confirmElement());
+    expect(html).toContain(`<title>${escapeHtml(CONFIRMATION_EMAIL.subject)}</title>`);
+    expect(html).toContain(`data-skip-in-text="true">${escapeHtml(CONFIRMATION_EMAIL.preview)}`);
+  });
+
+  it("keeps marker props verbatim so they can be replaced per recipient", async () => {
+    const { html, text } = await renderEmail(
+      confirmElement({ firstName: MARKERS.firstName, confirmUrl: MARKERS.confirmUrl }),
+    );
+    expect(html).toContain(`Hi ${MARKERS.firstName},`);
+    expect(text).toContain(`Hi ${MARKERS.firstName},`);
+    expect(html).toContain(`href="${MARKERS.confirmUrl}"`);
+  });
+});
+
+describe.each(COURSE.lessons)("lesson $number ($slug)", (lesson) => {
+  it(`says "Lesson ${lesson.number} of 6" and shows its title`, async () => {
+    const { html, text } = await renderEmail(lessonElement(lesson));
+    expect(html).toContain(`Lesson ${lesson.number} of 6`);
+    expect(text).toContain(`Lesson ${lesson.number} of 6`);
+    expect(html).toContain(escapeHtml(lesson.title));
+  });
+
+  it("uses the preview text and subject from the course definition", async () => {
+    const { html, text } = await renderEmail(lessonElement(lesson));
+    expect(html).toContain(`<title>${escapeHtml(lesson.subject)}</title>`);
+    expect(html).toContain(`data-skip-in-text="true">${escapeHtml(lesson.preview)}`);
+    // The inbox preview is for the inbox only; the plain-text body doesn't repeat it.
+    expect(text).not.toContain(lesson.preview);
+  });
+
+  it("carries the medical disclaimer", async () => {
+    const { text } = await renderEmail(lessonElement(lesson));
+    expect(text).toContain(DISCLAIMER);
+    expect(DISCLAIMER).toMatch(/not medical advice/);
+    expect(DISCLAIMER).toMatch(/doctor or dermatologist/);
+    expect(DISCLAIMER).toMatch(/don't stop any prescribed medication/);
+  });
+
+  it("writes out the manage, unsubscribe and view-in-browser links in the plain text", async () => {
+    const props = lessonProps();
+    const { text } = await renderEmail(lessonElement(lesson));
+    expect(text).toContain(`Pause or manage your lessons (${props.manageUrl})`);
+    expect(text).toContain(`Unsubscribe (${props.unsubscribeUrl})`);
+    expect(text).toContain(`View in browser (${props.viewInBrowserUrl})`);
+  });
+
+  it("keeps every marker verbatim in the HTML and the text", async () => {
+    const { html, text } = await renderEmail(lessonElement(lesson, MARKERS));
+    expect(html).toContain(`Hi ${MARKERS.firstName},`);
+    expect(text).toContain(`Hi ${MARKERS.firstName},`);
+    expect(html).toContain(`href="${MARKERS.manageUrl}"`);
+    expect(html).toContain(`href="${MARKERS.unsubscribeUrl}"`);
+    expect(html).toContain(`href="${MARKERS.viewInBrowserUrl}"`);
+    expect(text).toContain(`Pause or manage your lessons (${MARKERS.manageUrl})`);
+    expect(text).toContain(`Unsubscribe (${MARKERS.unsubscribeUrl})`);
+    expect(text).toContain(`View in browser (${MARKERS.viewInBrowserUrl})`);
+  });
+
+  it("gives the same email when markers are replaced as when rendered for that person", async () => {
+    const person = {
+      firstName: "Maya",
+      manageUrl: "https://course.example/manage/tok123",
+      unsubscribeUrl: "https://course.example/unsubscribe/tok123",
+      viewInBrowserUrl: "https://course.example/lessons/3/tok123",
+    };
+    const template = await renderEmail(lessonElement(lesson, MARKERS));
+    const direct = await renderEmail(lessonElement(lesson, person));
+    const personalise = (s: string) =>
+      s
+        .replaceAll(MARKERS.firstName, person.firstName)
+        .replaceAll(MARKERS.manageUrl, person.manageUrl)
+        .replaceAll(MARKERS.unsubscribeUrl, person.unsubscribeUrl)
+        .replaceAll(MARKERS.viewInBrowserUrl, person.viewInBrowserUrl);
+    expect(personalise(template.html)).toBe(direct.html);
+    expect(personalise(template.text)).toBe(direct.text);
+  });
+
+  it("has 300 to 600 words of lesson copy", async () => {
+    const { text } = await renderEmail(lessonElement(lesson));
+    const copy = text.slice(text.indexOf("Hi Maya,"), text.indexOf("Warmly,"));
+    const words = wordCount(copy);
+    expect(words).toBeGreaterThanOrEqual(300);
+    expect(words).toBeLessThanOrEqual(600);
+  });
+
+  it(lesson.number < 6 ? "teases the next lesson" : "has no next-lesson teaser", async () => {
+    const { text } = await renderEmail(lessonElement(lesson));
+    if (lesson.number < 6) {
+      expect(text).toContain("Coming next");
+      expect(text).toContain(COURSE.lessons[lesson.number]?.title.toUpperCase());
+    } else {
+      expect(text).not.toContain("Coming next");
+    }
+  });
+});
+
+describe("the course copy", () => {
+  async function lessonText(n: number): Promise<string> {
+    const lesson = COURSE.lessons[n - 1];
+    if (!lesson) throw new Error(`no lesson ${n}`);
+    return (await renderEmail(lessonElement(lesson))).text;
+  }
+
+  it("never repeats the source's slips or promises a cure", async () => {
+    const all = (await Promise.all(COURSE.lessons.map((l) => lessonText(l.number)))).join("\n");
+    expect(all).not.toMatch(/symbiosis/i);
+    expect(all).not.toMatch(/\breflex\b/i);
+    expect(all).not.toMatch(/\bcure[sd]?\b/i);
+    expect(all).not.toMatch(/permanent/i);
+    expect(all).not.toMatch(/guarantee/i);
+    expect(all).toMatch(/dysbiosis/);
+    expect(all).toMatch(/acid reflux/);
+  });
+
+  it("calls leaky gut a hypothesis and face mapping a tradition", async () => {
+    expect(await lessonText(1)).toMatch(/"leaky" gut[^.]*is a hypothesis, not a diagnosis/);
+    expect(await lessonText(2)).toContain("Face mapping is a tradition, not established science.");
+  });
+
+  it("gives the 40 mg/day adult upper limit with the zinc advice", async () => {
+    const text = await lessonText(3);
+    expect(text).toMatch(/Adults should not take more than 40 mg of zinc a day from supplements/);
+    expect(text).toMatch(/pumpkin seeds/i);
+    expect(text).toMatch(/bone broth/i);
+  });
+
+  it("says the probiotic studies in acne are small", async () => {
+    const text = await lessonText(4);
+    expect(text).toMatch(/probiotic studies in acne are small/);
+    expect(text).toMatch(/Lactobacillus rhamnosus/);
+    expect(text).toMatch(/Lactobacillus acidophilus/);
+  });
+
+  it("sets expectations of weeks to months and sends people to a professional", async () => {
+    const text = await lessonText(6);
+    expect(text).toMatch(/weeks to months/);
+    expect(text).toMatch(/don't stop any prescribed acne medicine/);
+  });
+});

@@ -1,0 +1,78 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser } from "playwright-core";
+import { createElement } from "react";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import ConfirmSubscriptionEmail from "../../emails/confirm-subscription";
+import { lessonPreviewProps } from "../../emails/_components/lesson-props";
+import { COURSE, renderEmail } from "../../src/course";
+
+/**
+ * Opens every email in real Chromium at a phone width and a desktop width, checks nothing
+ * overflows sideways, and saves screenshots (light and dark) for a person to look at.
+ * Run: npx vitest run tests/e2e/lesson-layout.e2e.test.ts
+ */
+
+const SCREENSHOT_DIR = join(process.cwd(), "test-artifacts", "screenshots");
+const WIDTHS = [320, 375, 1280] as const;
+
+const EMAILS = [
+  ...COURSE.lessons.map((lesson) => ({
+    name: `lesson-${lesson.number}`,
+    element: createElement(lesson.Email, lessonPreviewProps),
+  })),
+  {
+    name: "confirm-subscription",
+    element: createElement(ConfirmSubscriptionEmail, ConfirmSubscriptionEmail.PreviewProps),
+  },
+];
+
+let browser: Browser;
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+describe.each(EMAILS)("$name in a real browser", ({ name, element }) => {
+  it.each(WIDTHS)(
+    "fits a %ipx-wide window without scrolling sideways, in light and dark mode",
+    async (width) => {
+      const { html } = await renderEmail(element);
+      const page = await browser.newPage({ viewport: { width, height: 800 } });
+      try {
+        for (const colorScheme of ["light", "dark"] as const) {
+          await page.emulateMedia({ colorScheme });
+          // No network: the emails have no images or remote resources, so "load" is enough.
+          await page.setContent(html, { waitUntil: "load" });
+          const { scrollWidth, innerWidth } = await page.evaluate(() => ({
+            scrollWidth: document.documentElement.scrollWidth,
+            innerWidth: window.innerWidth,
+          }));
+          expect(scrollWidth, `${name} at ${width}px (${colorScheme})`).toBeLessThanOrEqual(innerWidth);
+          const suffix = colorScheme === "dark" ? "-dark" : "";
+          await page.screenshot({ path: join(SCREENSHOT_DIR, `${name}-${width}${suffix}.png`), fullPage: true });
+        }
+      } finally {
+        await page.close();
+      }
+    },
+    30_000,
+  );
+});
