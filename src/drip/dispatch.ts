@@ -1,4 +1,4 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { AppDeps } from "../app-env";
 import { LESSON_COUNT, lessonByNumber } from "../course";
 import { claimDue, endExpiredPauses, releaseLeases, stillActive, upsertDeliveries, type ClaimedRow, type Delivery } from "../db/drip-queries";
@@ -99,7 +99,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     await db.batch([
       db
         .update(deliveries)
-        .set({ status: "sent", sentAt: now, updatedAt: now, lastError: null })
+        .set({ status: "sent", sentAt: now, updatedAt: now, lastError: null, attempts: sql`${deliveries.attempts} + 1` })
         .where(inArray(deliveries.id, batch.map((p) => p.delivery.id))),
       ...batch.flatMap((p, i) => [
         ...(ids[i] ? [db.update(deliveries).set({ providerMessageId: ids[i] }).where(eq(deliveries.id, p.delivery.id))] : []),

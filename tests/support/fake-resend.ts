@@ -19,7 +19,10 @@ export interface CapturedEmail {
   idempotencyKey?: string;
 }
 
-type Fault = { kind: "status"; status: number; headers?: Record<string, string>; body?: unknown } | { kind: "hang" };
+type Fault =
+  | { kind: "status"; status: number; headers?: Record<string, string>; body?: unknown }
+  | { kind: "hang" }
+  | { kind: "slow"; ms: number };
 
 export interface FakeResend {
   url: string;
@@ -28,6 +31,8 @@ export interface FakeResend {
   requests: { path: string; status: number; count: number; idempotencyKey?: string }[];
   failNext(status: number, options?: { headers?: Record<string, string>; body?: unknown; times?: number }): void;
   hangNext(times?: number): void;
+  /** Accept the next request (the emails count as sent) but answer only after `ms`. */
+  slowNext(ms: number): void;
   /** Extra headers on every successful answer (rate-limit state, for instance). */
   successHeaders: Record<string, string>;
   emailsTo(address: string): CapturedEmail[];
@@ -52,7 +57,7 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 export async function startFakeResend(): Promise<FakeResend> {
   const faults: Fault[] = [];
   const hung: ServerResponse[] = [];
-  const idempotent = new Map<string, { status: number; body: unknown }>();
+  const idempotent = new Map<string, { status: number; body: unknown; payload: string }>();
   let nextId = 1;
 
   const fake: FakeResend = {
@@ -65,6 +70,9 @@ export async function startFakeResend(): Promise<FakeResend> {
     },
     hangNext(times = 1) {
       for (let i = 0; i < times; i++) faults.push({ kind: "hang" });
+    },
+    slowNext(ms) {
+      faults.push({ kind: "slow", ms });
     },
     emailsTo(address) {
       return fake.emails.filter((email) => email.to.includes(address));
@@ -100,6 +108,7 @@ export async function startFakeResend(): Promise<FakeResend> {
     const items = (isBatch ? payload : [payload]) as Omit<CapturedEmail, "id">[];
 
     const fault = faults.shift();
+    if (fault?.kind === "slow") await new Promise((resolve) => setTimeout(resolve, fault.ms));
     if (fault?.kind === "hang") {
       fake.requests.push({ path, status: 0, count: items.length, idempotencyKey: key });
       hung.push(res);
@@ -114,6 +123,11 @@ export async function startFakeResend(): Promise<FakeResend> {
       return send(res, 422, { statusCode: 422, name: "validation_error", message: "Too many emails in batch" });
     }
     const previous = key ? idempotent.get(`${path}:${key}`) : undefined;
+    if (previous && previous.payload !== raw) {
+      // Resend refuses a key reused with a different payload.
+      fake.requests.push({ path, status: 409, count: items.length, idempotencyKey: key });
+      return send(res, 409, { statusCode: 409, name: "invalid_idempotent_request", message: "Same idempotency key used with a different payload" });
+    }
     if (previous) {
       fake.requests.push({ path, status: previous.status, count: items.length, idempotencyKey: key });
       return send(res, previous.status, previous.body, fake.successHeaders);
@@ -124,7 +138,7 @@ export async function startFakeResend(): Promise<FakeResend> {
       return id;
     });
     const body = isBatch ? { data: ids.map((id) => ({ id })) } : { id: ids[0] };
-    if (key) idempotent.set(`${path}:${key}`, { status: 200, body });
+    if (key) idempotent.set(`${path}:${key}`, { status: 200, body, payload: raw });
     fake.requests.push({ path, status: 200, count: items.length, idempotencyKey: key });
     send(res, 200, body, fake.successHeaders);
   });

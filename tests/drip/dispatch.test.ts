@@ -1,0 +1,257 @@
+import { eq } from "drizzle-orm";
+import { DateTime } from "luxon";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { AppDeps } from "../../src/app-env";
+import { LESSON_COUNT, lessonByNumber } from "../../src/course";
+import { listDue } from "../../src/db/drip-queries";
+import { deliveries, enrollments } from "../../src/db/schema";
+import { runDispatch } from "../../src/drip/dispatch";
+import { openDatabase } from "../../src/node-deps";
+import type { Mailer } from "../../src/mail/mailer";
+import { createResendMailer } from "../../src/mail/resend";
+import { createSubscriber, createSubscribers } from "../support/factories";
+import { createTestContext, form, linkIn, TEST_APP_URL, type TestContext } from "../support/test-app";
+
+let t: TestContext;
+beforeEach(async () => {
+  t = await createTestContext({ timeoutMs: 300 });
+});
+afterEach(async () => t.close());
+
+const MINUTE = 60_000;
+const DAY = 24 * 60 * MINUTE;
+const noSleep = async () => {};
+
+async function enrollment(subscriberId: string) {
+  return (await t.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriberId) }))!;
+}
+
+/** Counts captured lessons per (recipient, subject), to spot any duplicate. */
+function lessonCounts() {
+  const counts = new Map<string, number>();
+  for (const email of t.resend.emails) {
+    const key = `${email.to[0]}|${email.subject}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+describe("dispatch", () => {
+  it("lesson 1 goes out on the first pass after confirmation", async () => {
+    await t.app.request("/subscribe", form({ email: "first@example.com", firstName: "Mia", timeZone: "Europe/Paris" }));
+    const confirm = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`);
+    await t.app.request(confirm.replace(TEST_APP_URL, ""));
+
+    const report = await runDispatch(t.deps);
+    expect(report.sent).toBe(1);
+    const [lesson] = t.resend.emailsTo("first@example.com").filter((e) => e.subject === lessonByNumber(1)!.subject);
+    expect(lesson).toBeDefined();
+    expect(lesson!.text).toContain("Hi Mia,");
+    expect(lesson!.headers?.["List-Unsubscribe"]).toMatch(new RegExp(`^<${TEST_APP_URL}/unsubscribe/`));
+    expect(lesson!.headers?.["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
+  });
+
+  it("a subscriber with no first name is greeted with the fallback, and names are escaped in html", async () => {
+    const plain = await createSubscriber(t.db, t.clock.now(), { firstName: null });
+    const tricky = await createSubscriber(t.db, t.clock.now(), { firstName: "<b>Zoë & Co</b>" });
+    await runDispatch(t.deps);
+    expect(t.resend.emailsTo(plain.email)[0]!.text).toContain("Hi there,");
+    const html = t.resend.emailsTo(tricky.email)[0]!.html;
+    expect(html).toContain("Hi &lt;b&gt;Zoë &amp; Co&lt;/b&gt;,");
+    expect(html).not.toContain("<b>Zoë");
+  });
+
+  it("walks a subscriber through all six lessons, each at 08:00 in their own time zone, then marks them complete", async () => {
+    const zone = "America/Los_Angeles";
+    const subscriber = await createSubscriber(t.db, t.clock.now(), { timeZone: zone });
+    for (let n = 1; n <= LESSON_COUNT; n++) {
+      const due = (await enrollment(subscriber.id)).nextSendAt!;
+      if (n > 1) expect(local(due, zone)).toMatch(/ 08:00$/);
+      t.clock.set(due - MINUTE);
+      expect((await runDispatch(t.deps)).sent, `lesson ${n} is not early`).toBe(0);
+      t.clock.set(due);
+      expect((await runDispatch(t.deps)).sent, `lesson ${n} goes out when due`).toBe(1);
+    }
+    const subjects = t.resend.emailsTo(subscriber.email).map((e) => e.subject);
+    expect(subjects).toEqual(Array.from({ length: LESSON_COUNT }, (_, i) => lessonByNumber(i + 1)!.subject));
+    expect(await enrollment(subscriber.id)).toMatchObject({ state: "completed", nextSendAt: null });
+    t.clock.advance(30 * DAY);
+    expect((await runDispatch(t.deps)).sent).toBe(0);
+  });
+
+  it("after a week of downtime the course resumes with the next lesson only, not a burst", async () => {
+    const subscriber = await createSubscriber(t.db, t.clock.now());
+    await runDispatch(t.deps);
+    t.clock.advance(12 * DAY);
+    await runDispatch(t.deps);
+    await runDispatch(t.deps);
+    expect(t.resend.emailsTo(subscriber.email)).toHaveLength(2);
+    const { nextSendAt, lastSentAt } = await enrollment(subscriber.id);
+    expect(nextSendAt! - lastSentAt!).toBeGreaterThanOrEqual(20 * 60 * MINUTE);
+  });
+
+  it("four concurrent passes over one database send each lesson exactly once", async () => {
+    const database = t.deps.config.database;
+    const subscribers = await createSubscribers(t.db, 230, t.clock.now(), "Asia/Kolkata");
+    // Four independent connections to the same file, as four processes would have.
+    const url = (await t.db.$client.execute("PRAGMA database_list")).rows[0]!.file as string;
+    const passes = await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const { db } = await openDatabase(`file:${url}`);
+        const deps: AppDeps = { ...t.deps, db, mailer: createResendMailer({ apiKey: "re_test", baseUrl: t.resend.url }) };
+        return runDispatch(deps, { batchSize: 25 });
+      }),
+    );
+    expect(database).toBeDefined();
+    expect(passes.reduce((sum, r) => sum + r.sent, 0)).toBe(230);
+    expect(t.resend.emails).toHaveLength(230);
+    expect(new Set(t.resend.emails.map((e) => e.to[0])).size).toBe(230);
+    expect(passes.filter((r) => r.sent > 0).length).toBeGreaterThan(1);
+    expect(subscribers).toHaveLength(230);
+  });
+
+  it("a 429 with retry-after is retried after the wait, without duplicates", async () => {
+    await createSubscribers(t.db, 3, t.clock.now());
+    t.resend.failNext(429, { headers: { "retry-after": "30" }, body: { statusCode: 429, name: "rate_limit_exceeded", message: "Too many requests" } });
+    const first = await runDispatch(t.deps, { sleep: noSleep });
+    expect(first).toMatchObject({ sent: 0, retried: 3, stoppedBy: "rate_limited" });
+    expect((await runDispatch(t.deps)).sent).toBe(0);
+    t.clock.advance(2 * MINUTE);
+    expect((await runDispatch(t.deps)).sent).toBe(3);
+    expect(t.resend.emails).toHaveLength(3);
+  });
+
+  it("waits for the rate-limit window to reset when the provider says none are left", async () => {
+    await createSubscribers(t.db, 150, t.clock.now());
+    t.resend.successHeaders = { "ratelimit-limit": "2", "ratelimit-remaining": "0", "ratelimit-reset": "1" };
+    const waits: number[] = [];
+    const report = await runDispatch(t.deps, { sleep: async (ms) => void waits.push(ms) });
+    expect(report.sent).toBe(150);
+    expect(waits).toEqual([1000, 1000]);
+  });
+
+  it("a 500 is retried with backoff and nothing is lost", async () => {
+    await createSubscribers(t.db, 5, t.clock.now());
+    t.resend.failNext(500, { times: 2 });
+    expect((await runDispatch(t.deps)).retried).toBe(5);
+    t.clock.advance(1 * MINUTE);
+    expect((await runDispatch(t.deps)).retried).toBe(5);
+    t.clock.advance(2 * MINUTE);
+    expect((await runDispatch(t.deps)).sent).toBe(5);
+    expect([...lessonCounts().values()].every((n) => n === 1)).toBe(true);
+    const rows = await t.db.select().from(deliveries);
+    expect(rows.every((d) => d.status === "sent" && d.attempts === 3)).toBe(true);
+  });
+
+  it("a provider that never answers times out and the retry sends once", async () => {
+    await createSubscribers(t.db, 2, t.clock.now());
+    t.resend.hangNext();
+    expect((await runDispatch(t.deps)).retried).toBe(2);
+    t.clock.advance(1 * MINUTE);
+    expect((await runDispatch(t.deps)).sent).toBe(2);
+    expect(t.resend.emails).toHaveLength(2);
+  });
+
+  it("a send that went through but timed out is not sent twice on retry", async () => {
+    await createSubscribers(t.db, 4, t.clock.now());
+    t.resend.slowNext(800);
+    expect((await runDispatch(t.deps)).retried).toBe(4);
+    await new Promise((resolve) => setTimeout(resolve, 700)); // the provider finishes accepting
+    expect(t.resend.emails).toHaveLength(4);
+    t.clock.advance(1 * MINUTE);
+    expect((await runDispatch(t.deps)).sent).toBe(4);
+    expect(t.resend.emails).toHaveLength(4);
+  });
+
+  it("gives up after the attempt cap and marks the delivery failed with its reason", async () => {
+    const subscriber = await createSubscriber(t.db, t.clock.now());
+    t.resend.failNext(503, { times: 10 });
+    for (let i = 0; i < 3; i++) {
+      await runDispatch(t.deps, { maxAttempts: 3 });
+      t.clock.advance(10 * MINUTE);
+    }
+    const [delivery] = await t.db.select().from(deliveries);
+    expect(delivery).toMatchObject({ status: "failed", attempts: 3 });
+    expect(delivery!.lastError).toContain("503");
+    expect((await enrollment(subscriber.id)).state).toBe("failed");
+  });
+
+  it("an invalid recipient stops only that subscriber; the rest of the batch is sent", async () => {
+    const good = await createSubscribers(t.db, 3, t.clock.now());
+    t.resend.failNext(422, { body: { statusCode: 422, name: "validation_error", message: "Invalid `to` field" } });
+    t.resend.failNext(422, { body: { statusCode: 422, name: "validation_error", message: "Invalid `to` field" } });
+    const report = await runDispatch(t.deps);
+    expect(report).toMatchObject({ sent: 2, failed: 1 });
+    expect(t.resend.emails).toHaveLength(2);
+    const states = await Promise.all(good.map((s) => enrollment(s.id)));
+    expect(states.filter((e) => e.state === "failed")).toHaveLength(1);
+  });
+
+  it("a pass killed after the provider accepted a batch is finished by the next pass after the lease, without duplicates", async () => {
+    await createSubscribers(t.db, 120, t.clock.now());
+    const crashing: Mailer = {
+      ...t.deps.mailer,
+      async sendBatch(emails, options) {
+        await t.deps.mailer.sendBatch(emails, options);
+        throw new Error("process killed");
+      },
+    };
+    await expect(runDispatch({ ...t.deps, mailer: crashing }, { leaseMs: 5 * MINUTE })).rejects.toThrow("process killed");
+    expect(t.resend.emails).toHaveLength(100);
+
+    expect((await runDispatch(t.deps)).sent, "the dead pass still holds its lease").toBe(20);
+    t.clock.advance(6 * MINUTE);
+    const report = await runDispatch(t.deps);
+    expect(report.sent).toBe(100);
+    expect(t.resend.emails).toHaveLength(120);
+    expect(new Set(t.resend.emails.map((e) => e.to[0])).size).toBe(120);
+    expect(await t.db.$count(deliveries, eq(deliveries.status, "sent"))).toBe(120);
+  });
+
+  it("a pass killed before sending leaves work that the next pass sends once", async () => {
+    await createSubscribers(t.db, 10, t.clock.now());
+    const dead: Mailer = {
+      ...t.deps.mailer,
+      async sendBatch() {
+        throw new Error("process killed");
+      },
+    };
+    await expect(runDispatch({ ...t.deps, mailer: dead })).rejects.toThrow();
+    t.clock.advance(6 * MINUTE);
+    expect((await runDispatch(t.deps)).sent).toBe(10);
+    expect(t.resend.emails).toHaveLength(10);
+  });
+
+  it("stops at the per-run email budget and leaves the rest for the next pass", async () => {
+    await createSubscribers(t.db, 250, t.clock.now());
+    const first = await runDispatch(t.deps, { budget: { maxEmails: 150 } });
+    expect(first).toMatchObject({ sent: 150, stoppedBy: "emails" });
+    expect((await runDispatch(t.deps)).sent).toBe(100);
+  });
+
+  it("stops at the per-run subrequest budget", async () => {
+    await createSubscribers(t.db, 300, t.clock.now());
+    const report = await runDispatch(t.deps, { budget: { maxSubrequests: 14 } });
+    expect(report.stoppedBy).toBe("subrequests");
+    expect(report.sent).toBe(200);
+  });
+
+  it("sends batches of at most 100 emails, each with an idempotency key", async () => {
+    await createSubscribers(t.db, 205, t.clock.now());
+    await runDispatch(t.deps);
+    const calls = t.resend.requests.filter((r) => r.path === "/emails/batch");
+    expect(calls.map((c) => c.count)).toEqual([100, 100, 5]);
+    expect(calls.every((c) => c.idempotencyKey?.startsWith("lessons-"))).toBe(true);
+  });
+
+  it("a dry run lists what is due and changes nothing", async () => {
+    const subscriber = await createSubscriber(t.db, t.clock.now());
+    const due = await listDue(t.db, t.clock.now(), 10);
+    expect(due).toEqual([{ subscriberId: subscriber.id, lessonNumber: 1, dueAt: t.clock.now(), timeZone: "UTC" }]);
+    expect(t.resend.requests).toHaveLength(0);
+  });
+});
+
+function local(instant: number, zone: string) {
+  return DateTime.fromMillis(instant, { zone }).toFormat("yyyy-MM-dd HH:mm");
+}
