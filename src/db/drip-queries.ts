@@ -110,3 +110,52 @@ export async function listDue(db: Db, now: number, limit: number) {
     timeZone: String(row.time_zone),
   }));
 }
+
+export interface SentDelivery {
+  deliveryId: string;
+  providerMessageId: string | null;
+}
+
+/** Marks a whole batch sent in one statement. */
+export function markSent(db: Db, sent: SentDelivery[], now: number) {
+  const values = sql.join(
+    sent.map((d) => sql`(${d.deliveryId}, ${d.providerMessageId})`),
+    sql`, `,
+  );
+  return db.run(sql`
+    UPDATE deliveries SET status = 'sent', sent_at = ${now}, updated_at = ${now}, last_error = NULL,
+      attempts = attempts + 1, provider_message_id = coalesce(v.column2, provider_message_id)
+    FROM (VALUES ${values}) AS v
+    WHERE deliveries.id = v.column1
+  `);
+}
+
+export interface Advance {
+  subscriberId: string;
+  /** The lesson just sent. */
+  lessonNumber: number;
+  /** When the next lesson is due, or null when the course is complete. */
+  nextSendAt: number | null;
+}
+
+/**
+ * Moves each subscriber past the lesson just sent, in one statement. Only rows this pass still
+ * leases, and only if they are still at that lesson, so nothing advances twice.
+ */
+export function advanceEnrollments(db: Db, passId: string, advances: Advance[], sentAt: number) {
+  const values = sql.join(
+    advances.map((a) => sql`(${a.subscriberId}, ${a.lessonNumber}, ${a.nextSendAt})`),
+    sql`, `,
+  );
+  return db.run(sql`
+    UPDATE enrollments SET
+      last_sent_at = ${sentAt},
+      next_lesson = v.column2 + 1,
+      next_send_at = v.column3,
+      state = CASE WHEN v.column3 IS NULL THEN 'completed' ELSE 'active' END,
+      completed_at = CASE WHEN v.column3 IS NULL THEN ${sentAt} ELSE NULL END,
+      lease_id = NULL, lease_until = NULL, updated_at = ${sentAt}
+    FROM (VALUES ${values}) AS v
+    WHERE enrollments.subscriber_id = v.column1 AND enrollments.lease_id = ${passId} AND enrollments.next_lesson = v.column2
+  `);
+}

@@ -1,7 +1,18 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray } from "drizzle-orm";
 import type { AppDeps } from "../app-env";
 import { LESSON_COUNT, lessonByNumber } from "../course";
-import { claimDue, endExpiredPauses, releaseLeases, stillActive, upsertDeliveries, type ClaimedRow, type Delivery } from "../db/drip-queries";
+import {
+  advanceEnrollments,
+  claimDue,
+  endExpiredPauses,
+  markSent,
+  releaseLeases,
+  stillActive,
+  upsertDeliveries,
+  type Advance,
+  type ClaimedRow,
+  type Delivery,
+} from "../db/drip-queries";
 import { deliveries, enrollments } from "../db/schema";
 import { newId } from "../lib/ids";
 import { MAX_BATCH, type MailError, type OutgoingEmail } from "../mail/mailer";
@@ -97,37 +108,19 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   async function recordSent(batch: Pending[], ids: (string | null)[]) {
     const now = clock();
     await db.batch([
-      db
-        .update(deliveries)
-        .set({ status: "sent", sentAt: now, updatedAt: now, lastError: null, attempts: sql`${deliveries.attempts} + 1` })
-        .where(inArray(deliveries.id, batch.map((p) => p.delivery.id))),
-      ...batch.flatMap((p, i) => [
-        ...(ids[i] ? [db.update(deliveries).set({ providerMessageId: ids[i] }).where(eq(deliveries.id, p.delivery.id))] : []),
-        advance(p.row, now),
-      ]),
+      markSent(db, batch.map((p, i) => ({ deliveryId: p.delivery.id, providerMessageId: ids[i] ?? null })), now),
+      advanceEnrollments(db, passId, batch.map((p) => advanceFrom(p.row, now)), now),
     ]);
   }
 
-  function advance(row: ClaimedRow, sentAt: number) {
+  function advanceFrom(row: ClaimedRow, sentAt: number): Advance {
     const lesson = lessonByNumber(row.lessonNumber);
     const next = lessonByNumber(row.lessonNumber + 1);
-    const done = !next || !lesson;
-    return db
-      .update(enrollments)
-      .set({
-        lastSentAt: sentAt,
-        nextLesson: row.lessonNumber + 1,
-        state: done ? "completed" : "active",
-        completedAt: done ? sentAt : null,
-        nextSendAt: done
-          ? null
-          : nextLessonDueAt({ lastSentAt: sentAt, daysAfter: next.dayOffset - lesson.dayOffset, timeZone: row.timeZone, sendHour: config.sendHour }),
-        leaseId: null,
-        leaseUntil: null,
-        updatedAt: sentAt,
-      })
-      // Only the pass holding the lease, and only once per lesson.
-      .where(and(eq(enrollments.subscriberId, row.subscriberId), eq(enrollments.leaseId, passId), eq(enrollments.nextLesson, row.lessonNumber)));
+    const nextSendAt =
+      lesson && next
+        ? nextLessonDueAt({ lastSentAt: sentAt, daysAfter: next.dayOffset - lesson.dayOffset, timeZone: row.timeZone, sendHour: config.sendHour })
+        : null;
+    return { subscriberId: row.subscriberId, lessonNumber: row.lessonNumber, nextSendAt };
   }
 
   /** A failed attempt: retry later with backoff, or give up on this subscriber for now. */
@@ -215,10 +208,10 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
 
     // Sent before a pass died and never recorded: move on without sending again.
     const alreadySent = pending.filter((p) => SENT_STATUSES.has(p.delivery.status));
-    if (alreadySent.length > 0) {
-      const [first, ...rest] = alreadySent.map((p) => advance(p.row, p.delivery.sentAt ?? now));
-      await db.batch([first!, ...rest]);
-      report.recovered += alreadySent.length;
+    for (const p of alreadySent) {
+      const sentAt = p.delivery.sentAt ?? now;
+      await advanceEnrollments(db, passId, [advanceFrom(p.row, sentAt)], sentAt);
+      report.recovered++;
     }
 
     // State is checked again just before sending: a pause or unsubscribe that landed after the

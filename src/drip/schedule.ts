@@ -12,10 +12,18 @@ export const MIN_GAP_MS = 20 * 60 * 60 * 1000;
 const FALLBACK_ZONE = "UTC";
 const MAX_ZONE_LENGTH = 64;
 
+/** Zone lookups are slow (Intl) and there are only a few hundred zones: remember the answers. */
+const resolvedZones = new Map<string, string>();
+
 /** A valid IANA zone name, or UTC for anything unknown. */
 export function resolveTimeZone(zone: string | null | undefined): string {
-  if (!zone || zone.length > MAX_ZONE_LENGTH || !IANAZone.isValidZone(zone)) return FALLBACK_ZONE;
-  return IANAZone.create(zone).name;
+  if (!zone || zone.length > MAX_ZONE_LENGTH) return FALLBACK_ZONE;
+  let resolved = resolvedZones.get(zone);
+  if (resolved === undefined) {
+    resolved = IANAZone.isValidZone(zone) ? IANAZone.create(zone).name : FALLBACK_ZONE;
+    if (resolvedZones.size < 1000) resolvedZones.set(zone, resolved);
+  }
+  return resolved;
 }
 
 /** The first `sendHour:00` local time strictly after `after`. */

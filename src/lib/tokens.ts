@@ -23,6 +23,18 @@ export interface TokenClaims {
 /** Confirmation links expire; the confirmation email tells the reader how long they have. */
 export const CONFIRM_TOKEN_TTL_MS = CONFIRM_LINK_TTL_HOURS * 60 * 60 * 1000;
 
+/** Imported once per secret: importing a key costs more than the signature itself. */
+const keys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
 export async function signToken(secret: string, claims: TokenClaims): Promise<string> {
   return sign(
     {
@@ -32,7 +44,7 @@ export async function signToken(secret: string, claims: TokenClaims): Promise<st
       ...(claims.lesson !== undefined && { l: claims.lesson }),
       ...(claims.expiresAt !== undefined && { exp: Math.floor(claims.expiresAt / 1000) }),
     },
-    secret,
+    await hmacKey(secret),
     "HS256",
   );
 }
@@ -46,7 +58,7 @@ export async function verifyToken(
 ): Promise<TokenClaims | null> {
   if (token.length === 0 || token.length > 2048) return null;
   try {
-    const payload = await verify(token, secret, { alg: "HS256", aud: purpose, exp: false, nbf: false, iat: false });
+    const payload = await verify(token, await hmacKey(secret), { alg: "HS256", aud: purpose, exp: false, nbf: false, iat: false });
     if (typeof payload.sub !== "string" || payload.sub.length === 0) return null;
     const expiresAt = typeof payload.exp === "number" ? payload.exp * 1000 : undefined;
     if (expiresAt !== undefined && expiresAt <= now) return null;

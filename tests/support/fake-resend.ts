@@ -27,6 +27,8 @@ type Fault =
 export interface FakeResend {
   url: string;
   emails: CapturedEmail[];
+  /** How many emails were accepted in all (kept even when not recording). */
+  accepted: number;
   /** Every request received, including refused ones: `POST /emails/batch 429`. */
   requests: { path: string; status: number; count: number; idempotencyKey?: string }[];
   failNext(status: number, options?: { headers?: Record<string, string>; body?: unknown; times?: number }): void;
@@ -54,7 +56,12 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.end(JSON.stringify(body));
 }
 
-export async function startFakeResend(): Promise<FakeResend> {
+/**
+ * `record: false` keeps only counts (for benchmarks that send a hundred thousand emails), so the
+ * fake's memory stays flat.
+ */
+export async function startFakeResend(options: { record?: boolean; port?: number } = {}): Promise<FakeResend> {
+  const record = options.record ?? true;
   const faults: Fault[] = [];
   const hung: ServerResponse[] = [];
   const idempotent = new Map<string, { status: number; body: unknown; payload: string }>();
@@ -63,6 +70,7 @@ export async function startFakeResend(): Promise<FakeResend> {
   const fake: FakeResend = {
     url: "",
     emails: [],
+    accepted: 0,
     requests: [],
     successHeaders: {},
     failNext(status, options = {}) {
@@ -134,16 +142,17 @@ export async function startFakeResend(): Promise<FakeResend> {
     }
     const ids = items.map((item) => {
       const id = `fake-${nextId++}`;
-      fake.emails.push({ ...item, id, idempotencyKey: key });
+      if (record) fake.emails.push({ ...item, id, idempotencyKey: key });
       return id;
     });
     const body = isBatch ? { data: ids.map((id) => ({ id })) } : { id: ids[0] };
-    if (key) idempotent.set(`${path}:${key}`, { status: 200, body, payload: raw });
-    fake.requests.push({ path, status: 200, count: items.length, idempotencyKey: key });
+    if (key && record) idempotent.set(`${path}:${key}`, { status: 200, body, payload: raw });
+    if (record) fake.requests.push({ path, status: 200, count: items.length, idempotencyKey: key });
+    fake.accepted += items.length;
     send(res, 200, body, fake.successHeaders);
   });
 
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return fake;
 }
