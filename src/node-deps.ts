@@ -28,8 +28,16 @@ export function createNodeMailer(config: Config): Mailer {
  */
 export async function openDatabase(url: string, authToken?: string): Promise<{ db: Db; client: Client }> {
   ensureDatabaseFolder(url);
-  const client = createClient({ url, authToken, timeout: 15_000 });
-  if (url.startsWith("file:")) await client.execute("PRAGMA journal_mode = WAL");
+  const embedded = url.startsWith("file:");
+  // One connection for an embedded file, so the pragmas below hold for every statement (calls into
+  // the native driver are synchronous anyway). WAL with synchronous=NORMAL skips an fsync per
+  // commit; the last commits before a power cut may be lost, and the provider's idempotency keys
+  // make a lesson re-sent after such a loss a no-op.
+  const client = createClient({ url, authToken, timeout: 15_000, ...(embedded && { concurrency: 1 }) });
+  if (embedded) {
+    await client.execute("PRAGMA journal_mode = WAL");
+    await client.execute("PRAGMA synchronous = NORMAL");
+  }
   return { db: createDb(client), client };
 }
 

@@ -146,11 +146,13 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   }
 
   async function sendGroup(group: Pending[]): Promise<"ok" | "rate_limited"> {
-    const emails: OutgoingEmail[] = [];
-    for (const p of group) {
-      const lesson = lessonByNumber(p.row.lessonNumber)!;
-      emails.push(await composeLessonEmail(config, lesson, await lessonTemplate(lesson, config), p.row));
-    }
+    // Composed concurrently: WebCrypto signs off the main thread, so the link tokens overlap.
+    const emails: OutgoingEmail[] = await Promise.all(
+      group.map(async (p) => {
+        const lesson = lessonByNumber(p.row.lessonNumber)!;
+        return composeLessonEmail(config, lesson, await lessonTemplate(lesson, config), p.row);
+      }),
+    );
     const key = await batchKey(group.map((p) => p.row));
     await db.update(deliveries).set({ batchKey: key, status: "sending" }).where(inArray(deliveries.id, group.map((p) => p.delivery.id)));
     calls += 2;
