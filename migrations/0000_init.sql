@@ -32,7 +32,7 @@ CREATE TABLE `enrollments` (
 	FOREIGN KEY (`subscriber_id`) REFERENCES `subscribers`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `enrollments_due_idx` ON `enrollments` (`state`,`next_send_at`);--> statement-breakpoint
+CREATE INDEX `enrollments_due_idx` ON `enrollments` (`state`,`next_send_at`,`subscriber_id`);--> statement-breakpoint
 CREATE INDEX `enrollments_paused_until_idx` ON `enrollments` (`state`,`paused_until`);--> statement-breakpoint
 CREATE TABLE `rate_limits` (
 	`key` text PRIMARY KEY NOT NULL,

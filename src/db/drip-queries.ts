@@ -39,7 +39,6 @@ export async function claimDue(db: Db, passId: string, now: number, leaseMs: num
       ORDER BY e.next_send_at, e.subscriber_id
       LIMIT ${limit}
     )
-    AND state = 'active' AND (lease_until IS NULL OR lease_until <= ${now})
     RETURNING subscriber_id, run, next_lesson, last_sent_at,
       (SELECT email FROM subscribers WHERE id = subscriber_id) AS email,
       (SELECT first_name FROM subscribers WHERE id = subscriber_id) AS first_name,

@@ -57,7 +57,7 @@ export const enrollments = sqliteTable(
   },
   (t) => [
     // "Who is due now": active rows ordered by due time.
-    index("enrollments_due_idx").on(t.state, t.nextSendAt),
+    index("enrollments_due_idx").on(t.state, t.nextSendAt, t.subscriberId),
     index("enrollments_paused_until_idx").on(t.state, t.pausedUntil),
   ],
 );

@@ -85,6 +85,10 @@ interface Pending {
   delivery: Delivery;
 }
 
+interface Composed extends Pending {
+  email: OutgoingEmail;
+}
+
 export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}): Promise<DispatchReport> {
   const { db, mailer, clock, config, logger } = deps;
   const budget: DispatchBudget = {
@@ -145,18 +149,12 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     if (first) await db.batch([first, ...rest]);
   }
 
-  async function sendGroup(group: Pending[]): Promise<"ok" | "rate_limited"> {
-    // Composed concurrently: WebCrypto signs off the main thread, so the link tokens overlap.
-    const emails: OutgoingEmail[] = await Promise.all(
-      group.map(async (p) => {
-        const lesson = lessonByNumber(p.row.lessonNumber)!;
-        return composeLessonEmail(config, lesson, await lessonTemplate(lesson, config), p.row);
-      }),
-    );
-    const key = await batchKey(group.map((p) => p.row));
-    await db.update(deliveries).set({ batchKey: key, status: "sending" }).where(inArray(deliveries.id, group.map((p) => p.delivery.id)));
+  /** Sends one batch (≤ 100) and records the outcome. */
+  async function sendGroup(group: Composed[]): Promise<"ok" | "rate_limited"> {
+    const key = await batchKey(group.map((c) => c.row));
+    await db.update(deliveries).set({ batchKey: key, status: "sending" }).where(inArray(deliveries.id, group.map((c) => c.delivery.id)));
     calls += 2;
-    const result = await mailer.sendBatch(emails, { idempotencyKey: key });
+    const result = await mailer.sendBatch(group.map((c) => c.email), { idempotencyKey: key });
     if (result.ok) {
       await recordSent(group, result.ids);
       report.sent += group.length;
@@ -172,7 +170,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     }
     // One bad address fails a whole batch; send each alone so only that subscriber stops.
     if (!result.error.retryable && group.length > 1) {
-      for (const p of group) if ((await sendGroup([p])) === "rate_limited") return "rate_limited";
+      for (const one of group) if ((await sendGroup([one])) === "rate_limited") return "rate_limited";
       return "ok";
     }
     await recordFailure(group, result.error);
@@ -180,10 +178,79 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     return result.error.status === 429 ? "rate_limited" : "ok";
   }
 
-  const remainingMs = () => Math.max(0, budget.maxMs - (Date.now() - started));
+  /** Sends the prepared batches one after another; after a 429 the rest go back unsent. */
+  async function sendAll(groups: Composed[][]): Promise<boolean> {
+    for (const [index, group] of groups.entries()) {
+      if ((await sendGroup(group)) === "rate_limited") {
+        await releaseLeases(db, passId, groups.slice(index + 1).flat().map((c) => c.row.subscriberId));
+        return true;
+      }
+    }
+    return false;
+  }
 
+  /**
+   * Claims the next batch and gets it ready to send: delivery rows written, state re-checked,
+   * emails composed. Returns null when nothing is due.
+   */
+  async function prepare(room: number): Promise<Composed[][] | null> {
+    const now = clock();
+    const claimed = await claimDue(db, passId, now, leaseMs, room);
+    calls++;
+    if (claimed.length === 0) return null;
+    report.claimed += claimed.length;
+
+    const rows = await upsertDeliveries(db, claimed, newId, now);
+    calls++;
+    const byKey = new Map(rows.map((d) => [`${d.subscriberId}:${d.run}:${d.lessonNumber}`, d]));
+    const pending: Pending[] = claimed.map((row) => ({ row, delivery: byKey.get(`${row.subscriberId}:${row.run}:${row.lessonNumber}`)! }));
+
+    // Sent before a pass died and never recorded: move on without sending again.
+    for (const p of pending.filter((p) => SENT_STATUSES.has(p.delivery.status))) {
+      const sentAt = p.delivery.sentAt ?? now;
+      await advanceEnrollments(db, passId, [advanceFrom(p.row, sentAt)], sentAt);
+      report.recovered++;
+    }
+
+    // State is checked again before sending: a pause or unsubscribe that landed after the claim
+    // still wins.
+    const toSend = pending.filter((p) => !SENT_STATUSES.has(p.delivery.status) && p.row.lessonNumber <= LESSON_COUNT);
+    const active = await stillActive(db, passId, toSend.map((p) => p.row.subscriberId));
+    calls++;
+    const dropped = toSend.filter((p) => !active.has(p.row.subscriberId));
+    if (dropped.length > 0) {
+      await db.update(deliveries).set({ status: "cancelled", batchKey: null, updatedAt: now }).where(inArray(deliveries.id, dropped.map((p) => p.delivery.id)));
+      await releaseLeases(db, passId, dropped.map((p) => p.row.subscriberId));
+      report.cancelled += dropped.length;
+    }
+
+    // Composed concurrently: WebCrypto signs off the main thread, so the link tokens overlap.
+    const composed = await Promise.all(
+      toSend
+        .filter((p) => active.has(p.row.subscriberId))
+        .map(async (p): Promise<Composed> => {
+          const lesson = lessonByNumber(p.row.lessonNumber)!;
+          return { ...p, email: await composeLessonEmail(config, lesson, await lessonTemplate(lesson, config), p.row) };
+        }),
+    );
+    scheduled += composed.length;
+
+    // Members of an earlier failed batch go out together again, so the same key still matches.
+    const groups = new Map<string, Composed[]>();
+    for (const c of composed) {
+      const key = c.delivery.batchKey ?? "new";
+      groups.set(key, [...(groups.get(key) ?? []), c]);
+    }
+    return [...groups.values()];
+  }
+
+  const remainingMs = () => Math.max(0, budget.maxMs - (Date.now() - started));
+  let scheduled = 0;
+
+  // While one batch is with the provider, the next is claimed and composed: at most one in flight.
+  let sending: Promise<boolean> = Promise.resolve(false);
   for (;;) {
-    const room = Math.min(batchSize, budget.maxEmails - report.sent);
+    const room = Math.min(batchSize, budget.maxEmails - scheduled);
     if (room <= 0) {
       report.stoppedBy = "emails";
       break;
@@ -196,60 +263,20 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       report.stoppedBy = "subrequests";
       break;
     }
-
-    const now = clock();
-    const claimed = await claimDue(db, passId, now, leaseMs, room);
-    calls++;
-    if (claimed.length === 0) break;
-    report.claimed += claimed.length;
-
-    const rows = await upsertDeliveries(db, claimed, newId, now);
-    calls++;
-    const byKey = new Map(rows.map((d) => [`${d.subscriberId}:${d.run}:${d.lessonNumber}`, d]));
-    const pending: Pending[] = claimed.map((row) => ({ row, delivery: byKey.get(`${row.subscriberId}:${row.run}:${row.lessonNumber}`)! }));
-
-    // Sent before a pass died and never recorded: move on without sending again.
-    const alreadySent = pending.filter((p) => SENT_STATUSES.has(p.delivery.status));
-    for (const p of alreadySent) {
-      const sentAt = p.delivery.sentAt ?? now;
-      await advanceEnrollments(db, passId, [advanceFrom(p.row, sentAt)], sentAt);
-      report.recovered++;
-    }
-
-    // State is checked again just before sending: a pause or unsubscribe that landed after the
-    // claim still wins.
-    const toSend = pending.filter((p) => !SENT_STATUSES.has(p.delivery.status) && p.row.lessonNumber <= LESSON_COUNT);
-    const active = await stillActive(db, passId, toSend.map((p) => p.row.subscriberId));
-    calls++;
-    const dropped = toSend.filter((p) => !active.has(p.row.subscriberId));
-    if (dropped.length > 0) {
-      await db.update(deliveries).set({ status: "cancelled", batchKey: null, updatedAt: now }).where(inArray(deliveries.id, dropped.map((p) => p.delivery.id)));
-      await releaseLeases(db, passId, dropped.map((p) => p.row.subscriberId));
-      report.cancelled += dropped.length;
-    }
-
-    // Members of an earlier failed batch go out together again, so the same key still matches.
-    const groups = new Map<string, Pending[]>();
-    for (const p of toSend.filter((p) => active.has(p.row.subscriberId))) {
-      const key = p.delivery.batchKey ?? "new";
-      groups.set(key, [...(groups.get(key) ?? []), p]);
-    }
-
-    let rateLimited = false;
-    const unsent: string[] = [];
-    for (const group of groups.values()) {
-      if (rateLimited) {
-        unsent.push(...group.map((p) => p.row.subscriberId));
-        continue;
-      }
-      rateLimited = (await sendGroup(group)) === "rate_limited";
-    }
-    if (rateLimited) {
-      await releaseLeases(db, passId, unsent);
+    const groups = await prepare(room);
+    if (await sending) {
+      if (groups) await releaseLeases(db, passId, groups.flat().map((c) => c.row.subscriberId));
       report.stoppedBy = "rate_limited";
+      sending = Promise.resolve(false);
       break;
     }
+    if (!groups) break;
+    sending = sendAll(groups);
+    // Handled here so a failure isn't reported as unhandled while the next batch is prepared;
+    // the `await sending` above or below still throws it.
+    sending.catch(() => {});
   }
+  if (await sending) report.stoppedBy = "rate_limited";
 
   report.durationMs = Date.now() - started;
   logger.info("dispatch_pass", { ...report });

@@ -10,7 +10,8 @@ import { openDatabase } from "../../src/node-deps";
 import type { Mailer } from "../../src/mail/mailer";
 import { createResendMailer } from "../../src/mail/resend";
 import { createSubscriber, createSubscribers } from "../support/factories";
-import { createTestContext, form, linkIn, TEST_APP_URL, type TestContext } from "../support/test-app";
+import { signUp } from "../support/signup";
+import { createTestContext, linkIn, TEST_APP_URL, type TestContext } from "../support/test-app";
 
 let t: TestContext;
 beforeEach(async () => {
@@ -38,7 +39,7 @@ function lessonCounts() {
 
 describe("dispatch", () => {
   it("lesson 1 goes out on the first pass after confirmation", async () => {
-    await t.app.request("/subscribe", form({ email: "first@example.com", firstName: "Mia", timeZone: "Europe/Paris" }));
+    await signUp(t, { email: "first@example.com", firstName: "Mia", timeZone: "Europe/Paris" });
     const confirm = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`);
     await t.app.request(confirm.replace(TEST_APP_URL, ""));
 
@@ -199,10 +200,13 @@ describe("dispatch", () => {
     await expect(runDispatch({ ...t.deps, mailer: crashing }, { leaseMs: 5 * MINUTE })).rejects.toThrow("process killed");
     expect(t.resend.emails).toHaveLength(100);
 
-    expect((await runDispatch(t.deps)).sent, "the dead pass still holds its lease").toBe(20);
+    const meanwhile = await runDispatch(t.deps);
+    expect(meanwhile.sent, "the dead pass still holds its leases").toBeLessThanOrEqual(20);
     t.clock.advance(6 * MINUTE);
     const report = await runDispatch(t.deps);
-    expect(report.sent).toBe(100);
+    // The batch the dead pass sent is re-sent with the same idempotency key: the provider answers
+    // with its first result and sends nothing new.
+    expect(meanwhile.sent + report.sent).toBe(120);
     expect(t.resend.emails).toHaveLength(120);
     expect(new Set(t.resend.emails.map((e) => e.to[0])).size).toBe(120);
     expect(await t.db.$count(deliveries, eq(deliveries.status, "sent"))).toBe(120);
