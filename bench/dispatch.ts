@@ -16,14 +16,20 @@ import { openDatabase } from "../src/node-deps";
 import { createSubscribers } from "../tests/support/factories";
 
 /**
- * `npm run bench:dispatch [-- N]`: the full dispatch pipeline (claim, delivery rows, render once,
+ * `npm run bench:dispatch [-- N [latencyMs]]`: the full dispatch pipeline (claim, delivery rows, render once,
  * personalise, batch send, advance) against a baseline that only posts pre-rendered batches to
- * the same fake Resend server. The fake runs in its own process so its CPU is not counted.
+ * the same fake Resend server. The fake runs in its own process so its CPU is not counted. With
+ * latency 0 (the default) the fake answers at once, the worst case for us: every microsecond we
+ * spend shows; a latency like a real API's (`-- 100000 80`) shows what an operator would see.
  */
 const N = Number(process.argv[2] ?? process.env.BENCH_N ?? 100_000);
+const LATENCY_MS = Number(process.argv[3] ?? process.env.BENCH_LATENCY_MS ?? 0);
 
 async function startFake(): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "tests/support/fake-resend-server.ts"], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "tests/support/fake-resend-server.ts"], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, FAKE_RESEND_LATENCY_MS: String(LATENCY_MS) },
+  });
   const line = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once("line", resolve);
     child.once("exit", (code) => reject(new Error(`fake Resend exited with ${code}`)));
@@ -102,7 +108,7 @@ try {
 
   const row = (name: string, f: Figures) =>
     `${name.padEnd(10)} ${String(f.emails).padStart(8)} ${f.seconds.toFixed(2).padStart(8)} ${f.perSecond.toFixed(0).padStart(10)} ${f.cpuMicrosPerEmail.toFixed(0).padStart(12)} ${f.peakRssMb.toFixed(0).padStart(10)}`;
-  console.log(`\nbench:dispatch  N=${N}  node ${process.version}\n`);
+  console.log(`\nbench:dispatch  N=${N}  provider latency ${LATENCY_MS} ms  node ${process.version}\n`);
   console.log(`${"".padEnd(10)} ${"emails".padStart(8)} ${"seconds".padStart(8)} ${"emails/s".padStart(10)} ${"CPU µs/email".padStart(12)} ${"peak RSS MB".padStart(10)}`);
   console.log(row("baseline", baseline));
   console.log(row("pipeline", pipeline));

@@ -58,10 +58,11 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 /**
  * `record: false` keeps only counts (for benchmarks that send a hundred thousand emails), so the
- * fake's memory stays flat.
+ * fake's memory stays flat; `latencyMs` delays every answer, as a real API over the internet does.
  */
-export async function startFakeResend(options: { record?: boolean; port?: number } = {}): Promise<FakeResend> {
+export async function startFakeResend(options: { record?: boolean; port?: number; latencyMs?: number } = {}): Promise<FakeResend> {
   const record = options.record ?? true;
+  const latencyMs = options.latencyMs ?? 0;
   const faults: Fault[] = [];
   const hung: ServerResponse[] = [];
   const idempotent = new Map<string, { status: number; body: unknown; payload: string }>();
@@ -115,6 +116,7 @@ export async function startFakeResend(options: { record?: boolean; port?: number
     }
     const items = (isBatch ? payload : [payload]) as Omit<CapturedEmail, "id">[];
 
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     const fault = faults.shift();
     if (fault?.kind === "slow") await new Promise((resolve) => setTimeout(resolve, fault.ms));
     if (fault?.kind === "hang") {
