@@ -19,7 +19,7 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, mkdtemp, readdir, rename, rm, stat } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -138,9 +138,13 @@ async function findFile(dir, name) {
   return undefined;
 }
 
+const versions = new Map();
 async function binaryVersion(binary) {
-  const { stdout } = await execFileAsync(binary, ["--version"]);
-  return stdout.trim();
+  if (!versions.has(binary)) {
+    const { stdout } = await execFileAsync(binary, ["--version"]);
+    versions.set(binary, stdout.trim());
+  }
+  return versions.get(binary);
 }
 
 /** Asks the OS for a free TCP port on host (bind to port 0, read it, close). */
@@ -154,21 +158,84 @@ export async function freePort(host = "127.0.0.1") {
   return port;
 }
 
+/** Fails with a clear message if something already listens on host:port. */
+async function assertPortFree(host, port) {
+  const server = createServer();
+  server.unref();
+  try {
+    await new Promise((done, fail) => {
+      server.once("error", fail);
+      server.listen(port, host, done);
+    });
+  } catch (error) {
+    if (error.code === "EADDRINUSE") throw new Error(`port ${port} on ${host} is already in use`);
+    throw error;
+  }
+  await new Promise((done) => server.close(done));
+}
+
+/**
+ * Linux: the TCP ports process `pid` listens on, from /proc (undefined if /proc is unreadable).
+ * Lets sqld bind port 0 itself (race-free) although it only logs "listening on ...:0".
+ */
+async function listeningPorts(pid) {
+  let inodes;
+  try {
+    inodes = new Set();
+    for (const fd of await readdir(`/proc/${pid}/fd`)) {
+      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => "");
+      const match = /^socket:\[(\d+)\]$/.exec(target);
+      if (match) inodes.add(match[1]);
+    }
+  } catch {
+    return undefined;
+  }
+  const ports = new Set();
+  for (const table of ["tcp", "tcp6"]) {
+    const text = await readFile(`/proc/${pid}/net/${table}`, "utf8").catch(() => "");
+    for (const line of text.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+      if (fields.length < 10 || fields[3] !== "0A" || !inodes.has(fields[9])) continue;
+      ports.add(parseInt(fields[1].split(":")[1], 16));
+    }
+  }
+  return [...ports];
+}
+
+const canUseProc = process.platform === "linux" && existsSync(`/proc/${process.pid}/net/tcp`);
+// setpriv (util-linux) makes the kernel SIGKILL sqld if the thread that spawned it dies, so a
+// crashed or SIGKILLed test runner leaves no orphaned sqld behind.
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path));
+
 /** Children still running, killed if this process exits without stopping them. */
 const running = new Set();
-let exitHookInstalled = false;
-function installExitHook() {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on("exit", () => {
-    for (const child of running) {
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
+let hooksInstalled = false;
+function killAll() {
+  for (const child of running) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
     }
-  });
+  }
+}
+function installHooks() {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on("exit", killAll);
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+    // Only act if nobody else handles the signal: then kill the children and keep the signal's
+    // default effect (terminate). Otherwise the other handler decides, and if it exits the
+    // process, the "exit" hook above kills the children.
+    const onSignal = () => {
+      if (process.listenerCount(signal) > 1) return;
+      killAll();
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
 }
 
 /**
@@ -182,13 +249,15 @@ function installExitHook() {
  *   env?: NodeJS.ProcessEnv,
  *   log?: boolean | ((chunk: string) => void), // true: copy sqld's output to stderr
  * }} [options]
+ * (version is the semver sqld reports, e.g. "0.24.32")
  * @returns {Promise<{ url: string, port: number, host: string, dbDir: string, pid: number,
  *   binary: string, version: string, output(): string,
  *   exited: Promise<{ code: number | null, signal: string | null }>, stop(): Promise<void> }>}
  */
 export async function startSqld(options = {}) {
   const binary = await ensureSqld();
-  const version = await binaryVersion(binary);
+  const versionLine = await binaryVersion(binary);
+  const version = /\d+\.\d+\.\d+\S*/.exec(versionLine)?.[0] ?? versionLine;
   const host = options.host ?? "127.0.0.1";
   const timeoutMs = options.timeoutMs ?? 20_000;
 
@@ -202,21 +271,22 @@ export async function startSqld(options = {}) {
     ownsDbDir = true;
   }
 
-  // A port picked via freePort() can be taken before sqld binds it; retry with a new one.
-  const attempts = options.port ? 1 : 3;
-  let lastError;
-  for (let attempt = 1; attempt <= attempts; attempt++) {
-    const port = options.port ?? (await freePort(host));
-    try {
-      const server = await launch({ binary, version, host, port, dbDir, ownsDbDir, timeoutMs, options });
-      return server;
-    } catch (error) {
-      lastError = error;
-      if (!/address (already )?in use/i.test(String(error.message))) break;
+  // sqld binds with SO_REUSEPORT: a second sqld on a taken port starts "fine" and the two
+  // silently share connections. So check an explicit port first, and otherwise let sqld bind
+  // port 0 and read the real port from /proc (Linux), falling back to a probed free port.
+  let port;
+  try {
+    if (options.port) {
+      await assertPortFree(host, options.port);
+      port = options.port;
+    } else {
+      port = canUseProc ? 0 : await freePort(host);
     }
+    return await launch({ binary, version, host, port, dbDir, ownsDbDir, timeoutMs, options });
+  } catch (error) {
+    if (ownsDbDir) await rm(dirname(dbDir), { recursive: true, force: true });
+    throw error;
   }
-  if (ownsDbDir) await rm(dirname(dbDir), { recursive: true, force: true });
-  throw lastError;
 }
 
 async function launch({ binary, version, host, port, dbDir, ownsDbDir, timeoutMs, options }) {
@@ -224,15 +294,18 @@ async function launch({ binary, version, host, port, dbDir, ownsDbDir, timeoutMs
     "--db-path",
     dbDir,
     "--http-listen-addr",
-    `${host}:${port}`,
+    `${host.includes(":") ? `[${host}]` : host}:${port}`,
     "--no-welcome",
     ...(options.args ?? []),
   ];
-  const child = spawn(binary, args, {
+  const [command, commandArgs] = SETPRIV
+    ? [SETPRIV, ["--pdeathsig", "KILL", "--", binary, ...args]] // setpriv execs: same pid
+    : [binary, args];
+  const child = spawn(command, commandArgs, {
     env: { RUST_LOG: "warn", ...process.env, ...options.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  installExitHook();
+  installHooks();
   running.add(child);
 
   const MAX_OUTPUT = 64 * 1024;
@@ -249,7 +322,7 @@ async function launch({ binary, version, host, port, dbDir, ownsDbDir, timeoutMs
   let exited = false;
   let spawnError;
   const exitPromise = new Promise((done) => {
-    child.once("exit", (code, signal) => {
+    child.once("close", (code, signal) => {
       exited = true;
       running.delete(child);
       done({ code, signal });
@@ -262,7 +335,6 @@ async function launch({ binary, version, host, port, dbDir, ownsDbDir, timeoutMs
     });
   });
 
-  const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   let stopping;
   const stop = () => {
     stopping ??= (async () => {
@@ -277,30 +349,43 @@ async function launch({ binary, version, host, port, dbDir, ownsDbDir, timeoutMs
     return stopping;
   };
 
+  const otherPorts = new Set(
+    (options.args ?? []).map((arg) => Number(/:(\d+)$/.exec(arg)?.[1])).filter(Boolean),
+  );
+  const fail = async (reason) => {
+    await stop();
+    throw new Error(
+      `${reason}\ncommand: ${binary} ${args.join(" ")}\n--- sqld output ---\n${output.trim()}`,
+    );
+  };
   const deadline = Date.now() + timeoutMs;
+  let url;
   for (;;) {
     if (exited) {
       const { code, signal } = await exitPromise;
-      throw new Error(
-        `sqld exited before it was ready (${spawnError ? spawnError.message : `code ${code}, signal ${signal}`})\n` +
-          `command: ${binary} ${args.join(" ")}\n--- sqld output ---\n${output.trim()}`,
+      await fail(
+        `sqld exited before it was ready (${spawnError ? spawnError.message : `code ${code}, signal ${signal}`})`,
       );
     }
-    try {
-      const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
-      await response.arrayBuffer();
-      if (response.ok) break;
-    } catch {
-      // not listening yet
+    if (port === 0 && child.pid) {
+      const ports = (await listeningPorts(child.pid))?.filter((p) => !otherPorts.has(p)) ?? [];
+      if (ports.length === 1) port = ports[0];
+      else if (ports.length > 1) await fail(`cannot tell sqld's HTTP port among ${ports.join(", ")}`);
+    }
+    if (port !== 0) {
+      url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+      try {
+        const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(1_000) });
+        await response.arrayBuffer();
+        if (response.ok) break;
+      } catch {
+        // not listening yet
+      }
     }
     if (Date.now() > deadline) {
-      await stop();
-      throw new Error(
-        `sqld did not answer ${url}/health within ${timeoutMs} ms\n` +
-          `command: ${binary} ${args.join(" ")}\n--- sqld output ---\n${output.trim()}`,
-      );
+      await fail(`sqld did not answer ${url ?? "(port not known yet)"}/health within ${timeoutMs} ms`);
     }
-    await new Promise((done) => setTimeout(done, 50));
+    await new Promise((done) => setTimeout(done, 25));
   }
 
   return {
