@@ -1,3 +1,4 @@
+import type { Context } from "hono";
 import type { Config } from "./config";
 import type { Db } from "./db/client";
 import type { Logger } from "./lib/logger";
@@ -13,6 +14,12 @@ export interface AppDeps {
   clock: Clock;
   config: Config;
   logger: Logger;
+  /**
+   * The client's IP address, for per-client signup limits. Default: the `cf-connecting-ip` header,
+   * which Cloudflare sets at the edge (a client cannot forge it there). The Node entry passes the
+   * socket address instead; behind another proxy, pass what that proxy vouches for.
+   */
+  clientIp?: (c: Context<AppEnv>) => string | undefined;
 }
 
 export type AppEnv = { Variables: { deps: AppDeps; requestId: string } };

@@ -7,11 +7,16 @@ import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppDeps, AppEnv } from "./app-env";
 import { AppError } from "./lib/errors";
+import { errorFields } from "./lib/logger";
 import { MessagePage } from "./pages/layout";
 import { confirmRoutes } from "./routes/confirm";
 import { siteInfo, wantsJson } from "./routes/helpers";
 import { landingRoutes } from "./routes/landing";
+import { lessonRoutes } from "./routes/lessons";
+import { manageRoutes } from "./routes/manage";
 import { signupRoutes } from "./routes/signup";
+import { unsubscribeRoutes } from "./routes/unsubscribe";
+import { webhookRoutes } from "./routes/webhooks";
 
 export type { AppDeps, AppEnv } from "./app-env";
 
@@ -44,12 +49,15 @@ export function createApp(deps: AppDeps) {
     c.set("deps", deps);
     await next();
   });
+  // Turnstile's script and its challenge frame come from Cloudflare; allowed only when it is on.
+  const challenges = deps.config.turnstile ? ["https://challenges.cloudflare.com"] : [];
   app.use(
     secureHeaders({
       contentSecurityPolicy: {
         defaultSrc: ["'none'"],
         styleSrc: ["'self'"],
-        scriptSrc: ["'self'"],
+        scriptSrc: ["'self'", ...challenges],
+        ...(challenges.length > 0 && { frameSrc: challenges }),
         imgSrc: ["'self'", "data:"],
         formAction: ["'self'"],
         frameAncestors: ["'none'"],
@@ -72,6 +80,10 @@ export function createApp(deps: AppDeps) {
   app.route("/", landingRoutes);
   app.route("/", signupRoutes);
   app.route("/", confirmRoutes);
+  app.route("/", manageRoutes);
+  app.route("/", unsubscribeRoutes);
+  app.route("/", lessonRoutes);
+  app.route("/", webhookRoutes);
 
   app.notFound((c) => errorResponse(c, 404, "not_found", "We couldn't find that page."));
   app.onError((error, c) => {
@@ -80,7 +92,7 @@ export function createApp(deps: AppDeps) {
       return errorResponse(c, error.status, "bad_request", error.message || "The request could not be processed.");
     }
     // Unexpected: log what helps an operator (never request bodies or personal data), answer plainly.
-    deps.logger.error("unhandled_error", { requestId: c.get("requestId"), path: c.req.routePath, error: error.name, message: error.message });
+    deps.logger.error("unhandled_error", { requestId: c.get("requestId"), path: c.req.routePath, ...errorFields(error) });
     return errorResponse(c, 500, "internal_error", "Something went wrong on our side. Please try again in a moment.");
   });
 

@@ -6,6 +6,7 @@ import { z } from "zod";
  */
 
 const DEV_SECRET = "dev-only-secret-change-me-dev-only-secret";
+const TURNSTILE_VERIFY_URL = "https://challenges.cloudflare.com/turnstile/v0/siteverify";
 const DEV_POSTAL_ADDRESS = "Natural Acne Medicine · 123 Placeholder Street · Springfield (set MAIL_POSTAL_ADDRESS)";
 
 const optionalString = z
@@ -24,7 +25,13 @@ const envSchema = z
     DATABASE_AUTH_TOKEN: optionalString,
     RESEND_API_KEY: optionalString,
     RESEND_BASE_URL: optionalString.pipe(z.url().optional()),
-    RESEND_WEBHOOK_SECRET: optionalString,
+    /** Resend's signing secret (Standard Webhooks: `whsec_` then base64). */
+    RESEND_WEBHOOK_SECRET: optionalString.pipe(
+      z
+        .string()
+        .regex(/^(whsec_)?[A-Za-z0-9+/]{16,}={0,2}$/, "must be the webhook signing secret from Resend, like whsec_…")
+        .optional(),
+    ),
     MAIL_FROM: optionalString,
     MAIL_POSTAL_ADDRESS: optionalString,
     BRAND_NAME: optionalString,
@@ -34,6 +41,8 @@ const envSchema = z
     ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
     TURNSTILE_SECRET: optionalString,
     TURNSTILE_SITE_KEY: optionalString,
+    /** Cloudflare's siteverify endpoint; overridable so tests can stand a fake in its place. */
+    TURNSTILE_VERIFY_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     /** Per-run budget of the Worker's cron pass: how many emails one pass may send. */
     DISPATCH_MAX_EMAILS: z.coerce.number().int().min(1).max(100_000).optional(),
     /** Per-run budget of wall time in milliseconds. */
@@ -60,7 +69,7 @@ export interface Config {
   sendHour: number;
   tickIntervalSeconds: number;
   adminToken?: string;
-  turnstile?: { secret: string; siteKey?: string };
+  turnstile?: { secret: string; siteKey: string; verifyUrl: string };
   dispatchBudget: { maxEmails: number; maxMs: number; maxSubrequests: number };
   /** Things an operator should know about the configuration (never secrets themselves). */
   warnings: string[];
@@ -94,9 +103,17 @@ export function loadConfig(env: Record<string, string | undefined>, runtime: Run
     }
   }
 
+  // A secret without a site key would refuse every signup: the form could never show the widget.
+  if (e.TURNSTILE_SECRET && !e.TURNSTILE_SITE_KEY) {
+    throw new ConfigError(["TURNSTILE_SITE_KEY is required when TURNSTILE_SECRET is set"]);
+  }
+
   const warnings: string[] = [];
   if (!e.APP_SECRET) warnings.push("APP_SECRET is not set: using a fixed development secret. Never use it in production.");
   if (!e.MAIL_POSTAL_ADDRESS) warnings.push("MAIL_POSTAL_ADDRESS is not set: emails show a placeholder postal address.");
+  if (e.RESEND_API_KEY && !e.RESEND_WEBHOOK_SECRET) {
+    warnings.push("RESEND_WEBHOOK_SECRET is not set: bounces and complaints are not processed (POST /webhooks/resend answers 503).");
+  }
 
   const appUrl = (e.APP_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
   const brandName = e.BRAND_NAME ?? "Natural Acne Medicine";
@@ -116,7 +133,10 @@ export function loadConfig(env: Record<string, string | undefined>, runtime: Run
     sendHour: e.SEND_HOUR,
     tickIntervalSeconds: e.TICK_INTERVAL_SECONDS,
     adminToken: e.ADMIN_TOKEN,
-    turnstile: e.TURNSTILE_SECRET ? { secret: e.TURNSTILE_SECRET, siteKey: e.TURNSTILE_SITE_KEY } : undefined,
+    turnstile:
+      e.TURNSTILE_SECRET && e.TURNSTILE_SITE_KEY
+        ? { secret: e.TURNSTILE_SECRET, siteKey: e.TURNSTILE_SITE_KEY, verifyUrl: e.TURNSTILE_VERIFY_URL ?? TURNSTILE_VERIFY_URL }
+        : undefined,
     dispatchBudget: {
       maxEmails: e.DISPATCH_MAX_EMAILS ?? DEFAULT_BUDGET[runtime].maxEmails,
       maxMs: e.DISPATCH_MAX_MS ?? DEFAULT_BUDGET[runtime].maxMs,

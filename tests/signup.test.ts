@@ -1,7 +1,8 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { enrollments, subscribers } from "../src/db/schema";
-import { createTestContext, form, linkIn, TEST_APP_URL, type TestContext } from "./support/test-app";
+import { signUp } from "./support/signup";
+import { createTestContext, linkIn, TEST_APP_URL, type TestContext } from "./support/test-app";
 
 let t: TestContext;
 beforeEach(async () => {
@@ -34,7 +35,7 @@ describe("landing page", () => {
 
 describe("post /subscribe", () => {
   it("a bad email re-renders the form with a clear message and keeps the typed values", async () => {
-    const res = await t.app.request("/subscribe", form({ email: "not-an-email", firstName: "Ana", timeZone: "Europe/Lisbon" }));
+    const res = await signUp(t, { email: "not-an-email", firstName: "Ana", timeZone: "Europe/Lisbon" });
     expect(res.status).toBe(400);
     const html = await res.text();
     expect(html).toContain("Please enter a valid email address");
@@ -61,7 +62,7 @@ describe("post /subscribe", () => {
   });
 
   it("a valid signup stores a pending subscriber, sends one confirmation and redirects to check-your-inbox", async () => {
-    const res = await t.app.request("/subscribe", form({ email: " Ana@Example.COM ", firstName: "Ana", timeZone: "Europe/Lisbon" }));
+    const res = await signUp(t, { email: " Ana@Example.COM ", firstName: "Ana", timeZone: "Europe/Lisbon" });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/check-your-inbox");
 
@@ -75,16 +76,16 @@ describe("post /subscribe", () => {
   });
 
   it("an unknown time zone is stored as UTC", async () => {
-    await t.app.request("/subscribe", form({ email: "tz@example.com", timeZone: "Mars/Olympus_Mons" }));
+    await signUp(t, { email: "tz@example.com", timeZone: "Mars/Olympus_Mons" });
     expect((await subscriberRow("tz@example.com"))?.timeZone).toBe("UTC");
   });
 
   it("answers a new, a pending and an active address the same way", async () => {
-    const first = await t.app.request("/subscribe", form({ email: "same@example.com" }));
-    const again = await t.app.request("/subscribe", form({ email: "same@example.com" }));
+    const first = await signUp(t, { email: "same@example.com" });
+    const again = await signUp(t, { email: "same@example.com" });
     const confirm = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`);
     await t.app.request(confirm.replace(TEST_APP_URL, ""));
-    const active = await t.app.request("/subscribe", form({ email: "same@example.com" }));
+    const active = await signUp(t, { email: "same@example.com" });
     for (const res of [first, again, active]) {
       expect(res.status).toBe(303);
       expect(res.headers.get("location")).toBe("/check-your-inbox");
@@ -93,7 +94,7 @@ describe("post /subscribe", () => {
 
   it("when the provider refuses the confirmation the person is told to retry, with no 500", async () => {
     t.resend.failNext(500, { times: 5 });
-    const res = await t.app.request("/subscribe", form({ email: "later@example.com" }));
+    const res = await signUp(t, { email: "later@example.com" });
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("120");
     expect(await res.text()).toContain("try again in a few minutes");
@@ -102,7 +103,7 @@ describe("post /subscribe", () => {
 
 describe("double opt-in", () => {
   it("signup, then the link in the confirmation email, makes an active subscriber enrolled with lesson 1 due now", async () => {
-    await t.app.request("/subscribe", form({ email: "walk@example.com", firstName: "Sam", timeZone: "Asia/Kolkata" }));
+    await signUp(t, { email: "walk@example.com", firstName: "Sam", timeZone: "Asia/Kolkata" });
     const [email] = t.resend.emailsTo("walk@example.com");
     const link = linkIn(email!.text, `${TEST_APP_URL}/confirm?token=`);
 
@@ -117,7 +118,7 @@ describe("double opt-in", () => {
   });
 
   it("following the link twice is harmless", async () => {
-    await t.app.request("/subscribe", form({ email: "twice@example.com" }));
+    await signUp(t, { email: "twice@example.com" });
     const link = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, "");
     expect((await t.app.request(link)).status).toBe(200);
     expect((await t.app.request(link)).status).toBe(200);
@@ -125,7 +126,7 @@ describe("double opt-in", () => {
   });
 
   it("an expired confirmation link is refused with a friendly page", async () => {
-    await t.app.request("/subscribe", form({ email: "late@example.com" }));
+    await signUp(t, { email: "late@example.com" });
     const link = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, "");
     t.clock.advance(49 * 60 * 60 * 1000);
     const res = await t.app.request(link);
@@ -135,7 +136,7 @@ describe("double opt-in", () => {
   });
 
   it("a tampered confirmation link is refused", async () => {
-    await t.app.request("/subscribe", form({ email: "tamper@example.com" }));
+    await signUp(t, { email: "tamper@example.com" });
     const link = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, "");
     const res = await t.app.request(`${link.slice(0, -3)}abc`);
     expect(res.status).toBe(400);

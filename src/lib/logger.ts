@@ -21,3 +21,19 @@ export function createLogger(write: (line: string) => void = (line) => console.l
 }
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+/**
+ * What an operator may see of an error: its kind and what failed, never the values involved. A
+ * failed drizzle query's message lists the statement's parameters (addresses, names, tokens), so
+ * only the statement is kept; anything shaped like an address or a signed token is masked too.
+ */
+export function errorFields(error: unknown): LogFields {
+  if (!(error instanceof Error)) return { error: typeof error };
+  const cause = error.cause instanceof Error ? error.cause : undefined;
+  const code = (cause as { code?: unknown } | undefined)?.code;
+  const message = (error.message.split("\nparams:")[0] ?? "")
+    .replace(/[^\s@"'<>(),;]+@[^\s@"'<>(),;]+/g, "[address]")
+    .replace(/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, "[token]")
+    .slice(0, 500);
+  return { error: error.name, message, ...(cause && { cause: cause.name }), ...(typeof code === "string" && { causeCode: code }) };
+}

@@ -40,7 +40,14 @@ input[aria-invalid=true] { border-color: var(--error); }
 button, .button { display: inline-block; font: inherit; font-weight: 700; padding: 0.75rem 1.25rem; border-radius: 8px;
   border: 2px solid var(--accent); background: var(--accent); color: var(--accent-text); cursor: pointer; text-decoration: none; }
 button.secondary, .button.secondary { background: transparent; color: var(--accent); }
-button.danger { background: transparent; color: var(--error); border-color: var(--error); }
+button.danger, .button.danger { background: transparent; color: var(--error); border-color: var(--error); }
+dl.facts { margin: 1rem 0 0; }
+dl.facts dt { font-weight: 600; }
+dl.facts dd { margin: 0 0 0.5rem; }
+@media (min-width: 36rem) {
+  dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; }
+  dl.facts dd { margin: 0; }
+}
 .actions { display: flex; flex-wrap: wrap; gap: 0.75rem; align-items: center; }
 .actions form { margin: 0; }
 ol.lessons { padding-left: 1.25rem; }

@@ -3,15 +3,18 @@ import { Hono } from "hono";
 import { sql } from "drizzle-orm";
 import type { AppEnv } from "../app-env";
 import { SITE_CSS, TIMEZONE_JS } from "../pages/assets";
+import { freshFormState } from "../lib/signup-guard";
 import { LandingPage } from "../pages/landing";
 import { siteInfo } from "./helpers";
 
 const ONE_DAY = "public, max-age=86400";
 
 export const landingRoutes = new Hono<AppEnv>()
-  .get("/", (c) => {
-    const { config } = c.get("deps");
-    return c.html(<LandingPage site={siteInfo(config)} sendHour={config.sendHour} />);
+  .get("/", async (c) => {
+    const { config, clock } = c.get("deps");
+    // The form carries the time it was served (signup protection), so the page must not be cached.
+    c.header("Cache-Control", "no-store");
+    return c.html(<LandingPage site={siteInfo(config)} sendHour={config.sendHour} form={await freshFormState(config, clock())} />);
   })
   .get("/assets/site.css", (c) => c.body(SITE_CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": ONE_DAY }))
   .get("/assets/timezone.js", (c) =>

@@ -1,0 +1,55 @@
+import { lte, sql } from "drizzle-orm";
+import type { Db } from "../db/client";
+import { rateLimits } from "../db/schema";
+
+/**
+ * Fixed-window counters in the database, so the limits hold across Node processes and Worker
+ * isolates alike (memory would be per isolate). A key's window opens at its first hit and lasts
+ * `windowMs`; the first hit after it has run out opens a new one. Keys are keyed hashes, never
+ * raw IP addresses or email addresses.
+ */
+
+export interface RateLimitRule {
+  limit: number;
+  windowMs: number;
+}
+
+export interface RateLimitResult {
+  allowed: boolean;
+  /** Hits in the current window, this one included. */
+  count: number;
+  /** Whole seconds until the window ends, for `Retry-After`. */
+  retryAfterSeconds: number;
+}
+
+/**
+ * Counts one hit against `key` and says whether it is within the rule. One upsert statement, so
+ * concurrent requests cannot both read the same count: SQLite runs it under its write lock. The
+ * SET expressions see the row as it was before the statement.
+ */
+export async function hitRateLimit(db: Db, key: string, rule: RateLimitRule, now: number): Promise<RateLimitResult> {
+  const windowOpen = sql`${rateLimits.windowStart} > ${now - rule.windowMs}`;
+  const [row] = await db
+    .insert(rateLimits)
+    .values({ key, windowStart: now, count: 1 })
+    .onConflictDoUpdate({
+      target: rateLimits.key,
+      set: {
+        count: sql`CASE WHEN ${windowOpen} THEN ${rateLimits.count} + 1 ELSE 1 END`,
+        windowStart: sql`CASE WHEN ${windowOpen} THEN ${rateLimits.windowStart} ELSE ${now} END`,
+      },
+    })
+    .returning({ count: rateLimits.count, windowStart: rateLimits.windowStart });
+  const count = row?.count ?? 1;
+  const windowStart = row?.windowStart ?? now;
+  return {
+    allowed: count <= rule.limit,
+    count,
+    retryAfterSeconds: Math.max(1, Math.ceil((windowStart + rule.windowMs - now) / 1000)),
+  };
+}
+
+/** Drops counters whose window ended long ago (the longest window we use is a day). */
+export async function pruneRateLimits(db: Db, now: number, olderThanMs = 2 * 24 * 60 * 60 * 1000): Promise<void> {
+  await db.delete(rateLimits).where(lte(rateLimits.windowStart, now - olderThanMs));
+}

@@ -1,0 +1,43 @@
+import { Hono } from "hono";
+import { createElement } from "react";
+import type { AppEnv } from "../app-env";
+import { lessonBySlug, renderEmail } from "../course";
+import { findSubscriber } from "../db/subscribers";
+import { signedLessonUrl, signedSubscriberLinks } from "../lib/links";
+import { verifyToken } from "../lib/tokens";
+import { brokenLink, markPrivate } from "./subscriber-links";
+
+/**
+ * "View in browser": a lesson as a web page, personalised like the email, for the holder of a
+ * signed lesson token. The email's HTML carries inline styles, so this route relaxes the app's
+ * policy for styles only: still no scripts, no forms, no framing, images over https only.
+ */
+const ARCHIVE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+export const lessonRoutes = new Hono<AppEnv>().get("/lessons/:slug", async (c) => {
+  const { db, clock, config } = c.get("deps");
+  const lesson = lessonBySlug(c.req.param("slug"));
+  const claims = await verifyToken(config.appSecret, c.req.query("token") ?? "", "lesson", clock());
+  // One answer for an unknown slug, a bad token and a token for another lesson: nothing leaks.
+  if (!lesson || !claims || claims.lesson !== lesson.number) throw brokenLink();
+  const subscriber = await findSubscriber(db, claims.subscriberId);
+  if (!subscriber) throw brokenLink();
+
+  const [links, viewInBrowserUrl] = await Promise.all([
+    signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id),
+    signedLessonUrl(config.appUrl, config.appSecret, subscriber.id, lesson),
+  ]);
+  const { html } = await renderEmail(
+    createElement(lesson.Email, {
+      firstName: subscriber.firstName,
+      ...links,
+      viewInBrowserUrl,
+      brandName: config.brandName,
+      postalAddress: config.postalAddress,
+      appUrl: config.appUrl,
+    }),
+  );
+  markPrivate(c);
+  c.header("Content-Security-Policy", ARCHIVE_CSP);
+  return c.html(html);
+});

@@ -1,0 +1,47 @@
+/** @jsxImportSource hono/jsx */
+import { Hono } from "hono";
+import type { AppEnv } from "../app-env";
+import { findSubscription, unsubscribe } from "../db/controls";
+import { UnsubscribedPage, UnsubscribePage } from "../pages/unsubscribe";
+import { siteInfo } from "./helpers";
+import { brokenLink, managePath, markPrivate, subscriberIdFrom } from "./subscriber-links";
+
+/**
+ * The URL in every lesson's `List-Unsubscribe` header and footer.
+ *
+ * RFC 8058 (one-click unsubscribe): the mail client POSTs `List-Unsubscribe=One-Click` to this URL,
+ * from its own servers, with no cookies and no Origin we could check, and expects a 2xx without a
+ * redirect. The signed, purpose-bound token in the path is the only credential, so this POST is
+ * deliberately outside the CSRF protection that guards every other state change. A GET never
+ * changes anything (RFC 8058 §1: anti-spam software fetches URLs found in mail on its own); it shows
+ * a page whose button POSTs here too.
+ */
+export const unsubscribeRoutes = new Hono<AppEnv>()
+  .get("/unsubscribe/:token", async (c) => {
+    const { db, config } = c.get("deps");
+    const subscriberId = await subscriberIdFrom(c, c.req.param("token"), "unsubscribe");
+    const subscription = await findSubscription(db, subscriberId);
+    if (!subscription) throw brokenLink();
+    markPrivate(c);
+    const manageUrl = await managePath(c, subscriberId);
+    if (subscription.subscriber.status === "unsubscribed") {
+      return c.html(<UnsubscribedPage site={siteInfo(config)} manageUrl={manageUrl} already />);
+    }
+    return c.html(<UnsubscribePage site={siteInfo(config)} action={c.req.path} manageUrl={manageUrl} />);
+  })
+  .post("/unsubscribe/:token", async (c) => {
+    const { db, clock, config, logger } = c.get("deps");
+    const subscriberId = await subscriberIdFrom(c, c.req.param("token"), "unsubscribe");
+    const outcome = await unsubscribe(db, subscriberId, clock(), config.appSecret);
+    if (outcome === "not_found") throw brokenLink();
+    if (outcome === "unsubscribed") logger.info("subscriber_unsubscribed", { subscriberId });
+
+    // Any POST with a valid token unsubscribes (a person pressing our button, or a client that
+    // sends the body in another encoding); the body only decides how to answer.
+    const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    markPrivate(c);
+    if (body["List-Unsubscribe"] === "One-Click") {
+      return c.text("You have been unsubscribed. No more lessons will be sent to this address.", 200);
+    }
+    return c.html(<UnsubscribedPage site={siteInfo(config)} manageUrl={await managePath(c, subscriberId)} already={outcome === "already_unsubscribed"} />);
+  });

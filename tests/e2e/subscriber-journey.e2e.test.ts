@@ -1,0 +1,205 @@
+import { eq } from "drizzle-orm";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { chromium, type Browser, type BrowserContextOptions, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { COURSE } from "../../src/course";
+import { enrollments, subscribers, suppressions } from "../../src/db/schema";
+import { runDispatch } from "../../src/drip/dispatch";
+import { MIN_GAP_MS } from "../../src/drip/schedule";
+import type { CapturedEmail } from "../support/fake-resend";
+import { startLiveApp, type LiveApp } from "../support/live-app";
+import { linkIn } from "../support/test-app";
+
+/**
+ * A subscriber's whole journey in real Chromium against the real app over HTTP: sign up on the
+ * landing page, confirm from the captured email, get lesson 1, then pause, resume and unsubscribe
+ * from the links in that email. Screenshots of every page land in test-artifacts/screenshots.
+ * Run: npm run test:e2e (needs Chromium at /usr/bin/chromium, or CHROMIUM_PATH).
+ */
+
+const SCREENSHOT_DIR = join(process.cwd(), "test-artifacts", "screenshots");
+const PHONE: BrowserContextOptions = { viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, timezoneId: "Europe/Lisbon", locale: "en-GB" };
+
+let browser: Browser;
+let live: LiveApp;
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}, 60_000);
+afterAll(async () => browser?.close());
+
+beforeEach(async () => {
+  live = await startLiveApp();
+});
+afterEach(async () => live?.close());
+
+async function snap(page: Page, step: string) {
+  // Every page must fit a phone screen: nothing may scroll sideways.
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+  expect(scrollWidth, `${step} fits the window`).toBeLessThanOrEqual(innerWidth);
+  await page.screenshot({ path: join(SCREENSHOT_DIR, `journey-${step}.png`), fullPage: true });
+}
+
+async function subscriberRow(email: string) {
+  return live.db.query.subscribers.findFirst({ where: eq(subscribers.email, email) });
+}
+
+async function enrollmentOf(email: string) {
+  const subscriber = await subscriberRow(email);
+  return live.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriber!.id) });
+}
+
+function lessonEmails(address: string): CapturedEmail[] {
+  return live.resend.emailsTo(address).filter((email) => email.tags?.some((tag) => tag.value === "lesson"));
+}
+
+/** Landing page → form → confirmation link from the captured email → lesson 1 from the dispatcher. */
+async function signUpInBrowser(page: Page, email: string, firstName: string, snapshots = true) {
+  await page.goto(`${live.url}/`);
+  if (snapshots) await snap(page, "1-landing");
+  await page.getByLabel("Email address", { exact: true }).fill(email);
+  await page.getByLabel("First name").fill(firstName);
+  // People take a few seconds over a form; the signup refuses anything faster.
+  live.clock.advance(5_000);
+  await page.getByRole("button", { name: "Send me the course" }).click();
+  await page.waitForURL(`${live.url}/check-your-inbox`);
+  await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe("Check your inbox");
+  if (snapshots) await snap(page, "2-check-your-inbox");
+
+  const [confirmation] = live.resend.emailsTo(email);
+  expect(confirmation, "confirmation email").toBeDefined();
+  await page.goto(linkIn(confirmation!.text, `${live.url}/confirm?token=`));
+  expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("You're in!");
+  if (snapshots) await snap(page, "3-confirmed");
+
+  await runDispatch(live.deps);
+  const [lesson] = lessonEmails(email);
+  expect(lesson?.subject).toBe(COURSE.lessons[0]!.subject);
+  return lesson!;
+}
+
+describe("a subscriber in a real browser", () => {
+  it("signs up, confirms, gets lesson 1, then pauses, resumes and unsubscribes from the email's links", async () => {
+    const context = await browser.newContext(PHONE);
+    const page = await context.newPage();
+    const email = "maya@example.com";
+    try {
+      const lesson = await signUpInBrowser(page, email, "Maya");
+      expect(await subscriberRow(email)).toMatchObject({ status: "active", firstName: "Maya", timeZone: "Europe/Lisbon" });
+
+      // The lesson as a web page, from its "View in browser" link.
+      await page.goto(linkIn(lesson.text, `${live.url}/lessons/`));
+      await expect.poll(() => page.locator("body").textContent()).toContain("Hi Maya,");
+      await snap(page, "4-view-in-browser");
+
+      await page.goto(linkIn(lesson.text, `${live.url}/manage/`));
+      const main = page.locator("main");
+      expect(await main.textContent()).toContain("You've received 1 of 6 lessons.");
+      expect(await main.textContent()).toContain(`Lesson 2 of 6: ${COURSE.lessons[1]!.title}`);
+      expect(await page.locator("dd").first().textContent()).toBe("Active");
+      await snap(page, "5-manage");
+
+      await page.getByRole("button", { name: "Pause until I resume" }).click();
+      await page.waitForURL(/\?done=paused$/);
+      expect(await page.getByRole("status").textContent()).toContain("paused until you resume");
+      expect(await main.textContent()).toContain("Paused until you resume");
+      expect(await enrollmentOf(email)).toMatchObject({ state: "paused", pausedUntil: null, nextSendAt: null });
+      await snap(page, "6-paused");
+
+      await page.getByRole("button", { name: "Resume my lessons" }).click();
+      await page.waitForURL(/\?done=resumed$/);
+      expect(await page.getByRole("status").textContent()).toContain("Welcome back");
+      expect(await page.locator("dd").first().textContent()).toBe("Active");
+      const resumed = await enrollmentOf(email);
+      expect(resumed?.state).toBe("active");
+      // The next lesson waits for a morning send time, at least a day after lesson 1: no burst.
+      expect(resumed!.nextSendAt!).toBeGreaterThanOrEqual(resumed!.lastSentAt! + MIN_GAP_MS);
+      await snap(page, "7-resumed");
+
+      // The unsubscribe link from the footer: opening it changes nothing.
+      const unsubscribeUrl = linkIn(lesson.text, `${live.url}/unsubscribe/`);
+      expect(lesson.headers?.["List-Unsubscribe"]).toBe(`<${unsubscribeUrl}>`);
+      await page.goto(unsubscribeUrl);
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Unsubscribe?");
+      expect(await page.getByRole("button", { name: "Pause instead" }).isVisible()).toBe(true);
+      expect((await subscriberRow(email))?.status).toBe("active");
+      await snap(page, "8-unsubscribe");
+
+      await page.getByRole("button", { name: "Yes, unsubscribe me" }).click();
+      await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe("You're unsubscribed");
+      expect((await subscriberRow(email))?.status).toBe("unsubscribed");
+      expect((await enrollmentOf(email))?.state).toBe("stopped");
+      await snap(page, "9-unsubscribed");
+
+      // Nothing more arrives, however long we wait.
+      live.clock.advance(30 * 24 * 60 * 60 * 1000);
+      await runDispatch(live.deps);
+      expect(lessonEmails(email)).toHaveLength(1);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("with JavaScript off, a subscriber can pause for a week and then delete their data", async () => {
+    const context = await browser.newContext({ ...PHONE, javaScriptEnabled: false });
+    const page = await context.newPage();
+    const email = "nojs@example.com";
+    try {
+      const lesson = await signUpInBrowser(page, email, "Noor", false);
+      // Without the time-zone script the subscriber's zone is UTC.
+      expect((await subscriberRow(email))?.timeZone).toBe("UTC");
+
+      await page.goto(linkIn(lesson.text, `${live.url}/manage/`));
+      await page.getByRole("button", { name: "Pause for a week" }).click();
+      await page.waitForURL(/\?done=paused-week$/);
+      expect(await page.locator("dd").first().textContent()).toMatch(/^Paused until \w+day \d+ \w+ \d{4} at \d\d:\d\d/);
+      expect((await enrollmentOf(email))?.state).toBe("paused");
+      await snap(page, "10-paused-week");
+
+      await page.getByRole("link", { name: "Delete my data…" }).click();
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Delete your data?");
+      await snap(page, "11-delete-confirm");
+      await page.getByRole("button", { name: "Yes, delete my data" }).click();
+      await page.waitForURL(`${live.url}/deleted`);
+      expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Your data has been deleted");
+      await snap(page, "12-deleted");
+
+      expect(await subscriberRow(email)).toBeUndefined();
+      expect(await live.db.$count(suppressions)).toBe(1);
+      // Their old links now lead to a friendly "not found" page.
+      const res = await page.goto(linkIn(lesson.text, `${live.url}/manage/`));
+      expect(res?.status()).toBe(404);
+      expect(await page.locator("main").textContent()).toContain("This link doesn't work");
+      await snap(page, "13-link-after-delete");
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("the manage page reads well on a desktop screen too", async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "America/New_York" });
+    const page = await context.newPage();
+    try {
+      const lesson = await signUpInBrowser(page, "desk@example.com", "Dana", false);
+      await page.goto(linkIn(lesson.text, `${live.url}/manage/`));
+      expect(await page.locator("main").textContent()).toContain("America/New_York");
+      await snap(page, "desktop-manage");
+    } finally {
+      await context.close();
+    }
+  });
+});
