@@ -37,6 +37,8 @@ export async function openDatabase(url: string, authToken?: string): Promise<{ d
   if (embedded) {
     await client.execute("PRAGMA journal_mode = WAL");
     await client.execute("PRAGMA synchronous = NORMAL");
+    // "Delete my data" should not leave the person's address in free pages of the file.
+    await client.execute("PRAGMA secure_delete = ON");
   }
   return { db: createDb(client), client };
 }

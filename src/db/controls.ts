@@ -128,11 +128,19 @@ export async function resume(db: Db, subscriberId: string, { now, sendHour }: Sc
 export async function restart(db: Db, subscriberId: string, now: number): Promise<ControlResult> {
   const found = await activeSubscription(db, subscriberId);
   if (typeof found === "string") return refuse(found);
-  await db
-    .update(enrollments)
-    .set({ ...restartedEnrollment(found.enrollment.run, now), ...NO_LEASE })
-    // The run guards against a double submit starting two runs.
-    .where(and(eq(enrollments.subscriberId, subscriberId), eq(enrollments.run, found.enrollment.run)));
+  const run = found.enrollment.run;
+  await db.batch([
+    db
+      .update(enrollments)
+      .set({ ...restartedEnrollment(run, now), ...NO_LEASE })
+      // The run guards against a double submit starting two runs.
+      .where(and(eq(enrollments.subscriberId, subscriberId), eq(enrollments.run, run))),
+    // A lesson of the old run still waiting for a retry will never be sent now.
+    db
+      .update(deliveries)
+      .set({ status: "cancelled", updatedAt: now })
+      .where(and(eq(deliveries.subscriberId, subscriberId), eq(deliveries.run, run), inArray(deliveries.status, ["sending", "retrying"]))),
+  ]);
   return ok;
 }
 
