@@ -9,6 +9,7 @@ import type { AppDeps, AppEnv } from "./app-env";
 import { AppError } from "./lib/errors";
 import { errorFields } from "./lib/logger";
 import { MessagePage } from "./pages/layout";
+import { adminRoutes } from "./routes/admin";
 import { confirmRoutes } from "./routes/confirm";
 import { siteInfo, wantsJson } from "./routes/helpers";
 import { landingRoutes } from "./routes/landing";
@@ -84,6 +85,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", unsubscribeRoutes);
   app.route("/", lessonRoutes);
   app.route("/", webhookRoutes);
+  app.route("/", adminRoutes);
 
   app.notFound((c) => errorResponse(c, 404, "not_found", "We couldn't find that page."));
   app.onError((error, c) => {

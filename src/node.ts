@@ -1,7 +1,9 @@
 import { serve } from "@hono/node-server";
 import { createApp } from "./app";
 import { runDispatch } from "./drip/dispatch";
-import { createLogger } from "./lib/logger";
+import { getConnInfo } from "@hono/node-server/conninfo";
+import type { AppDeps } from "./app-env";
+import { createLogger, errorFields } from "./lib/logger";
 import { createNodeDeps, loadConfigOrExit } from "./node-deps";
 import { devOutboxRoutes } from "./routes/dev-outbox";
 
@@ -11,7 +13,9 @@ async function main() {
   const config = loadConfigOrExit(process.env);
   for (const warning of config.warnings) logger.warn("config_warning", { message: warning });
 
-  const deps = await createNodeDeps(config, logger);
+  // Per-client signup limits use the socket's address. Behind a reverse proxy every client would
+  // share the proxy's address: pass the address that proxy vouches for instead.
+  const deps: AppDeps = { ...(await createNodeDeps(config, logger)), clientIp: (c) => getConnInfo(c).remote.address };
   const app = createApp(deps);
   if (!config.production && deps.mailer.kind === "outbox") app.route("/dev/outbox", devOutboxRoutes(config.outboxDir));
 
@@ -29,7 +33,7 @@ async function main() {
   const tick = () => {
     if (running) return;
     running = runDispatch(deps)
-      .catch((error: unknown) => logger.error("dispatch_failed", { error: error instanceof Error ? error.message : String(error) }))
+      .catch((error: unknown) => logger.error("dispatch_failed", errorFields(error)))
       .finally(() => (running = undefined));
   };
   const timer = setInterval(tick, config.tickIntervalSeconds * 1000);

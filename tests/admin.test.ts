@@ -1,0 +1,53 @@
+import { eq } from "drizzle-orm";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { enrollments } from "../src/db/schema";
+import { runDispatch } from "../src/drip/dispatch";
+import { createSubscriber, createSubscribers } from "./support/factories";
+import { createTestContext, type TestContext } from "./support/test-app";
+
+const ADMIN_TOKEN = "admin-token-for-tests-0123456789";
+const auth = { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } };
+let t: TestContext;
+beforeEach(async () => {
+  t = await createTestContext({ env: { ADMIN_TOKEN } });
+});
+afterEach(async () => t.close());
+
+describe("admin", () => {
+  it("is off without ADMIN_TOKEN", async () => {
+    const off = await createTestContext();
+    const res = await off.app.request("/admin/stats", auth);
+    expect(res.status).toBe(404);
+    await off.close();
+  });
+
+  it("refuses a missing or wrong token with 401 and a helpful message", async () => {
+    expect((await t.app.request("/admin/stats")).status).toBe(401);
+    const wrong = await t.app.request("/admin/stats", { headers: { authorization: "Bearer nope" } });
+    expect(wrong.status).toBe(401);
+  });
+
+  it("stats count subscribers, enrollments, deliveries and what is due, without personal data", async () => {
+    const subscriber = await createSubscriber(t.db, t.clock.now());
+    await createSubscribers(t.db, 2, t.clock.now());
+    await runDispatch(t.deps, { batchSize: 2, budget: { maxEmails: 2 } });
+    const res = await t.app.request("/admin/stats", auth);
+    expect(res.status).toBe(200);
+    const body = await res.json();
+    expect(body).toEqual({ subscribers: { active: 3 }, enrollments: { active: 3 }, deliveries: { sent: 2 }, dueNow: 1 });
+    expect(JSON.stringify(body)).not.toContain(subscriber.email);
+  });
+
+  it("retry-failed gives failed enrollments a new set of attempts and they are then sent once", async () => {
+    const subscriber = await createSubscriber(t.db, t.clock.now());
+    t.resend.failNext(503, { times: 2 });
+    await runDispatch(t.deps, { maxAttempts: 1 });
+    expect((await t.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriber.id) }))?.state).toBe("failed");
+
+    const res = await t.app.request("/admin/retry-failed", { method: "POST", ...auth });
+    expect(await res.json()).toEqual({ retried: 1 });
+    t.resend.reset();
+    expect((await runDispatch(t.deps)).sent).toBe(1);
+    expect(t.resend.emailsTo(subscriber.email)).toHaveLength(1);
+  });
+});
