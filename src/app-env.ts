@@ -20,6 +20,8 @@ export interface AppDeps {
    * socket address instead; behind another proxy, pass what that proxy vouches for.
    */
   clientIp?: (c: Context<AppEnv>) => string | undefined;
+  /** Called after a subscriber confirms; the Node server starts a dispatcher pass so lesson 1 goes out now. */
+  onConfirmed?: () => void;
 }
 
 export type AppEnv = { Variables: { deps: AppDeps; requestId: string } };

@@ -15,7 +15,11 @@ async function main() {
 
   // Per-client signup limits use the socket's address. Behind a reverse proxy every client would
   // share the proxy's address: pass the address that proxy vouches for instead.
-  const deps: AppDeps = { ...(await createNodeDeps(config, logger)), clientIp: (c) => getConnInfo(c).remote.address };
+  const deps: AppDeps = {
+    ...(await createNodeDeps(config, logger)),
+    clientIp: (c) => getConnInfo(c).remote.address,
+    onConfirmed: () => tick(),
+  };
   const app = createApp(deps);
   if (!config.production && deps.mailer.kind === "outbox") app.route("/dev/outbox", devOutboxRoutes(config.outboxDir));
 
@@ -30,12 +34,12 @@ async function main() {
   // The dispatcher on a timer. Passes never overlap within this process; other processes (the
   // CLI, a second server) are kept apart by the database leases.
   let running: Promise<unknown> | undefined;
-  const tick = () => {
+  function tick() {
     if (running) return;
     running = runDispatch(deps)
       .catch((error: unknown) => logger.error("dispatch_failed", errorFields(error)))
       .finally(() => (running = undefined));
-  };
+  }
   const timer = setInterval(tick, config.tickIntervalSeconds * 1000);
   tick();
 

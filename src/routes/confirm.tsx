@@ -34,7 +34,10 @@ export const confirmRoutes = new Hono<AppEnv>().get("/confirm", async (c) => {
     (lastSentAt) => resumeDueAt(now, lastSentAt, subscriber.timeZone, config.sendHour),
   );
   if (outcome === "invalid") throw invalidLink();
-  if (outcome === "confirmed") logger.info("subscriber_confirmed", { subscriberId: subscriber.id });
+  if (outcome === "confirmed") {
+    logger.info("subscriber_confirmed", { subscriberId: subscriber.id });
+    c.get("deps").onConfirmed?.();
+  }
 
   if (wantsJson(c)) return c.json({ status: "active" });
   const { manageUrl } = await signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id);
