@@ -1,19 +1,18 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { createElement } from "react";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ConfirmSubscriptionEmail from "../../emails/confirm-subscription";
 import { lessonPreviewProps } from "../../emails/_components/lesson-props";
 import { COURSE, renderEmail } from "../../src/course";
+import { launchChromium, SCREENSHOT_DIR } from "../support/browser";
 
 /**
  * Opens every email in real Chromium at a phone width and a desktop width, checks nothing
  * overflows sideways, and saves screenshots (light and dark) for a person to look at.
- * Run: npx vitest run tests/e2e/lesson-layout.e2e.test.ts
+ * Run: npm run test:e2e
  */
 
-const SCREENSHOT_DIR = join(process.cwd(), "test-artifacts", "screenshots");
 const WIDTHS = [320, 375, 1280] as const;
 
 const EMAILS = [
@@ -30,20 +29,7 @@ const EMAILS = [
 let browser: Browser;
 
 beforeAll(async () => {
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {

@@ -1,7 +1,6 @@
 import { eq } from "drizzle-orm";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type BrowserContextOptions, type Page } from "playwright-core";
+import type { Browser, BrowserContextOptions, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { COURSE } from "../../src/course";
 import { enrollments, subscribers, suppressions } from "../../src/db/schema";
@@ -10,6 +9,7 @@ import { MIN_GAP_MS } from "../../src/drip/schedule";
 import type { CapturedEmail } from "../support/fake-resend";
 import { startLiveApp, type LiveApp } from "../support/live-app";
 import { linkIn } from "../support/test-app";
+import { launchChromium, SCREENSHOT_DIR } from "../support/browser";
 
 /**
  * A subscriber's whole journey in real Chromium against the real app over HTTP: sign up on the
@@ -18,27 +18,13 @@ import { linkIn } from "../support/test-app";
  * Run: npm run test:e2e (needs Chromium at /usr/bin/chromium, or CHROMIUM_PATH).
  */
 
-const SCREENSHOT_DIR = join(process.cwd(), "test-artifacts", "screenshots");
 const PHONE: BrowserContextOptions = { viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, timezoneId: "Europe/Lisbon", locale: "en-GB" };
 
 let browser: Browser;
 let live: LiveApp;
 
 beforeAll(async () => {
-  mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
 }, 60_000);
 afterAll(async () => browser?.close());
 
