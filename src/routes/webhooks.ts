@@ -106,7 +106,7 @@ export const webhookRoutes = new Hono<AppEnv>().post("/webhooks/resend", async (
   const header = (name: string) => c.req.header(`svix-${name}`) ?? c.req.header(`webhook-${name}`);
   const now = clock();
   const id = header("id");
-  const verification = await verifyWebhookSignature(secret, { id, timestamp: header("timestamp"), signature: header("signature") }, payload, now);
+  const verification = verifyWebhookSignature(secret, { id, timestamp: header("timestamp"), signature: header("signature") }, payload);
   if (!verification.ok) {
     logger.warn("webhook_rejected", { reason: verification.reason });
     throw new AppError(401, verification.reason, REJECTIONS[verification.reason]);
