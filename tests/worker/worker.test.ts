@@ -1,0 +1,319 @@
+import { execFile } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { promisify } from "node:util";
+import { createClient, type Client } from "@libsql/client/web";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { unstable_startWorker } from "wrangler";
+import { freePort, startSqld } from "../../scripts/sqld.mjs";
+import { COURSE_TITLE } from "../../src/course/meta";
+import { createDb } from "../../src/db/client";
+import { MIN_FILL_MS } from "../../src/lib/signup-guard";
+import { createSubscribers } from "../support/factories";
+import { startFakeResend, type FakeResend } from "../support/fake-resend";
+import { formTokenIn } from "../support/signup";
+import { linkIn } from "../support/test-app";
+
+/**
+ * src/worker.ts as Cloudflare runs it: bundled by wrangler and served by workerd, talking
+ * libSQL-over-HTTP to a real sqld and the Resend SDK to a fake Resend on loopback. The cron
+ * trigger is fired through wrangler's /__scheduled route (`worker.scheduled()` is broken in
+ * wrangler 4.86); that route always answers 200, so the tests assert what the pass did.
+ */
+
+// Offline: no usage metrics, no request.cf lookup; and never hand this process's environment to the Worker.
+process.env.WRANGLER_SEND_METRICS = "false";
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = "false";
+process.env.CLOUDFLARE_INCLUDE_PROCESS_ENV = "false";
+
+const execFileAsync = promisify(execFile);
+const CRON = "*/5 * * * *";
+const APP_SECRET = "worker-test-secret-worker-test-secret-0123";
+
+type Sqld = Awaited<ReturnType<typeof startSqld>>;
+type Worker = Awaited<ReturnType<typeof unstable_startWorker>>;
+
+interface EdgeWorker {
+  worker: Worker;
+  /** The Worker's own origin; also its APP_URL, so links in emails lead back to it. */
+  appUrl: string;
+  /** worker.fetch with a path or URL, without following redirects (we assert them). */
+  fetch(url: string, init?: Parameters<Worker["fetch"]>[1]): ReturnType<Worker["fetch"]>;
+  /** Fires the cron trigger as Cloudflare would (the handler runs the pass in waitUntil). */
+  runCron(): Promise<void>;
+}
+
+/** Starts src/worker.ts in workerd with the given variables on top of the defaults. */
+async function startEdgeWorker(vars: Record<string, string>): Promise<EdgeWorker> {
+  const port = await freePort();
+  const appUrl = `http://127.0.0.1:${port}`;
+  const all: Record<string, string> = {
+    APP_URL: appUrl,
+    APP_SECRET,
+    MAIL_FROM: "Natural Acne Medicine <lessons@course.test>",
+    MAIL_POSTAL_ADDRESS: "Test Practice, 1 Test Lane, Testville",
+    RESEND_API_KEY: "re_worker_test",
+    SEND_HOUR: "8",
+    ...vars,
+  };
+  const worker = await unstable_startWorker({
+    config: "wrangler.toml",
+    // wrangler would otherwise add a developer's .dev.vars (or .env) to the variables set here,
+    // TURNSTILE_SECRET for instance; naming an explicit, empty env file makes it read neither.
+    envFiles: ["/dev/null"],
+    // Without this the programmatic API skips the nodejs_compat polyfills that wrangler dev applies.
+    build: { nodejsCompatMode: "v2" },
+    bindings: Object.fromEntries(Object.entries(all).map(([name, value]) => [name, { type: "plain_text" as const, value }])),
+    dev: {
+      server: { hostname: "127.0.0.1", port },
+      inspector: false,
+      watch: false,
+      persist: false,
+      logLevel: "warn",
+      testScheduled: true,
+    },
+  });
+  await worker.ready;
+  return {
+    worker,
+    appUrl,
+    fetch: (url, init) => worker.fetch(new URL(url, appUrl).href, { redirect: "manual", ...init }),
+    async runCron() {
+      const response = await worker.fetch(`${appUrl}/__scheduled?cron=${encodeURIComponent(CRON)}`);
+      await response.arrayBuffer();
+      expect(response.status).toBe(200);
+    },
+  };
+}
+
+/**
+ * A pass-through in front of sqld that counts requests: each one is a subrequest in Workers, so
+ * together with the fake Resend's log it tells how many subrequests a cron pass really makes.
+ */
+async function startCountingProxy(target: string): Promise<{ url: string; requests: number; reset(): void; close(): Promise<void> }> {
+  const counter = {
+    url: "",
+    requests: 0,
+    reset() {
+      counter.requests = 0;
+    },
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+  const server: Server = createServer(async (req, res) => {
+    counter.requests++;
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    try {
+      const headers: Record<string, string> = {};
+      for (const name of ["content-type", "authorization", "accept"]) {
+        const value = req.headers[name];
+        if (typeof value === "string") headers[name] = value;
+      }
+      const upstream = await fetch(`${target}${req.url ?? "/"}`, {
+        method: req.method,
+        headers,
+        body: chunks.length > 0 ? Buffer.concat(chunks) : undefined,
+      });
+      const body = Buffer.from(await upstream.arrayBuffer());
+      res.writeHead(upstream.status, { "content-type": upstream.headers.get("content-type") ?? "application/octet-stream" });
+      res.end(body);
+    } catch (error) {
+      res.writeHead(502, { "content-type": "text/plain" });
+      res.end(String(error));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  counter.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return counter;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Polls until `check` holds (a cron pass runs after /__scheduled has answered). */
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+let sqld: Sqld;
+let sqldProxy: Awaited<ReturnType<typeof startCountingProxy>>;
+let resend: FakeResend;
+let client: Client;
+let db: ReturnType<typeof createDb>;
+
+beforeAll(async () => {
+  sqld = await startSqld();
+  console.log(`sqld ${sqld.version} at ${sqld.url} (${sqld.binary})`);
+  // The project's own migration command, as an operator runs it against Turso.
+  const { stdout } = await execFileAsync("npm", ["run", "--silent", "db:migrate"], {
+    env: { ...process.env, DATABASE_URL: sqld.url, DATABASE_AUTH_TOKEN: "" },
+  });
+  console.log(stdout.trim());
+  sqldProxy = await startCountingProxy(sqld.url);
+  resend = await startFakeResend();
+  client = createClient({ url: sqld.url });
+  db = createDb(client);
+});
+
+afterAll(async () => {
+  client?.close();
+  await resend?.close();
+  await sqldProxy?.close();
+  await sqld?.stop();
+});
+
+/** Every test starts from empty tables: none depends on another's leftovers. */
+beforeEach(async () => {
+  const tables = (await client.execute("select name from sqlite_master where type = 'table' and name not like 'sqlite_%' and name not like '__drizzle%'")).rows.map(
+    (row) => String(row.name),
+  );
+  // Rows that point at subscribers go first.
+  const ordered = [...tables.filter((name) => name !== "subscribers"), ...tables.filter((name) => name === "subscribers")];
+  await client.batch(ordered.map((name) => `delete from "${name}"`), "write");
+  resend.reset();
+  sqldProxy.reset();
+});
+
+async function count(sql: string, args: string[] = []): Promise<number> {
+  return Number((await client.execute({ sql, args })).rows[0]![0]);
+}
+
+/** Waits for a pass to send `expected` emails in all, finish, and then send nothing more. */
+async function afterPass(expected: number): Promise<void> {
+  await until(`${expected} emails at the fake Resend (has ${resend.emails.length})`, () => resend.emails.length >= expected);
+  await until("the pass to release its leases", async () => (await count("select count(*) from enrollments where lease_id is not null")) === 0);
+  await sleep(500);
+  expect(resend.emails.length).toBe(expected);
+}
+
+describe("the Worker in workerd against sqld", () => {
+  let edge: EdgeWorker;
+
+  beforeAll(async () => {
+    edge = await startEdgeWorker({ DATABASE_URL: sqldProxy.url, RESEND_BASE_URL: resend.url });
+    console.log(`Worker (workerd) at ${edge.appUrl}; DATABASE_URL=${sqldProxy.url} (a counting pass-through to sqld)`);
+  });
+  afterAll(async () => {
+    await edge?.worker.dispose();
+  });
+
+  it("GET / answers 200 with the course title and the signup form", async () => {
+    const response = await edge.fetch("/");
+    const html = await response.text();
+    expect(response.status).toBe(200);
+    expect(html).toContain(COURSE_TITLE);
+    expect(formTokenIn(html)).toBeTruthy();
+  });
+
+  it("GET /healthz answers 200 with the database reachable", async () => {
+    const response = await edge.fetch("/healthz");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: "ok" });
+  });
+
+  it("a visitor signs up, confirms from the email, gets lesson 1 from the cron pass and unsubscribes in one click", async () => {
+    const email = `edge-${Date.now()}@example.com`;
+
+    const page = await edge.fetch("/");
+    const formToken = formTokenIn(await page.text());
+    // The form refuses submissions faster than a person types.
+    await sleep(MIN_FILL_MS + 250);
+    const signup = await edge.fetch("/subscribe", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ formToken, email, firstName: "Robin", timeZone: "Europe/Berlin", website: "" }).toString(),
+    });
+    expect(signup.status).toBe(303);
+    expect(new URL(signup.headers.get("location")!, edge.appUrl).pathname).toBe("/check-your-inbox");
+
+    const [confirmation] = resend.emailsTo(email);
+    expect(confirmation, "the confirmation email").toBeDefined();
+    expect(await count("select count(*) from subscribers where email = ? and status = 'pending'", [email])).toBe(1);
+
+    const confirmUrl = linkIn(confirmation!.text, `${edge.appUrl}/confirm`);
+    const confirmed = await edge.fetch(confirmUrl);
+    expect(confirmed.status).toBe(200);
+    expect(await confirmed.text()).toContain("confirmed");
+
+    await edge.runCron();
+    await until("lesson 1 at the fake Resend", () => resend.emailsTo(email).length === 2);
+    const lesson = resend.emailsTo(email)[1]!;
+    expect(lesson.tags).toContainEqual({ name: "lesson", value: "1" });
+    expect(lesson.text).toContain("Robin");
+    const listUnsubscribe = lesson.headers?.["List-Unsubscribe"];
+    expect(listUnsubscribe).toMatch(new RegExp(`^<${edge.appUrl}/unsubscribe/[^>]+>$`));
+    expect(lesson.headers?.["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
+
+    // RFC 8058: the mail client POSTs this body to the header's URL, with no cookies or Origin.
+    const unsubscribe = await edge.fetch(listUnsubscribe!.slice(1, -1), {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "List-Unsubscribe=One-Click",
+    });
+    expect(unsubscribe.status).toBeGreaterThanOrEqual(200);
+    expect(unsubscribe.status).toBeLessThan(300);
+    const row = await client.execute({ sql: "select status, unsubscribed_at from subscribers where email = ?", args: [email] });
+    expect(row.rows[0]?.status).toBe("unsubscribed");
+    expect(row.rows[0]?.unsubscribed_at).not.toBeNull();
+  });
+
+  it("with the default Worker budget one cron pass stays within Workers Free's 50 subrequests and leaves the rest for the next", async () => {
+    await createSubscribers(db, 1000, Date.now() - 60_000);
+    sqldProxy.reset();
+
+    await edge.runCron();
+    await until("the first batch", () => resend.emails.length > 0);
+    await until("the pass to release its leases", async () => (await count("select count(*) from enrollments where lease_id is not null")) === 0);
+    await sleep(500);
+    const sent = resend.emails.length;
+    const subrequests = sqldProxy.requests + resend.requests.length;
+    console.log(
+      `default budget: one pass sent ${sent} emails in ${resend.requests.length} Resend calls with ${sqldProxy.requests} libSQL requests = ${subrequests} subrequests`,
+    );
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThan(1000);
+    expect(subrequests).toBeLessThanOrEqual(50);
+    expect(await count("select count(*) from deliveries where status = 'sent'")).toBe(sent);
+
+    // The rest stays due and goes out with the next run.
+    await edge.runCron();
+    await afterPass(Math.min(1000, sent * 2));
+  });
+});
+
+describe("the cron pass budget", () => {
+  let small: EdgeWorker;
+
+  beforeAll(async () => {
+    small = await startEdgeWorker({ DATABASE_URL: sqldProxy.url, RESEND_BASE_URL: resend.url, DISPATCH_MAX_EMAILS: "10" });
+  });
+  afterAll(async () => {
+    await small?.worker.dispose();
+  });
+
+  it("a pass sends at most DISPATCH_MAX_EMAILS and leaves the rest for the next runs", async () => {
+    await createSubscribers(db, 30, Date.now() - 60_000);
+
+    for (const expected of [10, 20, 30]) {
+      sqldProxy.reset();
+      const resendCalls = resend.requests.length;
+      await small.runCron();
+      await afterPass(expected);
+      expect(await count("select count(*) from deliveries where status = 'sent'")).toBe(expected);
+      expect(await count("select count(*) from enrollments where next_lesson = 1")).toBe(30 - expected);
+      console.log(`DISPATCH_MAX_EMAILS=10: pass sent 10 emails in ${resend.requests.length - resendCalls} Resend call(s) with ${sqldProxy.requests} libSQL requests`);
+    }
+
+    // Nothing is due any more (lesson 2 comes days later): another run sends nothing.
+    await small.runCron();
+    await sleep(1_000);
+    expect(resend.emails.length).toBe(30);
+    expect(new Set(resend.emails.map((email) => email.to[0])).size).toBe(30);
+  });
+});
