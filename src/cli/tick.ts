@@ -34,7 +34,7 @@ const deps = await createNodeDeps(config, logger);
 const clock = args.now === undefined ? Date.now : () => args.now!;
 
 if (args.dryRun) {
-  const due = await listDue(deps.db, clock(), 1000);
+  const due = await listDue(deps.db, clock(), Date.now(), 1000);
   console.log(`${due.length} lesson(s) due as of ${new Date(clock()).toISOString()}${due.length === 1000 ? " (first 1000 shown)" : ""}:`);
   for (const item of due) {
     console.log(`  subscriber ${item.subscriberId}  lesson ${item.lessonNumber}  due ${new Date(item.dueAt).toISOString()}  (${item.timeZone})`);

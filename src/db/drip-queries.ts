@@ -1,6 +1,13 @@
-import { and, eq, inArray, isNotNull, lte, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, lte, sql, type SQL } from "drizzle-orm";
+import { MIN_GAP_MS } from "../drip/schedule";
 import type { Db } from "./client";
 import { deliveries, enrollments } from "./schema";
+
+/**
+ * The dispatcher's queries. Two clocks meet here: `now` is the dispatcher's clock (what is due,
+ * which `tick --now` can move), `wallNow` is real time (leases, which other processes must be able
+ * to trust whatever instant the pass simulates).
+ */
 
 /** A claimed enrollment with what the dispatcher needs to send its next lesson. */
 export interface ClaimedRow {
@@ -11,6 +18,12 @@ export interface ClaimedRow {
   email: string;
   firstName: string | null;
   timeZone: string;
+}
+
+export interface Lease {
+  passId: string;
+  wallNow: number;
+  until: number;
 }
 
 /** Timed pauses that have run out become active again; their next send time was set at pause time. */
@@ -24,27 +37,22 @@ export async function endExpiredPauses(db: Db, now: number): Promise<number> {
 }
 
 /**
- * Leases up to `limit` due enrollments to this pass in one statement. SQLite runs a statement
- * atomically under its write lock, so concurrent passes never lease the same row; a lease that
- * runs out (a pass that died) makes the row claimable again. The subscriber's state is checked
- * here, so a pause or unsubscribe that landed before the claim wins.
+ * Due and free: active, due by `now`, not leased, the subscriber active, and — a safety net under
+ * the schedule — never within MIN_GAP_MS of the previous lesson.
  */
-export async function claimDue(db: Db, passId: string, now: number, leaseMs: number, limit: number): Promise<ClaimedRow[]> {
-  const result = await db.run(sql`
-    UPDATE enrollments SET lease_id = ${passId}, lease_until = ${now + leaseMs}
-    WHERE subscriber_id IN (
-      SELECT e.subscriber_id FROM enrollments e JOIN subscribers s ON s.id = e.subscriber_id
-      WHERE e.state = 'active' AND e.next_send_at <= ${now}
-        AND (e.lease_until IS NULL OR e.lease_until <= ${now}) AND s.status = 'active'
-      ORDER BY e.next_send_at, e.subscriber_id
-      LIMIT ${limit}
-    )
-    RETURNING subscriber_id, run, next_lesson, last_sent_at,
-      (SELECT email FROM subscribers WHERE id = subscriber_id) AS email,
-      (SELECT first_name FROM subscribers WHERE id = subscriber_id) AS first_name,
-      (SELECT time_zone FROM subscribers WHERE id = subscriber_id) AS time_zone
-  `);
-  return result.rows.map((row) => ({
+function dueAndFree(now: number, wallNow: number): SQL {
+  return sql`e.state = 'active' AND e.next_send_at <= ${now}
+    AND (e.lease_until IS NULL OR e.lease_until <= ${wallNow}) AND s.status = 'active'
+    AND (e.last_sent_at IS NULL OR e.last_sent_at <= ${now - MIN_GAP_MS})`;
+}
+
+const CLAIMED_COLUMNS = sql`subscriber_id, run, next_lesson, last_sent_at,
+  (SELECT email FROM subscribers WHERE id = subscriber_id) AS email,
+  (SELECT first_name FROM subscribers WHERE id = subscriber_id) AS first_name,
+  (SELECT time_zone FROM subscribers WHERE id = subscriber_id) AS time_zone`;
+
+function toClaimed(row: Record<string, unknown>): ClaimedRow {
+  return {
     subscriberId: String(row.subscriber_id),
     run: Number(row.run),
     lessonNumber: Number(row.next_lesson),
@@ -52,7 +60,43 @@ export async function claimDue(db: Db, passId: string, now: number, leaseMs: num
     email: String(row.email),
     firstName: row.first_name === null ? null : String(row.first_name),
     timeZone: String(row.time_zone),
-  }));
+  };
+}
+
+/**
+ * Leases up to `limit` due enrollments to this pass in one statement. SQLite runs a statement
+ * atomically under its write lock, so concurrent passes never lease the same row; a lease that
+ * runs out (a pass that died) makes the row claimable again. The subscriber's state is checked
+ * here, so a pause or unsubscribe that landed before the claim wins.
+ */
+export async function claimDue(db: Db, lease: Lease, now: number, limit: number): Promise<ClaimedRow[]> {
+  const result = await db.run(sql`
+    UPDATE enrollments SET lease_id = ${lease.passId}, lease_until = ${lease.until}
+    WHERE subscriber_id IN (
+      SELECT e.subscriber_id FROM enrollments e JOIN subscribers s ON s.id = e.subscriber_id
+      WHERE ${dueAndFree(now, lease.wallNow)}
+      ORDER BY e.next_send_at, e.subscriber_id
+      LIMIT ${limit}
+    )
+    RETURNING ${CLAIMED_COLUMNS}
+  `);
+  return result.rows.map(toClaimed);
+}
+
+/**
+ * Leases the given subscribers if they are still active and free, whatever their due time: the
+ * other members of a batch whose outcome is unknown, so the batch can be sent again as a whole.
+ */
+export async function claimMembers(db: Db, lease: Lease, subscriberIds: string[]): Promise<ClaimedRow[]> {
+  if (subscriberIds.length === 0) return [];
+  const result = await db.run(sql`
+    UPDATE enrollments SET lease_id = ${lease.passId}, lease_until = ${lease.until}
+    WHERE subscriber_id IN (${sql.join(subscriberIds.map((id) => sql`${id}`), sql`, `)})
+      AND state = 'active' AND (lease_until IS NULL OR lease_until <= ${lease.wallNow})
+      AND (SELECT status FROM subscribers WHERE id = subscriber_id) = 'active'
+    RETURNING ${CLAIMED_COLUMNS}
+  `);
+  return result.rows.map(toClaimed);
 }
 
 /** Of the subscribers this pass holds, those still active right now (checked just before sending). */
@@ -68,21 +112,55 @@ export async function stillActive(db: Db, passId: string, subscriberIds: string[
 
 export type Delivery = typeof deliveries.$inferSelect;
 
+function toDelivery(row: Record<string, unknown>): Delivery {
+  const num = (value: unknown) => (value === null ? null : Number(value));
+  const str = (value: unknown) => (value === null ? null : String(value));
+  return {
+    id: String(row.id),
+    subscriberId: String(row.subscriber_id),
+    run: Number(row.run),
+    lessonNumber: Number(row.lesson_number),
+    status: String(row.status) as Delivery["status"],
+    attempts: Number(row.attempts),
+    batchKey: str(row.batch_key),
+    providerMessageId: str(row.provider_message_id),
+    lastError: str(row.last_error),
+    createdAt: Number(row.created_at),
+    sentAt: num(row.sent_at),
+    updatedAt: Number(row.updated_at),
+  };
+}
+
 /**
  * Ensures a delivery row exists for each (subscriber, run, lesson) before anything is sent, and
  * returns the rows as they stand: new ones, or the ones a crashed or failed pass left behind.
+ * A subscriber deleted since the claim simply gets no row.
  */
 export async function upsertDeliveries(db: Db, rows: ClaimedRow[], newId: () => string, now: number): Promise<Delivery[]> {
   if (rows.length === 0) return [];
+  const values = sql.join(
+    rows.map((row) => sql`(${newId()}, ${row.subscriberId}, ${row.run}, ${row.lessonNumber})`),
+    sql`, `,
+  );
+  const result = await db.run(sql`
+    INSERT INTO deliveries (id, subscriber_id, run, lesson_number, status, attempts, created_at, updated_at)
+    SELECT v.column1, v.column2, v.column3, v.column4, 'sending', 0, ${now}, ${now}
+    FROM (VALUES ${values}) AS v
+    WHERE EXISTS (SELECT 1 FROM subscribers WHERE id = v.column2)
+    -- A no-op update, so RETURNING gives back existing rows too.
+    ON CONFLICT (subscriber_id, run, lesson_number) DO UPDATE SET updated_at = deliveries.updated_at
+    RETURNING *
+  `);
+  return result.rows.map((row) => toDelivery(row as Record<string, unknown>));
+}
+
+/** The deliveries still waiting on an earlier batch's outcome, by that batch's key. */
+export async function uncertainMembers(db: Db, batchKeys: string[]): Promise<Delivery[]> {
+  if (batchKeys.length === 0) return [];
   return db
-    .insert(deliveries)
-    .values(rows.map((row) => ({ id: newId(), subscriberId: row.subscriberId, run: row.run, lessonNumber: row.lessonNumber, createdAt: now, updatedAt: now })))
-    .onConflictDoUpdate({
-      target: [deliveries.subscriberId, deliveries.run, deliveries.lessonNumber],
-      // A no-op update, so RETURNING gives back existing rows too.
-      set: { updatedAt: sql`${deliveries.updatedAt}` },
-    })
-    .returning();
+    .select()
+    .from(deliveries)
+    .where(and(inArray(deliveries.batchKey, batchKeys), inArray(deliveries.status, ["sending", "retrying"])));
 }
 
 /** Gives rows back without sending (budget spent, rate limited): they are due again at once. */
@@ -95,11 +173,11 @@ export async function releaseLeases(db: Db, passId: string, subscriberIds: strin
 }
 
 /** Due enrollments, for `tick --dry-run`: nothing is claimed or changed. */
-export async function listDue(db: Db, now: number, limit: number) {
+export async function listDue(db: Db, now: number, wallNow: number, limit: number) {
   const result = await db.run(sql`
     SELECT e.subscriber_id, e.next_lesson, e.next_send_at, s.time_zone
     FROM enrollments e JOIN subscribers s ON s.id = e.subscriber_id
-    WHERE e.state = 'active' AND e.next_send_at <= ${now} AND (e.lease_until IS NULL OR e.lease_until <= ${now}) AND s.status = 'active'
+    WHERE ${dueAndFree(now, wallNow)}
     ORDER BY e.next_send_at, e.subscriber_id LIMIT ${limit}
   `);
   return result.rows.map((row) => ({
@@ -133,6 +211,8 @@ export interface Advance {
   subscriberId: string;
   /** The lesson just sent. */
   lessonNumber: number;
+  /** When it went out. */
+  sentAt: number;
   /** When the next lesson is due, or null when the course is complete. */
   nextSendAt: number | null;
 }
@@ -141,19 +221,19 @@ export interface Advance {
  * Moves each subscriber past the lesson just sent, in one statement. Only rows this pass still
  * leases, and only if they are still at that lesson, so nothing advances twice.
  */
-export function advanceEnrollments(db: Db, passId: string, advances: Advance[], sentAt: number) {
+export function advanceEnrollments(db: Db, passId: string, advances: Advance[], now: number) {
   const values = sql.join(
-    advances.map((a) => sql`(${a.subscriberId}, ${a.lessonNumber}, ${a.nextSendAt})`),
+    advances.map((a) => sql`(${a.subscriberId}, ${a.lessonNumber}, ${a.nextSendAt}, ${a.sentAt})`),
     sql`, `,
   );
   return db.run(sql`
     UPDATE enrollments SET
-      last_sent_at = ${sentAt},
+      last_sent_at = v.column4,
       next_lesson = v.column2 + 1,
       next_send_at = v.column3,
       state = CASE WHEN v.column3 IS NULL THEN 'completed' ELSE 'active' END,
-      completed_at = CASE WHEN v.column3 IS NULL THEN ${sentAt} ELSE NULL END,
-      lease_id = NULL, lease_until = NULL, updated_at = ${sentAt}
+      completed_at = CASE WHEN v.column3 IS NULL THEN v.column4 ELSE NULL END,
+      lease_id = NULL, lease_until = NULL, updated_at = ${now}
     FROM (VALUES ${values}) AS v
     WHERE enrollments.subscriber_id = v.column1 AND enrollments.lease_id = ${passId} AND enrollments.next_lesson = v.column2
   `);

@@ -4,14 +4,17 @@ import { LESSON_COUNT, lessonByNumber } from "../course";
 import {
   advanceEnrollments,
   claimDue,
+  claimMembers,
   endExpiredPauses,
   markSent,
   releaseLeases,
   stillActive,
+  uncertainMembers,
   upsertDeliveries,
   type Advance,
   type ClaimedRow,
   type Delivery,
+  type Lease,
 } from "../db/drip-queries";
 import { deliveries, enrollments } from "../db/schema";
 import { newId } from "../lib/ids";
@@ -23,6 +26,12 @@ import { nextLessonDueAt } from "./schedule";
  * One dispatcher pass: claim due enrollments in bounded batches, write a delivery row before each
  * send, send through the provider's batch endpoint with an idempotency key, then advance each
  * subscriber to their next lesson. Safe to run concurrently and to re-run after a crash.
+ *
+ * Idempotency: a new batch's key is a digest of its members. A batch whose outcome is unknown
+ * (timeout, 5xx, crash) keeps its key on its delivery rows and goes out again as a whole, with the
+ * same key, once all its still-active members can be claimed together; members who left since are
+ * dropped, and a 409 "key already used with another payload" then proves the first attempt went
+ * out, so the rest are marked sent rather than mailed twice.
  */
 
 export interface DispatchBudget {
@@ -38,7 +47,7 @@ export interface DispatchOptions {
   budget?: Partial<DispatchBudget>;
   /** Claim size; at most the provider's batch limit. */
   batchSize?: number;
-  /** How long a claim is held before another pass may take it over. */
+  /** How long a claim is held (real time) before another pass may take it over. */
   leaseMs?: number;
   /** Attempts before a delivery is marked failed. */
   maxAttempts?: number;
@@ -46,7 +55,7 @@ export interface DispatchOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-export type StopReason = "done" | "emails" | "time" | "subrequests" | "rate_limited";
+export type StopReason = "done" | "emails" | "time" | "subrequests" | "rate_limited" | "provider_refused";
 
 export interface DispatchReport {
   passId: string;
@@ -55,25 +64,31 @@ export interface DispatchReport {
   retried: number;
   failed: number;
   cancelled: number;
-  /** Lessons found already sent (a pass died after sending): the subscriber was advanced, nothing resent. */
+  /** Lessons found already sent (a pass died after recording the send): advanced, nothing resent. */
   recovered: number;
   resumed: number;
+  /** Database and provider calls made: what Workers count as subrequests. */
+  calls: number;
   durationMs: number;
   stoppedBy: StopReason;
 }
 
 const SENT_STATUSES = new Set<Delivery["status"]>(["sent", "delivered", "delivery_delayed", "opened", "clicked", "bounced", "complained"]);
+const UNCERTAIN_STATUSES = new Set<Delivery["status"]>(["sending", "retrying"]);
 const DEFAULT_LEASE_MS = 5 * 60 * 1000;
 const DEFAULT_MAX_ATTEMPTS = 8;
-/** Database calls one batch makes (claim, upsert, re-check, mark batch, record outcome) plus the provider call. */
-const CALLS_PER_BATCH = 6;
+/** Calls to prepare a batch (claim, delivery rows) and to send it (re-check, mark, send, record). */
+const PREPARE_CALLS = 2;
+const SEND_CALLS = 4;
+/** Room kept for the occasional extra call (a recovered row, a dropped member, a group to complete). */
+const SPARE_CALLS = 3;
 
 /** Exponential backoff: 1, 2, 4 … minutes, capped at an hour. */
 export function backoffMs(attempts: number): number {
   return Math.min(60 * 60 * 1000, 60 * 1000 * 2 ** Math.max(0, attempts - 1));
 }
 
-/** The idempotency key of a batch: a digest of its members, so only the very same batch can match it. */
+/** The idempotency key of a new batch: a digest of its members. */
 export async function batchKey(members: { subscriberId: string; run: number; lessonNumber: number }[]): Promise<string> {
   const ids = members.map((m) => `${m.subscriberId}:${m.run}:${m.lessonNumber}`).sort().join(",");
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(ids));
@@ -89,6 +104,14 @@ interface Composed extends Pending {
   email: OutgoingEmail;
 }
 
+/** A batch ready to go: its members and, for a batch sent before, the key it went out with. */
+interface Batch {
+  key: string | null;
+  members: Composed[];
+}
+
+type SendOutcome = "ok" | "rate_limited" | "provider_refused" | "out_of_budget";
+
 export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}): Promise<DispatchReport> {
   const { db, mailer, clock, config, logger } = deps;
   const budget: DispatchBudget = {
@@ -102,20 +125,32 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const passId = options.passId ?? newId();
   const started = Date.now();
-  const report: DispatchReport = { passId, claimed: 0, sent: 0, retried: 0, failed: 0, cancelled: 0, recovered: 0, resumed: 0, durationMs: 0, stoppedBy: "done" };
-  let calls = 0;
+  const report: DispatchReport = {
+    passId,
+    claimed: 0,
+    sent: 0,
+    retried: 0,
+    failed: 0,
+    cancelled: 0,
+    recovered: 0,
+    resumed: 0,
+    calls: 0,
+    durationMs: 0,
+    stoppedBy: "done",
+  };
+  /** Calls promised to a batch that is being sent while the next one is prepared. */
+  let reserved = 0;
+  let scheduled = 0;
 
-  report.resumed = await endExpiredPauses(db, clock());
-  calls++;
-
-  /** Marks a delivered batch sent and moves each subscriber on to their next lesson. */
-  async function recordSent(batch: Pending[], ids: (string | null)[]) {
-    const now = clock();
-    await db.batch([
-      markSent(db, batch.map((p, i) => ({ deliveryId: p.delivery.id, providerMessageId: ids[i] ?? null })), now),
-      advanceEnrollments(db, passId, batch.map((p) => advanceFrom(p.row, now)), now),
-    ]);
+  const remainingMs = () => Math.max(0, budget.maxMs - (Date.now() - started));
+  const lease = (): Lease => ({ passId, wallNow: Date.now(), until: Date.now() + leaseMs });
+  /** Every database or provider call goes through here, so the subrequest count is exact. */
+  async function call<T>(work: Promise<T> | (() => Promise<T>)): Promise<T> {
+    report.calls++;
+    return typeof work === "function" ? work() : work;
   }
+
+  report.resumed = await call(endExpiredPauses(db, clock()));
 
   function advanceFrom(row: ClaimedRow, sentAt: number): Advance {
     const lesson = lessonByNumber(row.lessonNumber);
@@ -124,16 +159,28 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       lesson && next
         ? nextLessonDueAt({ lastSentAt: sentAt, daysAfter: next.dayOffset - lesson.dayOffset, timeZone: row.timeZone, sendHour: config.sendHour })
         : null;
-    return { subscriberId: row.subscriberId, lessonNumber: row.lessonNumber, nextSendAt };
+    return { subscriberId: row.subscriberId, lessonNumber: row.lessonNumber, sentAt, nextSendAt };
   }
 
-  /** A failed attempt: retry later with backoff, or give up on this subscriber for now. */
+  /** Marks a delivered batch sent and moves each subscriber on to their next lesson. */
+  async function recordSent(batch: Pending[], ids: (string | null)[]) {
+    const now = clock();
+    await call(
+      db.batch([
+        markSent(db, batch.map((p, i) => ({ deliveryId: p.delivery.id, providerMessageId: ids[i] ?? null })), now),
+        advanceEnrollments(db, passId, batch.map((p) => advanceFrom(p.row, now)), now),
+      ]),
+    );
+    report.sent += batch.length;
+  }
+
+  /** A failed attempt: retry later with backoff, or, past the cap or for a bad address, give up. */
   async function recordFailure(batch: Pending[], error: MailError) {
     const now = clock();
     const reason = `${error.status ?? "network"} ${error.name}: ${error.message}`.slice(0, 500);
-    const statements = batch.map((p) => {
+    const statements = batch.flatMap((p) => {
       const attempts = p.delivery.attempts + 1;
-      const giveUp = !error.retryable || attempts >= maxAttempts;
+      const giveUp = error.kind === "recipient" || attempts >= maxAttempts;
       if (giveUp) report.failed++;
       else report.retried++;
       const delay = Math.max(backoffMs(attempts), error.retryAfterMs ?? 0);
@@ -141,114 +188,175 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
         db.update(deliveries).set({ status: giveUp ? "failed" : "retrying", attempts, lastError: reason, updatedAt: now }).where(eq(deliveries.id, p.delivery.id)),
         db
           .update(enrollments)
-          .set(giveUp ? { state: "failed", nextSendAt: null, leaseId: null, leaseUntil: null, updatedAt: now } : { nextSendAt: now + delay, leaseId: null, leaseUntil: null, updatedAt: now })
+          .set(
+            giveUp
+              ? { state: "failed", nextSendAt: null, leaseId: null, leaseUntil: null, updatedAt: now }
+              : { nextSendAt: now + delay, leaseId: null, leaseUntil: null, updatedAt: now },
+          )
           .where(and(eq(enrollments.subscriberId, p.row.subscriberId), eq(enrollments.leaseId, passId))),
-      ] as const;
+      ];
     });
-    const [first, ...rest] = statements.flat();
-    if (first) await db.batch([first, ...rest]);
+    const [first, ...rest] = statements;
+    if (first) await call(db.batch([first, ...rest]));
+  }
+
+  /** Drops members who paused, left or were deleted since the claim: their lesson is not sent. */
+  async function dropInactive(members: Composed[]): Promise<Composed[]> {
+    const active = await call(stillActive(db, passId, members.map((m) => m.row.subscriberId)));
+    const dropped = members.filter((m) => !active.has(m.row.subscriberId));
+    if (dropped.length > 0) {
+      // The dropped lose their batch key: if they come back, their lesson goes out in a new batch.
+      await call(db.update(deliveries).set({ status: "cancelled", batchKey: null, updatedAt: clock() }).where(inArray(deliveries.id, dropped.map((m) => m.delivery.id))));
+      await call(releaseLeases(db, passId, dropped.map((m) => m.row.subscriberId)));
+      report.cancelled += dropped.length;
+    }
+    return members.filter((m) => active.has(m.row.subscriberId));
   }
 
   /** Sends one batch (≤ 100) and records the outcome. */
-  async function sendGroup(group: Composed[]): Promise<"ok" | "rate_limited"> {
-    const key = await batchKey(group.map((c) => c.row));
-    await db.update(deliveries).set({ batchKey: key, status: "sending" }).where(inArray(deliveries.id, group.map((c) => c.delivery.id)));
-    calls += 2;
-    const result = await mailer.sendBatch(group.map((c) => c.email), { idempotencyKey: key });
+  async function sendBatch(batch: Batch): Promise<SendOutcome> {
+    // The state is checked again right before sending: a pause or unsubscribe that landed after
+    // the claim still wins.
+    const members = await dropInactive(batch.members);
+    if (members.length === 0) return "ok";
+    const key = batch.key ?? (await batchKey(members.map((m) => m.row)));
+    await call(db.update(deliveries).set({ batchKey: key, status: "sending" }).where(inArray(deliveries.id, members.map((m) => m.delivery.id))));
+    const result = await call(() => mailer.sendBatch(members.map((m) => m.email), { idempotencyKey: key }));
+
     if (result.ok) {
-      await recordSent(group, result.ids);
-      report.sent += group.length;
+      await recordSent(members, result.ids);
       if (result.rateLimit && result.rateLimit.remaining <= 0) await sleep(Math.min(result.rateLimit.resetMs, remainingMs()));
       return "ok";
     }
-    // The provider has already accepted this exact batch (the key is a digest of its members):
-    // an earlier attempt went through even though we never saw the answer.
-    if (result.error.name === "invalid_idempotent_request") {
-      await recordSent(group, group.map(() => null));
-      report.sent += group.length;
+    const { error } = result;
+    // The provider already accepted a batch under this key (with members who have left since):
+    // the first attempt went out although we never saw the answer.
+    if (error.name === "invalid_idempotent_request") {
+      await recordSent(members, members.map(() => null));
       return "ok";
     }
-    // One bad address fails a whole batch; send each alone so only that subscriber stops.
-    if (!result.error.retryable && group.length > 1) {
-      for (const one of group) if ((await sendGroup([one])) === "rate_limited") return "rate_limited";
+    if (error.kind === "rejected") {
+      // Our key, domain or request is refused: nobody can be mailed until an operator acts. Keep
+      // everyone's place (no attempt counted) and stop the pass.
+      await call(releaseLeases(db, passId, members.map((m) => m.row.subscriberId)));
+      logger.error("dispatch_provider_refused", { passId, status: error.status, reason: error.name, message: error.message.slice(0, 200) });
+      return "provider_refused";
+    }
+    if (error.kind === "recipient" && members.length > 1) {
+      // One bad address fails a whole batch; send each alone so only that subscriber stops.
+      for (const [index, member] of members.entries()) {
+        const outcome = report.calls + SEND_CALLS > budget.maxSubrequests ? "out_of_budget" : await sendBatch({ key: null, members: [member] });
+        if (outcome !== "ok") {
+          await call(releaseLeases(db, passId, members.slice(index + 1).map((m) => m.row.subscriberId)));
+          return outcome;
+        }
+      }
       return "ok";
     }
-    await recordFailure(group, result.error);
-    logger.warn("dispatch_send_failed", { passId, emails: group.length, status: result.error.status, reason: result.error.name, retryable: result.error.retryable });
-    return result.error.status === 429 ? "rate_limited" : "ok";
+    await recordFailure(members, error);
+    logger.warn("dispatch_send_failed", { passId, emails: members.length, status: error.status, reason: error.name, kind: error.kind });
+    return error.status === 429 ? "rate_limited" : "ok";
   }
 
-  /** Sends the prepared batches one after another; after a 429 the rest go back unsent. */
-  async function sendAll(groups: Composed[][]): Promise<boolean> {
-    for (const [index, group] of groups.entries()) {
-      if ((await sendGroup(group)) === "rate_limited") {
-        await releaseLeases(db, passId, groups.slice(index + 1).flat().map((c) => c.row.subscriberId));
-        return true;
+  /** Sends the prepared batches one after another; after a stop, the rest go back unsent. */
+  async function sendAll(batches: Batch[]): Promise<SendOutcome> {
+    for (const [index, batch] of batches.entries()) {
+      const outcome = await sendBatch(batch);
+      if (outcome !== "ok") {
+        await call(releaseLeases(db, passId, batches.slice(index + 1).flatMap((b) => b.members.map((m) => m.row.subscriberId))));
+        return outcome;
       }
     }
-    return false;
+    return "ok";
   }
 
   /**
-   * Claims the next batch and gets it ready to send: delivery rows written, state re-checked,
-   * emails composed. Returns null when nothing is due.
+   * Claims the next due rows and gets them ready to send: delivery rows written, earlier uncertain
+   * batches completed, emails composed. Returns null when nothing is due.
    */
-  async function prepare(room: number): Promise<Composed[][] | null> {
+  async function prepare(room: number): Promise<Batch[] | null> {
     const now = clock();
-    const claimed = await claimDue(db, passId, now, leaseMs, room);
-    calls++;
+    const claimed = await call(claimDue(db, lease(), now, room));
     if (claimed.length === 0) return null;
     report.claimed += claimed.length;
 
-    const rows = await upsertDeliveries(db, claimed, newId, now);
-    calls++;
-    const byKey = new Map(rows.map((d) => [`${d.subscriberId}:${d.run}:${d.lessonNumber}`, d]));
-    const pending: Pending[] = claimed.map((row) => ({ row, delivery: byKey.get(`${row.subscriberId}:${row.run}:${row.lessonNumber}`)! }));
+    let rows = claimed;
+    let found = await call(upsertDeliveries(db, claimed, newId, now));
 
-    // Sent before a pass died and never recorded: move on without sending again.
-    for (const p of pending.filter((p) => SENT_STATUSES.has(p.delivery.status))) {
-      const sentAt = p.delivery.sentAt ?? now;
-      await advanceEnrollments(db, passId, [advanceFrom(p.row, sentAt)], sentAt);
-      report.recovered++;
+    // Members of an uncertain batch go out again together: claim the ones this claim missed.
+    const keys = [...new Set(found.filter((d) => d.batchKey && UNCERTAIN_STATUSES.has(d.status)).map((d) => d.batchKey!))];
+    const incomplete = new Set<string>();
+    if (keys.length > 0) {
+      const members = await call(uncertainMembers(db, keys));
+      const have = new Set(claimed.map((r) => r.subscriberId));
+      const missing = members.filter((m) => !have.has(m.subscriberId));
+      if (missing.length > 0) {
+        const extra = await call(claimMembers(db, lease(), missing.map((m) => m.subscriberId)));
+        report.claimed += extra.length;
+        rows = [...claimed, ...extra];
+        found = [...found, ...missing.filter((m) => extra.some((e) => e.subscriberId === m.subscriberId))];
+        // Still-active members another pass holds: wait until the whole batch can be claimed.
+        const got = new Set(extra.map((e) => e.subscriberId));
+        const elsewhere = await call(stillActiveAnywhere(missing.filter((m) => !got.has(m.subscriberId)).map((m) => m.subscriberId)));
+        for (const m of missing) if (elsewhere.has(m.subscriberId)) incomplete.add(m.batchKey!);
+      }
     }
 
-    // State is checked again before sending: a pause or unsubscribe that landed after the claim
-    // still wins.
-    const toSend = pending.filter((p) => !SENT_STATUSES.has(p.delivery.status) && p.row.lessonNumber <= LESSON_COUNT);
-    const active = await stillActive(db, passId, toSend.map((p) => p.row.subscriberId));
-    calls++;
-    const dropped = toSend.filter((p) => !active.has(p.row.subscriberId));
-    if (dropped.length > 0) {
-      await db.update(deliveries).set({ status: "cancelled", batchKey: null, updatedAt: now }).where(inArray(deliveries.id, dropped.map((p) => p.delivery.id)));
-      await releaseLeases(db, passId, dropped.map((p) => p.row.subscriberId));
-      report.cancelled += dropped.length;
+    const byKey = new Map(found.map((d) => [`${d.subscriberId}:${d.run}:${d.lessonNumber}`, d]));
+    const pending: Pending[] = rows.flatMap((row) => {
+      const delivery = byKey.get(`${row.subscriberId}:${row.run}:${row.lessonNumber}`);
+      return delivery ? [{ row, delivery }] : [];
+    });
+
+    // Recorded as sent before a pass died: move on without sending again.
+    const recovered = pending.filter((p) => SENT_STATUSES.has(p.delivery.status));
+    if (recovered.length > 0) {
+      await call(advanceEnrollments(db, passId, recovered.map((p) => advanceFrom(p.row, p.delivery.sentAt ?? now)), now));
+      report.recovered += recovered.length;
     }
 
+    const waiting = pending.filter((p) => p.delivery.batchKey !== null && incomplete.has(p.delivery.batchKey));
+    if (waiting.length > 0) await call(releaseLeases(db, passId, waiting.map((p) => p.row.subscriberId)));
+
+    const toSend = pending.filter((p) => !SENT_STATUSES.has(p.delivery.status) && p.row.lessonNumber <= LESSON_COUNT && !waiting.includes(p));
     // Composed concurrently: WebCrypto signs off the main thread, so the link tokens overlap.
     const composed = await Promise.all(
-      toSend
-        .filter((p) => active.has(p.row.subscriberId))
-        .map(async (p): Promise<Composed> => {
-          const lesson = lessonByNumber(p.row.lessonNumber)!;
-          return { ...p, email: await composeLessonEmail(config, lesson, await lessonTemplate(lesson, config), p.row) };
-        }),
+      toSend.map(async (p): Promise<Composed> => {
+        const lesson = lessonByNumber(p.row.lessonNumber)!;
+        return { ...p, email: await composeLessonEmail(config, lesson, await lessonTemplate(lesson, config), p.row) };
+      }),
     );
     scheduled += composed.length;
 
-    // Members of an earlier failed batch go out together again, so the same key still matches.
-    const groups = new Map<string, Composed[]>();
+    const batches = new Map<string, Batch>();
+    const fresh: Composed[] = [];
     for (const c of composed) {
-      const key = c.delivery.batchKey ?? "new";
-      groups.set(key, [...(groups.get(key) ?? []), c]);
+      const key = c.delivery.batchKey;
+      if (key && UNCERTAIN_STATUSES.has(c.delivery.status)) {
+        const batch = batches.get(key) ?? { key, members: [] };
+        batch.members.push(c);
+        batches.set(key, batch);
+      } else {
+        fresh.push(c);
+      }
     }
-    return [...groups.values()];
+    const result = [...batches.values()];
+    for (let i = 0; i < fresh.length; i += MAX_BATCH) result.push({ key: null, members: fresh.slice(i, i + MAX_BATCH) });
+    return result;
   }
 
-  const remainingMs = () => Math.max(0, budget.maxMs - (Date.now() - started));
-  let scheduled = 0;
+  /** Of these subscribers, the ones still active (held by another pass, since we could not claim them). */
+  async function stillActiveAnywhere(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await db
+      .select({ id: enrollments.subscriberId })
+      .from(enrollments)
+      .where(and(inArray(enrollments.subscriberId, ids), eq(enrollments.state, "active")));
+    return new Set(rows.map((r) => r.id));
+  }
 
   // While one batch is with the provider, the next is claimed and composed: at most one in flight.
-  let sending: Promise<boolean> = Promise.resolve(false);
+  let sending: Promise<SendOutcome> = Promise.resolve("ok");
   for (;;) {
     const room = Math.min(batchSize, budget.maxEmails - scheduled);
     if (room <= 0) {
@@ -259,26 +367,31 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       report.stoppedBy = "time";
       break;
     }
-    if (calls + CALLS_PER_BATCH > budget.maxSubrequests) {
+    if (report.calls + reserved + PREPARE_CALLS + SEND_CALLS + SPARE_CALLS > budget.maxSubrequests) {
       report.stoppedBy = "subrequests";
       break;
     }
-    const groups = await prepare(room);
-    if (await sending) {
-      if (groups) await releaseLeases(db, passId, groups.flat().map((c) => c.row.subscriberId));
-      report.stoppedBy = "rate_limited";
-      sending = Promise.resolve(false);
+    const batches = await prepare(room);
+    const previous = await sending;
+    reserved = 0;
+    if (previous !== "ok") {
+      if (batches) await call(releaseLeases(db, passId, batches.flatMap((b) => b.members.map((m) => m.row.subscriberId))));
+      sending = Promise.resolve(previous);
       break;
     }
-    if (!groups) break;
-    sending = sendAll(groups);
+    if (!batches) break;
+    reserved = batches.length * SEND_CALLS;
+    sending = sendAll(batches);
     // Handled here so a failure isn't reported as unhandled while the next batch is prepared;
-    // the `await sending` above or below still throws it.
+    // awaiting `sending` still throws it.
     sending.catch(() => {});
   }
-  if (await sending) report.stoppedBy = "rate_limited";
+  const last = await sending;
+  if (last === "rate_limited" || last === "provider_refused") report.stoppedBy = last;
+  if (last === "out_of_budget") report.stoppedBy = "subrequests";
 
   report.durationMs = Date.now() - started;
   logger.info("dispatch_pass", { ...report });
   return report;
 }
+

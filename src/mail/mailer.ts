@@ -13,13 +13,21 @@ export interface OutgoingEmail {
   tags?: { name: string; value: string }[];
 }
 
+/**
+ * What a failure means for the sender:
+ * - `transient`: 429, 5xx, network errors, timeouts — the same request may succeed later;
+ * - `recipient`: this address cannot be sent to — stop this subscriber, not the others;
+ * - `rejected`: the provider refused our request itself (API key, sending domain, payload) — no one
+ *   can be mailed until an operator fixes it, so nobody's course should be failed for it.
+ */
+export type MailErrorKind = "transient" | "recipient" | "rejected";
+
 export interface MailError {
   /** HTTP status from the provider, or null for network errors and timeouts. */
   status: number | null;
   name: string;
   message: string;
-  /** True for failures worth retrying: 429, 5xx, network errors, timeouts. */
-  retryable: boolean;
+  kind: MailErrorKind;
   /** How long the provider asked us to wait before the next call (Retry-After / ratelimit-reset). */
   retryAfterMs?: number;
 }

@@ -1,5 +1,5 @@
 import { Resend } from "resend";
-import type { BatchResult, MailError, Mailer, OutgoingEmail, RateLimitInfo, SendOptions, SendResult } from "./mailer";
+import type { BatchResult, MailError, MailErrorKind, Mailer, OutgoingEmail, RateLimitInfo, SendOptions, SendResult } from "./mailer";
 
 export interface ResendMailerOptions {
   apiKey: string;
@@ -11,24 +11,17 @@ export interface ResendMailerOptions {
 type ResendError = { name?: string; message?: string; statusCode?: number | null } | null;
 type Headers = Record<string, string> | null;
 
-/**
- * Errors that retrying cannot fix, by the `name` Resend gives them. Validation errors (bad address,
- * bad payload) and authentication errors need a person, not another attempt.
- */
-const PERMANENT_STATUSES = new Set([400, 401, 403, 404, 405, 409, 413, 422]);
+/** Resend names the field it refuses; only a bad `to` is about one recipient. */
+const RECIPIENT_FIELD = /`to`|\bto\b field|recipient/i;
 
 export function classifyResendError(error: NonNullable<ResendError>, headers: Headers): MailError {
   const status = typeof error.statusCode === "number" ? error.statusCode : null;
-  // A request with the same idempotency key still in flight: it will settle, so ask again later.
-  const inFlight = error.name === "concurrent_idempotent_requests";
-  const retryable = inFlight || status === null || status === 429 || status >= 500 || !PERMANENT_STATUSES.has(status);
-  return {
-    status,
-    name: error.name ?? "application_error",
-    message: error.message ?? "Unknown provider error",
-    retryable,
-    retryAfterMs: retryAfterMs(headers),
-  };
+  const name = error.name ?? "application_error";
+  const message = error.message ?? "Unknown provider error";
+  // A request with the same idempotency key still in flight settles by itself: ask again later.
+  const transient = name === "concurrent_idempotent_requests" || status === null || status === 408 || status === 429 || status >= 500;
+  const kind: MailErrorKind = transient ? "transient" : (status === 400 || status === 422) && RECIPIENT_FIELD.test(message) ? "recipient" : "rejected";
+  return { status, name, message, kind, retryAfterMs: retryAfterMs(headers) };
 }
 
 /** `retry-after` in seconds (or an HTTP date), else `ratelimit-reset` in seconds. */
