@@ -4,7 +4,7 @@ import { createApp, type App } from "./app";
 import type { AppDeps } from "./app-env";
 import { ConfigError, loadConfig } from "./config";
 import { createDb } from "./db/client";
-import { createLogger } from "./lib/logger";
+import { createLogger, errorFields } from "./lib/logger";
 import { createResendMailer } from "./mail/resend";
 import { runDispatch } from "./drip/dispatch";
 
@@ -57,6 +57,11 @@ export default {
   },
   async scheduled(controller, env, ctx) {
     // Bounded by the configured per-run budget; whatever is left is due again at the next cron run.
-    ctx.waitUntil(runDispatch(depsFor(env).deps));
+    ctx.waitUntil(
+      runDispatch(depsFor(env).deps).catch((error: unknown) => {
+        // Leases expire and the next run picks the work up; the operator needs to see why.
+        logger.error("dispatch_failed", { cron: controller.cron, ...errorFields(error) });
+      }),
+    );
   },
 } satisfies ExportedHandler<Env>;
