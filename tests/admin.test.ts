@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { enrollments } from "../src/db/schema";
+import { unsubscribe } from "../src/db/controls";
+import { deliveries, enrollments } from "../src/db/schema";
 import { runDispatch } from "../src/drip/dispatch";
 import { createSubscriber, createSubscribers } from "./support/factories";
 import { createTestContext, type TestContext } from "./support/test-app";
@@ -49,5 +50,37 @@ describe("admin", () => {
     t.resend.reset();
     expect((await runDispatch(t.deps)).sent).toBe(1);
     expect(t.resend.emailsTo(subscriber.email)).toHaveLength(1);
+  });
+
+  it("retry-failed leaves an unsubscribed subscriber's failed delivery failed, and an older run's too", async () => {
+    const staying = await createSubscriber(t.db, t.clock.now());
+    const leaving = await createSubscriber(t.db, t.clock.now());
+    t.resend.failNext(503, { times: 2 });
+    await runDispatch(t.deps, { maxAttempts: 1 });
+    expect(await t.db.$count(deliveries, eq(deliveries.status, "failed"))).toBe(2);
+    await unsubscribe(t.db, leaving.id, t.clock.now(), t.config.appSecret);
+    // A failed lesson from a run the subscriber has since left behind.
+    await t.db.insert(deliveries).values({
+      id: "old-run-delivery",
+      subscriberId: staying.id,
+      run: 0,
+      lessonNumber: 1,
+      status: "failed",
+      attempts: 3,
+      createdAt: t.clock.now(),
+      updatedAt: t.clock.now(),
+    });
+
+    const res = await t.app.request("/admin/retry-failed", { method: "POST", ...auth });
+    expect(await res.json()).toEqual({ retried: 1 });
+    const statuses = await t.db.select({ subscriberId: deliveries.subscriberId, run: deliveries.run, status: deliveries.status }).from(deliveries);
+    expect(statuses).toContainEqual({ subscriberId: leaving.id, run: 1, status: "failed" });
+    expect(statuses).toContainEqual({ subscriberId: staying.id, run: 0, status: "failed" });
+    expect(statuses).toContainEqual({ subscriberId: staying.id, run: 1, status: "retrying" });
+
+    t.resend.reset();
+    expect((await runDispatch(t.deps)).sent).toBe(1);
+    expect(t.resend.emailsTo(staying.email)).toHaveLength(1);
+    expect(t.resend.emailsTo(leaving.email)).toHaveLength(0);
   });
 });

@@ -1,6 +1,12 @@
 import { eq } from "drizzle-orm";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
-import { enrollments, subscribers } from "../src/db/schema";
+import { deliveries, enrollments, subscribers } from "../src/db/schema";
+import { runDispatch } from "../src/drip/dispatch";
+import { createApp } from "../src/app";
+import type { Db } from "../src/db/client";
+import { ALREADY_SUBSCRIBED_EMAIL } from "../src/course/meta";
+import { confirmSubscriber } from "../src/db/subscribers";
+import { createSubscriber } from "./support/factories";
 import { signUp } from "./support/signup";
 import { createTestContext, linkIn, TEST_APP_URL, type TestContext } from "./support/test-app";
 
@@ -10,6 +16,34 @@ beforeEach(async () => {
   t = await createTestContext();
 });
 afterAll(async () => t?.close());
+
+/**
+ * The database, except that each `batch` (a write transaction) waits until `parties` of them are
+ * pending, or half a second has passed: concurrent requests then all read before any of them writes.
+ */
+function withBatchBarrier(db: Db, parties: number): Db {
+  let waiting: (() => void)[] = [];
+  const barrier = () =>
+    new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      if (waiting.length >= parties) {
+        for (const release of waiting) release();
+        waiting = [];
+      } else setTimeout(resolve, 500);
+    });
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === "batch") {
+        return async (...args: Parameters<Db["batch"]>) => {
+          await barrier();
+          return target.batch(...args);
+        };
+      }
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
 
 async function subscriberRow(email: string) {
   return t.db.query.subscribers.findFirst({ where: eq(subscribers.email, email) });
@@ -92,6 +126,62 @@ describe("post /subscribe", () => {
     }
   });
 
+  it("an active address that signs up again gets one 'already subscribed' email with its manage link and no confirm link, and the same answer as a new address", async () => {
+    const newcomer = await signUp(t, { email: "newcomer@example.com", firstName: "Nia" });
+
+    await signUp(t, { email: "member@example.com", firstName: "Mo" });
+    await t.app.request(linkIn(t.resend.emailsTo("member@example.com")[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, ""));
+    await runDispatch(t.deps);
+    const lesson1 = t.resend.emailsTo("member@example.com").at(-1)!;
+    const manageUrl = linkIn(lesson1.text, `${TEST_APP_URL}/manage/`);
+    t.resend.reset();
+
+    const member = await signUp(t, { email: "member@example.com", firstName: "Mallory", timeZone: "Asia/Tokyo" });
+    expect(member.status).toBe(newcomer.status);
+    expect(member.headers.get("location")).toBe(newcomer.headers.get("location"));
+    expect(await member.text()).toBe("");
+
+    expect(t.resend.emails).toHaveLength(1);
+    const [email] = t.resend.emails;
+    expect(email!.to).toEqual(["member@example.com"]);
+    expect(email!.subject).toBe(ALREADY_SUBSCRIBED_EMAIL.subject);
+    expect(email!.text).toContain(manageUrl);
+    expect(email!.html).toContain(`href="${manageUrl}"`);
+    expect(email!.text).not.toContain("/confirm");
+    expect(email!.html).not.toContain("/confirm");
+    // The form cannot change an active subscriber's details or progress.
+    expect(await subscriberRow("member@example.com")).toMatchObject({ status: "active", firstName: "Mo", timeZone: "UTC" });
+  });
+
+  it("a json client gets the same answer for an active address as for a new one", async () => {
+    const subscribe = (email: string) =>
+      t.app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email }) });
+    await subscribe("json-member@example.com");
+    await t.app.request(linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, ""));
+    const active = await subscribe("json-member@example.com");
+    const fresh = await subscribe("json-new@example.com");
+    expect(active.status).toBe(fresh.status);
+    expect(await active.json()).toEqual(await fresh.json());
+  });
+
+  it("an active address's repeat signups count against the same daily email limit as confirmations", async () => {
+    await signUp(t, { email: "limit-member@example.com" });
+    await t.app.request(linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, ""));
+    // One confirmation email so far; two more emails fit in the day's limit of three.
+    for (let i = 0; i < 4; i++) await signUp(t, { email: "limit-member@example.com" });
+    expect(t.resend.emailsTo("limit-member@example.com")).toHaveLength(3);
+  });
+
+  it("when the provider refuses the 'already subscribed' email the active address gets the same 503 as a new one", async () => {
+    await signUp(t, { email: "member503@example.com" });
+    await t.app.request(linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, ""));
+    t.resend.failNext(500, { times: 5 });
+    const res = await signUp(t, { email: "member503@example.com" });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("120");
+    expect(await res.text()).toContain("try again in a few minutes");
+  });
+
   it("when the provider refuses the confirmation the person is told to retry, with no 500", async () => {
     t.resend.failNext(500, { times: 5 });
     const res = await signUp(t, { email: "later@example.com" });
@@ -123,6 +213,40 @@ describe("double opt-in", () => {
     expect((await t.app.request(link)).status).toBe(200);
     expect((await t.app.request(link)).status).toBe(200);
     expect(await t.db.$count(enrollments)).toBe(1);
+  });
+
+  it("two confirmations at once (a link prefetch and a click) both answer 200, enrol once and send lesson 1 once", async () => {
+    await signUp(t, { email: "race@example.com" });
+    const link = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, "");
+    // Both requests read before either writes, as two isolates (or processes) sharing one database can.
+    const app = createApp({ ...t.deps, db: withBatchBarrier(t.db, 2) });
+    const answers = await Promise.all([app.request(link), app.request(link)]);
+    expect(answers.map((res) => res.status)).toEqual([200, 200]);
+    expect(await t.db.$count(enrollments)).toBe(1);
+
+    await runDispatch(t.deps);
+    await runDispatch(t.deps);
+    const lessons = t.resend.emailsTo("race@example.com").filter((email) => email.tags?.some((tag) => tag.value === "lesson"));
+    expect(lessons).toHaveLength(1);
+    expect(await t.db.$count(deliveries)).toBe(1);
+  });
+
+  it("the confirmation page, which carries a manage link, is neither cached nor indexed", async () => {
+    await signUp(t, { email: "private@example.com" });
+    const link = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, "");
+    const res = await t.app.request(link);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain("/manage/");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("x-robots-tag")).toBe("noindex");
+  });
+
+  it("an unsubscribed subscriber is not confirmed, even with a link whose nonce still matches", async () => {
+    const subscriber = await createSubscriber(t.db, t.clock.now(), { status: "unsubscribed", unsubscribedAt: t.clock.now() }, { state: "stopped", nextSendAt: null });
+    const outcome = await confirmSubscriber(t.db, subscriber.id, subscriber.confirmationNonce, "hash", t.clock.now(), () => t.clock.now());
+    expect(outcome).toBe("invalid");
+    expect((await subscriberRow(subscriber.email))?.status).toBe("unsubscribed");
+    expect((await t.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriber.id) }))?.state).toBe("stopped");
   });
 
   it("an expired confirmation link is refused with a friendly page", async () => {

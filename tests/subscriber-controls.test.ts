@@ -174,6 +174,29 @@ describe("one-click unsubscribe (RFC 8058)", () => {
     expect(page).not.toContain("Yes, unsubscribe me");
   });
 
+  it("the original confirmation link does not re-subscribe someone who unsubscribed", async () => {
+    const email = "stale-confirm@example.com";
+    await signUp(t, { email, firstName: "Ana", timeZone: "UTC" });
+    const confirmLink = path(linkIn(t.resend.emailsTo(email).at(-1)!.text, `${TEST_APP_URL}/confirm?token=`));
+    expect((await t.app.request(confirmLink)).status).toBe(200);
+    await runDispatch(t.deps);
+    const [lesson1] = lessonEmails(email);
+    await post(linksIn(lesson1!).unsubscribe, { "List-Unsubscribe": "One-Click" }, {});
+
+    t.clock.advance(HOUR);
+    const res = await t.app.request(confirmLink);
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(await pageOf(res)).toContain("This confirmation link is invalid or has expired");
+
+    const subscriber = (await t.db.query.subscribers.findFirst({ where: eq(subscribers.email, email) }))!;
+    expect(subscriber.status).toBe("unsubscribed");
+    expect((await enrollmentRow(subscriber.id))?.state).toBe("stopped");
+    t.clock.advance(30 * DAY);
+    await runDispatch(t.deps);
+    expect(lessonNumbers(email)).toEqual([1]);
+  });
+
   it("after unsubscribing, no further lesson is ever sent", async () => {
     const { links } = await subscribeAndGetLesson1("gone@example.com");
     await post(links.unsubscribe, { "List-Unsubscribe": "One-Click" }, {});
@@ -291,6 +314,31 @@ describe("restart", () => {
     ]);
   });
 
+  it("restart soon after a lesson keeps the 20-hour gap: lesson 1 of the new run waits until 20 hours after the last lesson", async () => {
+    const { subscriber, links } = await subscribeAndGetLesson1("quick-restart@example.com");
+    const lastSentAt = (await enrollmentRow(subscriber.id))!.lastSentAt!;
+    expect(lastSentAt).toBe(t.clock.now());
+
+    t.clock.advance(HOUR);
+    await post(`${links.manage}/restart`);
+    expect(await enrollmentRow(subscriber.id)).toMatchObject({ run: 2, nextLesson: 1, state: "active", nextSendAt: lastSentAt + 20 * HOUR });
+    await runDispatch(t.deps);
+    expect(lessonNumbers("quick-restart@example.com")).toEqual([1]);
+
+    t.clock.set(lastSentAt + 20 * HOUR - 60_000);
+    await runDispatch(t.deps);
+    expect(lessonNumbers("quick-restart@example.com")).toEqual([1]);
+
+    t.clock.set(lastSentAt + 20 * HOUR);
+    await runDispatch(t.deps);
+    expect(lessonNumbers("quick-restart@example.com")).toEqual([1, 1]);
+    const rows = await t.db.query.deliveries.findMany({ where: eq(deliveries.subscriberId, subscriber.id) });
+    expect(rows.map((row) => [row.run, row.lessonNumber]).sort()).toEqual([
+      [1, 1],
+      [2, 1],
+    ]);
+  });
+
   it("a finished course shows as completed and can be restarted, but not paused", async () => {
     const { subscriber, links } = await subscribeAndGetLesson1("finished@example.com");
     await runHourlyUntil(t.clock.now() + 16 * DAY);
@@ -334,7 +382,8 @@ describe("unsubscribe and delete", () => {
   it("an unsubscribe landing after a running pass claimed the lesson still stops it", async () => {
     const { subscriber, links } = await subscribeAndGetLesson1("claimed@example.com");
     t.clock.set((await enrollmentRow(subscriber.id))!.nextSendAt!);
-    const claimed = await claimDue(t.db, "running-pass", t.clock.now(), 5 * 60_000, 100);
+    const lease = { passId: "running-pass", wallNow: Date.now(), until: Date.now() + 5 * 60_000 };
+    const claimed = await claimDue(t.db, lease, t.clock.now(), 100);
     expect(claimed.map((row) => row.subscriberId)).toEqual([subscriber.id]);
 
     await post(links.unsubscribe, { "List-Unsubscribe": "One-Click" }, {});

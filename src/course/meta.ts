@@ -94,6 +94,15 @@ export const CONFIRMATION_EMAIL = {
   preview: "One click to confirm your email, and your first lesson is on its way.",
 } as const;
 
+/**
+ * Sent instead of a confirmation when an address that is already subscribed signs up again, so the
+ * form answers (and takes as long) the same whoever's address is typed into it.
+ */
+export const ALREADY_SUBSCRIBED_EMAIL = {
+  subject: `You're already subscribed: ${COURSE_TITLE}`,
+  preview: "Here's your link to see your progress, pause or leave the course.",
+} as const;
+
 /** How long a confirmation link stays valid; the confirmation email states it. */
 export const CONFIRM_LINK_TTL_HOURS = 48;
 

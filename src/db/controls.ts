@@ -1,4 +1,4 @@
-import { and, eq, inArray, ne } from "drizzle-orm";
+import { and, eq, inArray, ne, sql } from "drizzle-orm";
 import { resumeDueAt } from "../drip/schedule";
 import { keyedHash } from "../lib/hash";
 import type { Db } from "./client";
@@ -124,7 +124,10 @@ export async function resume(db: Db, subscriberId: string, { now, sendHour }: Sc
   return updated.length > 0 ? ok : refuse("completed");
 }
 
-/** A new run of the course, lesson 1 due now; from any state, as long as the person is subscribed. */
+/**
+ * A new run of the course from lesson 1; from any state, as long as the person is subscribed. Lesson
+ * 1 is due now, or 20 hours after the last lesson if that is later (see `restartedEnrollment`).
+ */
 export async function restart(db: Db, subscriberId: string, now: number): Promise<ControlResult> {
   const found = await activeSubscription(db, subscriberId);
   if (typeof found === "string") return refuse(found);
@@ -132,7 +135,7 @@ export async function restart(db: Db, subscriberId: string, now: number): Promis
   await db.batch([
     db
       .update(enrollments)
-      .set({ ...restartedEnrollment(run, now), ...NO_LEASE })
+      .set({ ...restartedEnrollment(found.enrollment, now), ...NO_LEASE })
       // The run guards against a double submit starting two runs.
       .where(and(eq(enrollments.subscriberId, subscriberId), eq(enrollments.run, run))),
     // A lesson of the old run still waiting for a retry will never be sent now.
@@ -159,7 +162,9 @@ export async function unsubscribe(db: Db, subscriberId: string, now: number, app
   const [changed] = await db.batch([
     db
       .update(subscribers)
-      .set({ status: "unsubscribed", unsubscribedAt: now })
+      // A new nonce, as for a bounce or complaint (db/webhooks.ts): confirmation links sent
+      // before now stop working, so following an old one cannot quietly re-subscribe the address.
+      .set({ status: "unsubscribed", unsubscribedAt: now, confirmationNonce: sql`${subscribers.confirmationNonce} + 1` })
       .where(and(eq(subscribers.id, subscriberId), ne(subscribers.status, "unsubscribed")))
       .returning({ id: subscribers.id }),
     db

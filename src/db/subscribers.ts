@@ -1,4 +1,5 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
+import { MIN_GAP_MS } from "../drip/schedule";
 import { newId } from "../lib/ids";
 import type { Db } from "./client";
 import { enrollments, subscribers, suppressions, type SuppressionReason } from "./schema";
@@ -25,8 +26,10 @@ export interface SignupInput {
 }
 
 /**
- * Records a signup and returns the subscriber a confirmation should go to, or null when the address
- * is already active (nothing to confirm). An unsubscribed address goes back to pending with a new
+ * Records a signup and returns the subscriber it is about, or null if the row vanished meanwhile.
+ * A pending subscriber needs a confirmation email; an active one gets an "already subscribed" email
+ * instead, and the form changes nothing about them (a stranger typing their address must not be able
+ * to move their time zone or rename them). An unsubscribed address goes back to pending with a new
  * confirmation nonce, so it needs a fresh confirmation before anything else is sent.
  */
 export async function recordSignup(db: Db, input: SignupInput, now: number): Promise<Subscriber | null> {
@@ -38,7 +41,7 @@ export async function recordSignup(db: Db, input: SignupInput, now: number): Pro
   if (row) return row;
 
   const existing = await findSubscriberByEmail(db, input.email);
-  if (!existing || existing.status === "active") return null;
+  if (!existing || existing.status === "active") return existing ?? null;
 
   const [updated] = await db
     .update(subscribers)
@@ -50,9 +53,16 @@ export async function recordSignup(db: Db, input: SignupInput, now: number): Pro
         confirmationNonce: existing.confirmationNonce + 1,
       }),
     })
-    .where(eq(subscribers.id, existing.id))
+    // Only from the state we read: a confirmation landing meanwhile is not undone.
+    .where(
+      and(
+        eq(subscribers.id, existing.id),
+        eq(subscribers.status, existing.status),
+        eq(subscribers.confirmationNonce, existing.confirmationNonce),
+      ),
+    )
     .returning();
-  return updated ?? null;
+  return updated ?? (await findSubscriberByEmail(db, input.email)) ?? null;
 }
 
 export type ConfirmOutcome = "confirmed" | "already-active" | "invalid";
@@ -61,6 +71,14 @@ export type ConfirmOutcome = "confirmed" | "already-active" | "invalid";
  * Activates a pending subscriber and enrols them. A first confirmation starts the course with
  * lesson 1 due now; a returning subscriber continues where they left off, and one who had finished
  * starts again. Confirming lifts any suppression of the address (they asked for mail again).
+ *
+ * Only a pending subscriber whose nonce the link carries is confirmed: an active one is told they
+ * already are, anyone else (unsubscribed, or signed up again since) gets "invalid".
+ *
+ * Two confirmations can race (a mail scanner prefetching the link while the person clicks it, on
+ * two isolates). All writes are one batch (one transaction) and each is conditional on the
+ * subscriber still being pending with this nonce, checked before the last statement flips them to
+ * active. The first batch does everything; a second finds them active and writes nothing.
  */
 export async function confirmSubscriber(
   db: Db,
@@ -74,21 +92,21 @@ export async function confirmSubscriber(
   const subscriber = await findSubscriber(db, subscriberId);
   if (!subscriber || (nonce ?? 0) !== subscriber.confirmationNonce) return "invalid";
   if (subscriber.status === "active") return "already-active";
+  if (subscriber.status !== "pending") return "invalid";
 
+  const stillPending = sql`exists (select 1 from subscribers s
+    where s.id = ${subscriberId} and s.status = 'pending' and s.confirmation_nonce = ${subscriber.confirmationNonce})`;
   const enrollment = await findEnrollment(db, subscriberId);
-  await db.batch([
-    db
-      .update(subscribers)
-      .set({ status: "active", confirmedAt: now, unsubscribedAt: null })
-      .where(and(eq(subscribers.id, subscriberId), eq(subscribers.confirmationNonce, subscriber.confirmationNonce))),
-    db.delete(suppressions).where(eq(suppressions.emailHash, emailHash)),
+  const [, , confirmed] = await db.batch([
     enrollment === undefined
-      ? db.insert(enrollments).values({ subscriberId, nextLesson: 1, nextSendAt: now, startedAt: now, updatedAt: now })
+      ? db.run(sql`insert into enrollments (subscriber_id, next_lesson, next_send_at, started_at, updated_at)
+          select ${subscriberId}, 1, ${now}, ${now}, ${now} where ${stillPending}
+          on conflict (subscriber_id) do nothing`)
       : db
           .update(enrollments)
           .set(
             enrollment.state === "completed"
-              ? { ...restartedEnrollment(enrollment.run, now) }
+              ? restartedEnrollment(enrollment, now)
               : {
                   state: "active",
                   nextSendAt: enrollment.lastSentAt === null ? now : resumeAt(enrollment.lastSentAt),
@@ -96,9 +114,25 @@ export async function confirmSubscriber(
                   updatedAt: now,
                 },
           )
-          .where(eq(enrollments.subscriberId, subscriberId)),
+          .where(and(eq(enrollments.subscriberId, subscriberId), stillPending)),
+    db.delete(suppressions).where(and(eq(suppressions.emailHash, emailHash), stillPending)),
+    db
+      .update(subscribers)
+      .set({ status: "active", confirmedAt: now, unsubscribedAt: null })
+      .where(
+        and(
+          eq(subscribers.id, subscriberId),
+          eq(subscribers.status, "pending"),
+          eq(subscribers.confirmationNonce, subscriber.confirmationNonce),
+        ),
+      )
+      .returning({ id: subscribers.id }),
   ]);
-  return "confirmed";
+  if (confirmed.length > 0) return "confirmed";
+
+  // Someone else's batch got there first: already confirmed, or unsubscribed/re-signed meanwhile.
+  const current = await findSubscriber(db, subscriberId);
+  return current?.status === "active" && current.confirmationNonce === subscriber.confirmationNonce ? "already-active" : "invalid";
 }
 
 export async function isSuppressed(db: Db, emailHash: string): Promise<SuppressionReason | null> {
@@ -106,14 +140,19 @@ export async function isSuppressed(db: Db, emailHash: string): Promise<Suppressi
   return row?.reason ?? null;
 }
 
-/** The enrollment fields that start the course again from lesson 1, as a new run. */
-export function restartedEnrollment(previousRun: number, now: number) {
+/**
+ * The enrollment fields that start the course again from lesson 1, as a new run. The previous
+ * run's last send time is kept: lesson 1 is due now, but never within MIN_GAP_MS of the last lesson
+ * (the dispatcher checks the same rule against `lastSentAt`), so restarting minutes after lesson N
+ * does not put two lessons in one morning's inbox.
+ */
+export function restartedEnrollment(previous: Pick<Enrollment, "run" | "lastSentAt">, now: number) {
   return {
-    run: previousRun + 1,
+    run: previous.run + 1,
     state: "active" as const,
     nextLesson: 1,
-    nextSendAt: now,
-    lastSentAt: null,
+    nextSendAt: previous.lastSentAt === null ? now : Math.max(now, previous.lastSentAt + MIN_GAP_MS),
+    lastSentAt: previous.lastSentAt,
     startedAt: now,
     completedAt: null,
     pausedUntil: null,

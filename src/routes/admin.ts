@@ -39,18 +39,31 @@ export const adminRoutes = new Hono<AppEnv>()
     ]);
     return c.json({ subscribers: subscriberStates, enrollments: enrollmentStates, deliveries: deliveryStatuses, dueNow: due?.n ?? 0 });
   })
-  // After a provider outage longer than the retry budget: give every failed enrollment a new
-  // set of attempts. Idempotency keys still prevent a double send.
+  // After a provider outage longer than the retry budget: give every failed enrollment of an active
+  // subscriber a new set of attempts. Only the failed deliveries of those enrollments' current run
+  // are reset: an unsubscribed person's, or a lesson of a run they restarted away from, stays failed.
+  // Deliveries go first, in the same batch (one transaction), so both statements see the same
+  // enrollments. Idempotency keys still prevent a double send.
   .post("/admin/retry-failed", async (c) => {
     const { db, clock, logger } = c.get("deps");
     const now = clock();
-    const [revived] = await db.batch([
+    const [, revived] = await db.batch([
+      db
+        .update(deliveries)
+        .set({ status: "retrying", attempts: 0, updatedAt: now })
+        .where(
+          and(
+            eq(deliveries.status, "failed"),
+            sql`exists (select 1 from enrollments e join subscribers s on s.id = e.subscriber_id
+              where e.subscriber_id = ${deliveries.subscriberId} and e.run = ${deliveries.run}
+                and e.state = 'failed' and s.status = 'active')`,
+          ),
+        ),
       db
         .update(enrollments)
         .set({ state: "active", nextSendAt: now, leaseId: null, leaseUntil: null, updatedAt: now })
         .where(and(eq(enrollments.state, "failed"), sql`exists (select 1 from subscribers s where s.id = ${enrollments.subscriberId} and s.status = 'active')`))
         .returning({ id: enrollments.subscriberId }),
-      db.update(deliveries).set({ status: "retrying", attempts: 0, updatedAt: now }).where(eq(deliveries.status, "failed")),
     ]);
     logger.info("admin_retry_failed", { enrollments: revived.length });
     return c.json({ retried: revived.length });

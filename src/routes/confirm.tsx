@@ -9,6 +9,7 @@ import { signedSubscriberLinks } from "../lib/links";
 import { verifyToken } from "../lib/tokens";
 import { MessagePage } from "../pages/layout";
 import { siteInfo, wantsJson } from "./helpers";
+import { markPrivate } from "./subscriber-links";
 
 const invalidLink = () =>
   new AppError(
@@ -19,6 +20,8 @@ const invalidLink = () =>
 
 export const confirmRoutes = new Hono<AppEnv>().get("/confirm", async (c) => {
   const { db, clock, config, logger } = c.get("deps");
+  // The token is in the URL and the page links to the manage page: keep both out of caches and indexes.
+  markPrivate(c);
   const now = clock();
   const claims = await verifyToken(config.appSecret, c.req.query("token") ?? "", "confirm", now);
   if (!claims) throw invalidLink();

@@ -8,10 +8,10 @@ import { resolveTimeZone } from "../drip/schedule";
 import { emailAddress } from "../lib/email-address";
 import { AppError, badRequest } from "../lib/errors";
 import { keyedHash } from "../lib/hash";
-import { signedConfirmUrl } from "../lib/links";
+import { signedConfirmUrl, signedSubscriberLinks } from "../lib/links";
 import { hitRateLimit, pruneRateLimits } from "../lib/rate-limit";
 import { checkFormToken, clientIp, freshFormState, honeypotFilled, ipBucket, SIGNUP_LIMITS, verifyTurnstile } from "../lib/signup-guard";
-import { composeConfirmation } from "../mail/compose";
+import { composeAlreadySubscribed, composeConfirmation } from "../mail/compose";
 import { LandingPage, type SignupFormState } from "../pages/landing";
 import { MessagePage } from "../pages/layout";
 import { siteInfo, wantsJson } from "./helpers";
@@ -167,8 +167,10 @@ export const signupRoutes = new Hono<AppEnv>()
 
     const subscriber = await recordSignup(db, { email, firstName: firstName ?? null, timeZone: resolveTimeZone(timeZone) }, now);
 
-    // The answer is the same whether the address is new, pending or already active, so the form
-    // cannot be used to find out who is subscribed.
+    // New, pending and active addresses take the same path: the same per-address limit, one email
+    // through the provider (a confirmation, or for an active address a note with their manage link),
+    // the same answer and the same 503 if the provider fails. So neither the answer nor the time it
+    // takes tells anyone whether an address is subscribed.
     if (subscriber) {
       // Per address: quiet, since saying "this address has had enough emails" would tell a
       // stranger the address is known to us. An address that bounced or complained gets fewer.
@@ -180,15 +182,22 @@ export const signupRoutes = new Hono<AppEnv>()
       const perAddress = await hitRateLimit(db, await keyedHash(config.appSecret, `${scope}:${email}`), rule, now);
       if (!perAddress.allowed) return refuseQuietly("address_limit");
 
-      const url = await signedConfirmUrl(config.appUrl, config.appSecret, subscriber.id, subscriber.confirmationNonce, now);
-      const result = await mailer.send(await composeConfirmation(config, subscriber, url));
+      const alreadyActive = subscriber.status === "active";
+      const message = alreadyActive
+        ? await composeAlreadySubscribed(config, subscriber, (await signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id)).manageUrl)
+        : await composeConfirmation(
+            config,
+            subscriber,
+            await signedConfirmUrl(config.appUrl, config.appSecret, subscriber.id, subscriber.confirmationNonce, now),
+          );
+      const result = await mailer.send(message);
       if (!result.ok) {
         logger.warn("confirmation_send_failed", { subscriberId: subscriber.id, status: result.error.status, reason: result.error.name });
         throw new AppError(503, "mail_unavailable", "We couldn't send your confirmation email just now. Please try again in a few minutes.", {
           "Retry-After": "120",
         });
       }
-      logger.info("signup", { subscriberId: subscriber.id });
+      logger.info(alreadyActive ? "signup_already_subscribed" : "signup", { subscriberId: subscriber.id });
     }
 
     // Counters outlive their windows; clearing the old ones now and then keeps the table small.
@@ -203,6 +212,9 @@ export const signupRoutes = new Hono<AppEnv>()
         <p>
           Open it and click <strong>Confirm my subscription</strong>. Lesson 1 arrives right after. The link works for 48
           hours.
+        </p>
+        <p class="hint">
+          Already subscribed? Then the email has your link to manage your subscription instead, and there's nothing to confirm.
         </p>
         <p class="hint">Nothing there? Check your spam or promotions folder, or sign up again to get a new link.</p>
       </MessagePage>,

@@ -7,6 +7,8 @@ import {
   type LessonEmailProps,
   type ConfirmSubscriptionProps,
 } from "../../src/course";
+import type { AlreadySubscribedProps } from "../../emails/already-subscribed";
+import { ALREADY_SUBSCRIBED_EMAIL, CONFIRMATION_EMAIL } from "../../src/course/meta";
 
 describe("the course definition", () => {
   it("is titled Clear Skin from the Inside Out and has six lessons", () => {
@@ -36,6 +38,15 @@ describe("the course definition", () => {
     }
   });
 
+  it("keeps the confirmation and already-subscribed subjects within 60 characters, each with a preview", () => {
+    for (const email of [CONFIRMATION_EMAIL, ALREADY_SUBSCRIBED_EMAIL]) {
+      expect(email.subject.length, email.subject).toBeLessThanOrEqual(60);
+      expect(email.subject).toContain(COURSE.title);
+      expect(email.preview.length).toBeGreaterThan(20);
+      expect(email.preview.length).toBeLessThanOrEqual(150);
+    }
+  });
+
   it("gives each lesson a unique, URL-safe slug", () => {
     const slugs = COURSE.lessons.map((lesson) => lesson.slug);
     expect(new Set(slugs).size).toBe(slugs.length);
@@ -62,6 +73,13 @@ describe("the course definition", () => {
       manageUrl: string;
       unsubscribeUrl: string;
       viewInBrowserUrl: string;
+      brandName: string;
+      postalAddress: string;
+      appUrl: string;
+    }>();
+    expectTypeOf<AlreadySubscribedProps>().toEqualTypeOf<{
+      firstName?: string | null | undefined;
+      manageUrl: string;
       brandName: string;
       postalAddress: string;
       appUrl: string;

@@ -1,9 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { DISCLAIMER } from "../../emails/_components/footer";
+import { propsSchema as alreadySubscribedPropsSchema } from "../../emails/already-subscribed";
 import { COURSE, CONFIRMATION_EMAIL, GREETING_FALLBACK, renderEmail } from "../../src/course";
+import { ALREADY_SUBSCRIBED_EMAIL } from "../../src/course/meta";
 import {
   ALL_EMAILS,
   MARKERS,
+  alreadySubscribedElement,
+  alreadySubscribedProps,
   confirmElement,
   escapeHtml,
   hrefs,
@@ -106,6 +110,43 @@ describe("the confirmation email", () => {
     expect(html).toContain(`Hi ${MARKERS.firstName},`);
     expect(text).toContain(`Hi ${MARKERS.firstName},`);
     expect(html).toContain(`href="${MARKERS.confirmUrl}"`);
+  });
+});
+
+describe("the already-subscribed email", () => {
+  const manageUrl = "https://course.example/manage/tok123";
+
+  it("writes the manage link out in the text and links the button to it, with no confirm link", async () => {
+    const { html, text } = await renderEmail(alreadySubscribedElement({ manageUrl }));
+    expect(text).toContain(`See my progress (${manageUrl})`);
+    expect(text.split("\n")).toContain(manageUrl);
+    expect(hrefs(html).filter((href) => href === manageUrl)).toHaveLength(2);
+    expect(html).not.toContain("/confirm");
+    expect(text).not.toContain("/confirm");
+  });
+
+  it("says the address is already enrolled in the course, offers progress, pause or leave, and tells others to ignore it", async () => {
+    const { text } = await renderEmail(alreadySubscribedElement());
+    expect(text).toContain("You're already enrolled, so there's nothing to confirm.");
+    expect(text).toContain(COURSE.title);
+    expect(text).toContain("see your progress, pause your lessons or leave the course");
+    expect(text).toContain("If this wasn't you, you can ignore this email.");
+  });
+
+  it("carries the medical disclaimer in its footer", async () => {
+    const { text } = await renderEmail(alreadySubscribedElement());
+    expect(text).toContain(DISCLAIMER);
+  });
+
+  it("uses the subject as the document title and the preview from the course data", async () => {
+    const { html } = await renderEmail(alreadySubscribedElement());
+    expect(html).toContain(`<title>${escapeHtml(ALREADY_SUBSCRIBED_EMAIL.subject)}</title>`);
+    expect(html).toContain(`data-skip-in-text="true">${escapeHtml(ALREADY_SUBSCRIBED_EMAIL.preview)}`);
+  });
+
+  it("validates its props: the manage link must be absolute", () => {
+    expect(alreadySubscribedPropsSchema.safeParse(alreadySubscribedProps()).success).toBe(true);
+    expect(alreadySubscribedPropsSchema.safeParse(alreadySubscribedProps({ manageUrl: "/manage/tok" })).success).toBe(false);
   });
 });
 

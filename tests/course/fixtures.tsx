@@ -1,4 +1,5 @@
 import type { ReactElement } from "react";
+import AlreadySubscribedEmail, { type AlreadySubscribedProps } from "../../emails/already-subscribed";
 import ConfirmSubscriptionEmail, { type ConfirmSubscriptionProps } from "../../emails/confirm-subscription";
 import { lessonPreviewProps, type LessonEmailProps } from "../../emails/_components/lesson-props";
 import { COURSE, type Lesson } from "../../src/course";
@@ -11,6 +12,14 @@ export const MARKERS = {
   viewInBrowserUrl: "https://x.test/__CS_VIEW_URL__",
   confirmUrl: "https://x.test/__CS_CONFIRM_URL__",
 } as const;
+
+export function alreadySubscribedProps(overrides: Partial<AlreadySubscribedProps> = {}): AlreadySubscribedProps {
+  return { ...AlreadySubscribedEmail.PreviewProps, ...overrides };
+}
+
+export function alreadySubscribedElement(overrides: Partial<AlreadySubscribedProps> = {}): ReactElement {
+  return <AlreadySubscribedEmail {...alreadySubscribedProps(overrides)} />;
+}
 
 export function lessonProps(overrides: Partial<LessonEmailProps> = {}): LessonEmailProps {
   return { ...lessonPreviewProps, ...overrides };
@@ -42,6 +51,10 @@ export const ALL_EMAILS: ReadonlyArray<{ name: string; element: (name?: FirstNam
   {
     name: "confirm-subscription",
     element: (name) => <ConfirmSubscriptionEmail {...withFirstName(confirmProps(), name)} />,
+  },
+  {
+    name: "already-subscribed",
+    element: (name) => <AlreadySubscribedEmail {...withFirstName(alreadySubscribedProps(), name)} />,
   },
   ...COURSE.lessons.map((lesson) => ({
     name: `lesson ${lesson.number} (${lesson.slug})`,

@@ -1,0 +1,81 @@
+import { Button, Heading, Link, Section, Text } from "react-email";
+import { z } from "zod";
+import { ALREADY_SUBSCRIBED_EMAIL, COURSE_TITLE } from "../src/course/meta";
+import { Footer } from "./_components/footer";
+import { Greeting } from "./_components/greeting";
+import { Layout } from "./_components/layout";
+import { absoluteUrl } from "./_components/lesson-props";
+import * as s from "./_components/styles";
+
+export const propsSchema = z.object({
+  firstName: z.string().nullish(),
+  manageUrl: absoluteUrl,
+  brandName: z.string().min(1),
+  postalAddress: z.string().min(1),
+  appUrl: absoluteUrl,
+});
+export type AlreadySubscribedProps = z.infer<typeof propsSchema>;
+type Props = AlreadySubscribedProps;
+
+/**
+ * The answer to a signup from an address that is already enrolled. It goes out on the same path as
+ * a confirmation (same limits, same answer on the page), so the signup form cannot tell anyone
+ * whether an address is subscribed; only the inbox's owner learns it.
+ */
+export default function AlreadySubscribedEmail({ firstName, manageUrl, brandName, postalAddress, appUrl }: Props) {
+  return (
+    <Layout
+      title={ALREADY_SUBSCRIBED_EMAIL.subject}
+      preview={ALREADY_SUBSCRIBED_EMAIL.preview}
+      brandName={brandName}
+      footer={
+        <Footer
+          brandName={brandName}
+          postalAddress={postalAddress}
+          appUrl={appUrl}
+          reason={`You're getting this email because someone, hopefully you, signed up for ${COURSE_TITLE} with this address, which is already subscribed.`}
+        />
+      }
+    >
+      <Heading as="h1" className={s.cls.text} style={s.h1}>
+        You're already subscribed
+      </Heading>
+      <Greeting firstName={firstName} />
+      <Text className={s.cls.text} style={s.paragraph}>
+        {`Someone just signed up for ${COURSE_TITLE} with this email address. You're already enrolled, so there's nothing to confirm.`}
+      </Text>
+      <Text className={s.cls.text} style={s.paragraph}>
+        Here's your personal link to see your progress, pause your lessons or leave the course:
+      </Text>
+      <Section style={{ margin: "8px 0 24px" }}>
+        <Button className={s.cls.button} href={manageUrl} style={s.button}>
+          See my progress
+        </Button>
+      </Section>
+      <Text className={s.cls.text} style={{ ...s.paragraph, margin: "0 0 4px" }}>
+        Or copy and paste this link into your browser:
+      </Text>
+      <Text className={s.cls.text} style={s.paragraph}>
+        <Link className={s.cls.link} href={manageUrl} style={s.writtenOutUrl}>
+          {manageUrl}
+        </Link>
+      </Text>
+      <Text className={s.cls.text} style={s.paragraph}>
+        If this wasn't you, you can ignore this email. Nothing about your subscription has changed.
+      </Text>
+      <Text className={s.cls.text} style={{ ...s.paragraph, margin: "24px 0 0" }}>
+        Warmly,
+        <br />
+        {`The ${brandName} team`}
+      </Text>
+    </Layout>
+  );
+}
+
+AlreadySubscribedEmail.PreviewProps = {
+  firstName: "Maya",
+  manageUrl: "http://localhost:3000/manage/eyJzdWIiOiJwcmV2aWV3In0.c2lnbmF0dXJlLXByZXZpZXctb25seQ",
+  brandName: "Natural Acne Medicine",
+  postalAddress: "123 Example Street, Springfield, ST 00000, USA",
+  appUrl: "http://localhost:3000",
+} satisfies Props;
