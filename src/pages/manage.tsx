@@ -9,7 +9,7 @@ export const DONE_MESSAGES = {
   "paused-week": "Done: your lessons are paused for a week. They start again by themselves.",
   paused: "Done: your lessons are paused until you resume them.",
   resumed: "Welcome back: your lessons are on again.",
-  restarted: "Done: the course starts again from lesson 1, which is on its way now.",
+  restarted: "Done: the course starts again from lesson 1. The time it arrives is below.",
   unsubscribed: "You're unsubscribed. We won't send you any more lessons.",
 } as const;
 export type DoneKey = keyof typeof DONE_MESSAGES;

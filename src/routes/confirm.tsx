@@ -1,8 +1,8 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { confirmSubscriber, findSubscriber } from "../db/subscribers";
-import { resumeDueAt } from "../drip/schedule";
+import { confirmSubscriber, findEnrollment, findSubscriber } from "../db/subscribers";
+import { formatLocal, resumeDueAt } from "../drip/schedule";
 import { keyedHash } from "../lib/hash";
 import { AppError } from "../lib/errors";
 import { signedSubscriberLinks } from "../lib/links";
@@ -44,9 +44,16 @@ export const confirmRoutes = new Hono<AppEnv>().get("/confirm", async (c) => {
 
   if (wantsJson(c)) return c.json({ status: "active" });
   const { manageUrl } = await signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id);
+  const next = await findEnrollment(db, subscriber.id);
+  const lesson = next?.nextLesson ?? 1;
+  // Lesson 1 goes out at once; a returning subscriber continues at their next local send hour.
+  const when =
+    !next?.nextSendAt || next.nextSendAt <= now + 60_000
+      ? `Lesson ${lesson} is on its way to your inbox now.`
+      : `Lesson ${lesson} arrives on ${formatLocal(next.nextSendAt, subscriber.timeZone)}.`;
   return c.html(
     <MessagePage title="You're in!" site={siteInfo(config)}>
-      <p class="lead">Your subscription is confirmed. Lesson 1 is on its way to your inbox now.</p>
+      <p class="lead">Your subscription is confirmed. {when}</p>
       <p>The next lessons follow every few days, in the morning your time. Every email has links to pause or leave.</p>
       <p>
         <a class="button secondary" href={manageUrl}>
