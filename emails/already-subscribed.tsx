@@ -1,6 +1,7 @@
-import { Button, Heading, Link, Section, Text } from "react-email";
+import { Heading, Text } from "react-email";
 import { z } from "zod";
 import { ALREADY_SUBSCRIBED_EMAIL, COURSE_TITLE } from "../src/course/meta";
+import { ActionLink, SignOff } from "./_components/action";
 import { Footer } from "./_components/footer";
 import { Greeting } from "./_components/greeting";
 import { Layout } from "./_components/layout";
@@ -47,27 +48,11 @@ export default function AlreadySubscribedEmail({ firstName, manageUrl, brandName
       <Text className={s.cls.text} style={s.paragraph}>
         Here's your personal link to see your progress, pause your lessons or leave the course:
       </Text>
-      <Section style={{ margin: "8px 0 24px" }}>
-        <Button className={s.cls.button} href={manageUrl} style={s.button}>
-          See my progress
-        </Button>
-      </Section>
-      <Text className={s.cls.text} style={{ ...s.paragraph, margin: "0 0 4px" }}>
-        Or copy and paste this link into your browser:
-      </Text>
-      <Text className={s.cls.text} style={s.paragraph}>
-        <Link className={s.cls.link} href={manageUrl} style={s.writtenOutUrl}>
-          {manageUrl}
-        </Link>
-      </Text>
+      <ActionLink href={manageUrl} label="See my progress" />
       <Text className={s.cls.text} style={s.paragraph}>
         If this wasn't you, you can ignore this email. Nothing about your subscription has changed.
       </Text>
-      <Text className={s.cls.text} style={{ ...s.paragraph, margin: "24px 0 0" }}>
-        Warmly,
-        <br />
-        {`The ${brandName} team`}
-      </Text>
+      <SignOff brandName={brandName} />
     </Layout>
   );
 }

@@ -1,4 +1,4 @@
-import { Button, Heading, Link, Section, Text } from "react-email";
+import { Heading, Text } from "react-email";
 import { z } from "zod";
 import {
   COURSE_TITLE,
@@ -7,6 +7,7 @@ import {
   LESSON_COUNT,
   LESSON_META,
 } from "../src/course/meta";
+import { ActionLink, SignOff } from "./_components/action";
 import { Footer } from "./_components/footer";
 import { Greeting } from "./_components/greeting";
 import { Layout } from "./_components/layout";
@@ -51,30 +52,14 @@ export default function ConfirmSubscriptionEmail({ firstName, confirmUrl, brandN
       <Text className={s.cls.text} style={s.paragraph}>
         Please confirm that this is your email address, so we can start sending your lessons.
       </Text>
-      <Section style={{ margin: "8px 0 24px" }}>
-        <Button className={s.cls.button} href={confirmUrl} style={s.button}>
-          Yes, send me the course
-        </Button>
-      </Section>
-      <Text className={s.cls.text} style={{ ...s.paragraph, margin: "0 0 4px" }}>
-        Or copy and paste this link into your browser:
-      </Text>
-      <Text className={s.cls.text} style={s.paragraph}>
-        <Link className={s.cls.link} href={confirmUrl} style={s.writtenOutUrl}>
-          {confirmUrl}
-        </Link>
-      </Text>
+      <ActionLink href={confirmUrl} label="Yes, send me the course" />
       <Text className={s.cls.text} style={s.paragraph}>
         {`This link expires in ${CONFIRM_LINK_TTL_HOURS} hours. Once you confirm, lesson 1 is on its way, and the rest follow over the next ${courseDays} days.`}
       </Text>
       <Text className={s.cls.text} style={s.paragraph}>
         If you didn't sign up, ignore this email — you won't hear from us again.
       </Text>
-      <Text className={s.cls.text} style={{ ...s.paragraph, margin: "24px 0 0" }}>
-        Warmly,
-        <br />
-        {`The ${brandName} team`}
-      </Text>
+      <SignOff brandName={brandName} />
     </Layout>
   );
 }

@@ -1,4 +1,4 @@
-import { createElement } from "react";
+import { createElement, type FunctionComponent } from "react";
 import AlreadySubscribed from "../../emails/already-subscribed";
 import ConfirmSubscription from "../../emails/confirm-subscription";
 import type { Config } from "../config";
@@ -11,51 +11,45 @@ export function headerSafe(value: string): string {
   return value.replace(/[\p{Cc}]+/gu, " ").trim();
 }
 
-export async function composeConfirmation(
+interface Recipient {
+  email: string;
+  firstName: string | null;
+}
+
+/** A one-off email (not a lesson): rendered for its recipient, html and text from one component. */
+async function composeTransactional<P extends object>(
   config: Config,
-  to: { email: string; firstName: string | null },
-  confirmUrl: string,
+  to: Recipient,
+  email: { Component: FunctionComponent<P>; props: P; subject: string; category: string },
 ): Promise<OutgoingEmail> {
-  const { html, text } = await renderEmail(
-    createElement(ConfirmSubscription, {
-      firstName: to.firstName,
-      confirmUrl,
-      brandName: config.brandName,
-      postalAddress: config.postalAddress,
-      appUrl: config.appUrl,
-    }),
-  );
+  const { html, text } = await renderEmail(createElement(email.Component, email.props));
   return {
     to: to.email,
     from: headerSafe(config.mailFrom),
-    subject: CONFIRMATION_EMAIL.subject,
+    subject: email.subject,
     html,
     text,
-    tags: [{ name: "category", value: "confirmation" }],
+    tags: [{ name: "category", value: email.category }],
   };
 }
 
+const site = (config: Config) => ({ brandName: config.brandName, postalAddress: config.postalAddress, appUrl: config.appUrl });
+
+export function composeConfirmation(config: Config, to: Recipient, confirmUrl: string): Promise<OutgoingEmail> {
+  return composeTransactional(config, to, {
+    Component: ConfirmSubscription,
+    props: { firstName: to.firstName, confirmUrl, ...site(config) },
+    subject: CONFIRMATION_EMAIL.subject,
+    category: "confirmation",
+  });
+}
+
 /** For a signup from an address that is already subscribed: their manage link, nothing to confirm. */
-export async function composeAlreadySubscribed(
-  config: Config,
-  to: { email: string; firstName: string | null },
-  manageUrl: string,
-): Promise<OutgoingEmail> {
-  const { html, text } = await renderEmail(
-    createElement(AlreadySubscribed, {
-      firstName: to.firstName,
-      manageUrl,
-      brandName: config.brandName,
-      postalAddress: config.postalAddress,
-      appUrl: config.appUrl,
-    }),
-  );
-  return {
-    to: to.email,
-    from: headerSafe(config.mailFrom),
+export function composeAlreadySubscribed(config: Config, to: Recipient, manageUrl: string): Promise<OutgoingEmail> {
+  return composeTransactional(config, to, {
+    Component: AlreadySubscribed,
+    props: { firstName: to.firstName, manageUrl, ...site(config) },
     subject: ALREADY_SUBSCRIBED_EMAIL.subject,
-    html,
-    text,
-    tags: [{ name: "category", value: "already-subscribed" }],
-  };
+    category: "already-subscribed",
+  });
 }
