@@ -18,7 +18,7 @@ import {
 } from "../db/drip-queries";
 import { deliveries, enrollments } from "../db/schema";
 import { newId } from "../lib/ids";
-import { MAX_BATCH, type MailError, type OutgoingEmail } from "../mail/mailer";
+import { MAX_BATCH, type BatchResult, type MailError, type OutgoingEmail } from "../mail/mailer";
 import { composeLessonEmail, lessonTemplate } from "./lesson-email";
 import { nextLessonDueAt } from "./schedule";
 
@@ -80,6 +80,9 @@ const DEFAULT_MAX_ATTEMPTS = 8;
 /** Calls to prepare a batch (claim, delivery rows) and to send it (re-check, mark, send, record). */
 const PREPARE_CALLS = 2;
 const SEND_CALLS = 4;
+/** A 429 asking us to wait this long or less is waited out inside the pass, a few times at most. */
+const MAX_IN_PASS_WAIT_MS = 5_000;
+const MAX_RATE_LIMIT_WAITS = 3;
 /** Room kept for the occasional extra call (a recovered row, a dropped member, a group to complete). */
 const SPARE_CALLS = 3;
 
@@ -213,6 +216,12 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     return members.filter((m) => active.has(m.row.subscriberId));
   }
 
+  const isShortRateLimit = (result: BatchResult) =>
+    !result.ok &&
+    result.error.status === 429 &&
+    result.error.retryAfterMs !== undefined &&
+    result.error.retryAfterMs <= Math.min(MAX_IN_PASS_WAIT_MS, remainingMs());
+
   /** Sends one batch (≤ 100) and records the outcome. */
   async function sendBatch(batch: Batch): Promise<SendOutcome> {
     // The state is checked again right before sending: a pause or unsubscribe that landed after
@@ -221,7 +230,14 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     if (members.length === 0) return "ok";
     const key = batch.key ?? (await batchKey(members.map((m) => m.row)));
     await call(db.update(deliveries).set({ batchKey: key, status: "sending" }).where(inArray(deliveries.id, members.map((m) => m.delivery.id))));
-    const result = await call(() => mailer.sendBatch(members.map((m) => m.email), { idempotencyKey: key }));
+    let result = await call(() => mailer.sendBatch(members.map((m) => m.email), { idempotencyKey: key }));
+    // A short rate-limit wait is cheaper than ending the pass: wait it out and ask once more
+    // (a 429 is refused before anything is sent, so the same key is still unused).
+    for (let waits = 0; waits < MAX_RATE_LIMIT_WAITS && isShortRateLimit(result); waits++) {
+      if (report.calls + SEND_CALLS > budget.maxSubrequests) break;
+      await sleep(result.ok ? 0 : (result.error.retryAfterMs ?? 0));
+      result = await call(() => mailer.sendBatch(members.map((m) => m.email), { idempotencyKey: key }));
+    }
 
     if (result.ok) {
       await recordSent(members, result.ids);

@@ -122,6 +122,16 @@ describe("dispatch", () => {
     expect(waits).toEqual([1000, 1000]);
   });
 
+  it("a 429 with a short retry-after is waited out within the pass", async () => {
+    await createSubscribers(t.db, 150, t.clock.now());
+    t.resend.failNext(429, { headers: { "retry-after": "1" }, body: { statusCode: 429, name: "rate_limit_exceeded", message: "Too many requests" } });
+    const waits: number[] = [];
+    const report = await runDispatch(t.deps, { sleep: async (ms) => void waits.push(ms) });
+    expect(report).toMatchObject({ sent: 150, retried: 0, stoppedBy: "done" });
+    expect(waits).toEqual([1000]);
+    expect(t.resend.emails).toHaveLength(150);
+  });
+
   it("a 500 is retried with backoff and nothing is lost", async () => {
     await createSubscribers(t.db, 5, t.clock.now());
     t.resend.failNext(500, { times: 2 });
