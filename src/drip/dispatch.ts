@@ -18,6 +18,7 @@ import {
 } from "../db/drip-queries";
 import { deliveries, enrollments } from "../db/schema";
 import { newId } from "../lib/ids";
+import { maskPersonalData } from "../lib/logger";
 import { MAX_BATCH, type BatchResult, type MailError, type OutgoingEmail } from "../mail/mailer";
 import { composeLessonEmail, lessonTemplate } from "./lesson-email";
 import { nextLessonDueAt } from "./schedule";
@@ -180,7 +181,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   /** A failed attempt: retry later with backoff, or, past the cap or for a bad address, give up. */
   async function recordFailure(batch: Pending[], error: MailError) {
     const now = clock();
-    const reason = `${error.status ?? "network"} ${error.name}: ${error.message}`.slice(0, 500);
+    const reason = maskPersonalData(`${error.status ?? "network"} ${error.name}: ${error.message}`).slice(0, 500);
     const statements = batch.flatMap((p) => {
       const attempts = p.delivery.attempts + 1;
       const giveUp = error.kind === "recipient" || attempts >= maxAttempts;
@@ -255,7 +256,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       // Our key, domain or request is refused: nobody can be mailed until an operator acts. Keep
       // everyone's place (no attempt counted) and stop the pass.
       await call(releaseLeases(db, passId, members.map((m) => m.row.subscriberId)));
-      logger.error("dispatch_provider_refused", { passId, status: error.status, reason: error.name, message: error.message.slice(0, 200) });
+      logger.error("dispatch_provider_refused", { passId, status: error.status, reason: error.name, message: maskPersonalData(error.message).slice(0, 200) });
       return "provider_refused";
     }
     if (error.kind === "recipient" && members.length > 1) {

@@ -22,6 +22,11 @@ export function createLogger(write: (line: string) => void = (line) => console.l
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
+/** Masks anything shaped like an email address or a signed token in free text (provider messages). */
+export function maskPersonalData(text: string): string {
+  return text.replace(/[^\s@"'<>(),;]+@[^\s@"'<>(),;]+/g, "[address]").replace(/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, "[token]");
+}
+
 /**
  * What an operator may see of an error: its kind and what failed, never the values involved. A
  * failed drizzle query's message lists the statement's parameters (addresses, names, tokens), so
@@ -31,9 +36,6 @@ export function errorFields(error: unknown): LogFields {
   if (!(error instanceof Error)) return { error: typeof error };
   const cause = error.cause instanceof Error ? error.cause : undefined;
   const code = (cause as { code?: unknown } | undefined)?.code;
-  const message = (error.message.split("\nparams:")[0] ?? "")
-    .replace(/[^\s@"'<>(),;]+@[^\s@"'<>(),;]+/g, "[address]")
-    .replace(/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, "[token]")
-    .slice(0, 500);
+  const message = maskPersonalData(error.message.split("\nparams:")[0] ?? "").slice(0, 500);
   return { error: error.name, message, ...(cause && { cause: cause.name }), ...(typeof code === "string" && { causeCode: code }) };
 }
