@@ -238,3 +238,14 @@ export function advanceEnrollments(db: Db, passId: string, advances: Advance[], 
     WHERE enrollments.subscriber_id = v.column1 AND enrollments.lease_id = ${passId} AND enrollments.next_lesson = v.column2
   `);
 }
+
+/**
+ * Settles the rows still waiting under a batch key once the provider has answered for it: marked
+ * sent when the first attempt is known to have gone out (`everyone`), otherwise freed of the key.
+ */
+export function settleKey(db: Db, key: string, everyone: boolean, now: number) {
+  const waiting = and(eq(deliveries.batchKey, key), inArray(deliveries.status, ["sending", "retrying"]));
+  return everyone
+    ? db.update(deliveries).set({ status: "sent", sentAt: now, updatedAt: now }).where(waiting)
+    : db.update(deliveries).set({ batchKey: null, updatedAt: now }).where(waiting);
+}

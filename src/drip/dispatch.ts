@@ -8,6 +8,7 @@ import {
   endExpiredPauses,
   markSent,
   releaseLeases,
+  settleKey,
   stillActive,
   uncertainMembers,
   upsertDeliveries,
@@ -76,16 +77,20 @@ export interface DispatchReport {
 
 const SENT_STATUSES = new Set<Delivery["status"]>(["sent", "delivered", "delivery_delayed", "opened", "clicked", "bounced", "complained"]);
 const UNCERTAIN_STATUSES = new Set<Delivery["status"]>(["sending", "retrying"]);
+/** Tried under a key without a definitive answer (timeout, 5xx, crash): may or may not have gone out. */
+const isUncertain = (d: Delivery) => d.batchKey !== null && UNCERTAIN_STATUSES.has(d.status);
 const DEFAULT_LEASE_MS = 5 * 60 * 1000;
 const DEFAULT_MAX_ATTEMPTS = 8;
-/** Calls to prepare a batch (claim, delivery rows) and to send it (re-check, mark, send, record). */
-const PREPARE_CALLS = 2;
-const SEND_CALLS = 4;
+/**
+ * The most calls preparing a claim can take (claim, delivery rows, uncertain members, claim them,
+ * check the rest, advance recovered, release unused), and sending one batch (re-check, cancel and
+ * release the dropped, mark, send, record).
+ */
+const PREPARE_CALLS = 7;
+const SEND_CALLS = 6;
 /** A 429 asking us to wait this long or less is waited out inside the pass, a few times at most. */
 const MAX_IN_PASS_WAIT_MS = 5_000;
 const MAX_RATE_LIMIT_WAITS = 3;
-/** Room kept for the occasional extra call (a recovered row, a dropped member, a group to complete). */
-const SPARE_CALLS = 3;
 
 /** Exponential backoff: 1, 2, 4 … minutes, capped at an hour. */
 export function backoffMs(attempts: number): number {
@@ -142,9 +147,10 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     durationMs: 0,
     stoppedBy: "done",
   };
-  /** Calls promised to a batch that is being sent while the next one is prepared. */
-  let reserved = 0;
   let scheduled = 0;
+  const heldUntilEnd: string[] = [];
+  /** Whether `n` more calls fit, keeping one for the final release of held rows. */
+  const fits = (n: number) => report.calls + n + 1 <= budget.maxSubrequests;
 
   const remainingMs = () => Math.max(0, budget.maxMs - (Date.now() - started));
   const lease = (): Lease => ({ passId, wallNow: Date.now(), until: Date.now() + leaseMs });
@@ -166,13 +172,20 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     return { subscriberId: row.subscriberId, lessonNumber: row.lessonNumber, sentAt, nextSendAt };
   }
 
-  /** Marks a delivered batch sent and moves each subscriber on to their next lesson. */
-  async function recordSent(batch: Pending[], ids: (string | null)[]) {
+  /**
+   * Records a definitive answer for `key`: these members were sent, and every other row still
+   * waiting under the key is settled too. `everyone`: the provider refused the key as used with
+   * another payload, so the first attempt, with all its members, went out. Otherwise the send
+   * succeeded, which proves the key was unused before: the others never got it and lose the key,
+   * so they go out in a new batch if they come back.
+   */
+  async function recordSent(batch: Pending[], ids: (string | null)[], key: string, everyone: boolean) {
     const now = clock();
     await call(
       db.batch([
         markSent(db, batch.map((p, i) => ({ deliveryId: p.delivery.id, providerMessageId: ids[i] ?? null })), now),
         advanceEnrollments(db, passId, batch.map((p) => advanceFrom(p.row, now)), now),
+        settleKey(db, key, everyone, now),
       ]),
     );
     report.sent += batch.length;
@@ -204,13 +217,18 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     if (first) await call(db.batch([first, ...rest]));
   }
 
-  /** Drops members who paused, left or were deleted since the claim: their lesson is not sent. */
+  /**
+   * Drops members who paused, left or were deleted since the claim: their lesson is not sent now.
+   * A member of an uncertain batch keeps its key (and status), so the batch's answer settles it.
+   */
   async function dropInactive(members: Composed[]): Promise<Composed[]> {
     const active = await call(stillActive(db, passId, members.map((m) => m.row.subscriberId)));
     const dropped = members.filter((m) => !active.has(m.row.subscriberId));
     if (dropped.length > 0) {
-      // The dropped lose their batch key: if they come back, their lesson goes out in a new batch.
-      await call(db.update(deliveries).set({ status: "cancelled", batchKey: null, updatedAt: clock() }).where(inArray(deliveries.id, dropped.map((m) => m.delivery.id))));
+      const fresh = dropped.filter((m) => !isUncertain(m.delivery));
+      if (fresh.length > 0) {
+        await call(db.update(deliveries).set({ status: "cancelled", updatedAt: clock() }).where(inArray(deliveries.id, fresh.map((m) => m.delivery.id))));
+      }
       await call(releaseLeases(db, passId, dropped.map((m) => m.row.subscriberId)));
       report.cancelled += dropped.length;
     }
@@ -235,13 +253,13 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     // A short rate-limit wait is cheaper than ending the pass: wait it out and ask once more
     // (a 429 is refused before anything is sent, so the same key is still unused).
     for (let waits = 0; waits < MAX_RATE_LIMIT_WAITS && isShortRateLimit(result); waits++) {
-      if (report.calls + SEND_CALLS > budget.maxSubrequests) break;
+      if (!fits(SEND_CALLS)) break;
       await sleep(result.ok ? 0 : (result.error.retryAfterMs ?? 0));
       result = await call(() => mailer.sendBatch(members.map((m) => m.email), { idempotencyKey: key }));
     }
 
     if (result.ok) {
-      await recordSent(members, result.ids);
+      await recordSent(members, result.ids, key, false);
       if (result.rateLimit && result.rateLimit.remaining <= 0) await sleep(Math.min(result.rateLimit.resetMs, remainingMs()));
       return "ok";
     }
@@ -249,7 +267,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     // The provider already accepted a batch under this key (with members who have left since):
     // the first attempt went out although we never saw the answer.
     if (error.name === "invalid_idempotent_request") {
-      await recordSent(members, members.map(() => null));
+      await recordSent(members, members.map(() => null), key, true);
       return "ok";
     }
     if (error.kind === "rejected") {
@@ -262,7 +280,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     if (error.kind === "recipient" && members.length > 1) {
       // One bad address fails a whole batch; send each alone so only that subscriber stops.
       for (const [index, member] of members.entries()) {
-        const outcome = report.calls + SEND_CALLS > budget.maxSubrequests ? "out_of_budget" : await sendBatch({ key: null, members: [member] });
+        const outcome = fits(SEND_CALLS) ? await sendBatch({ key: null, members: [member] }) : "out_of_budget";
         if (outcome !== "ok") {
           await call(releaseLeases(db, passId, members.slice(index + 1).map((m) => m.row.subscriberId)));
           return outcome;
@@ -278,7 +296,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   /** Sends the prepared batches one after another; after a stop, the rest go back unsent. */
   async function sendAll(batches: Batch[]): Promise<SendOutcome> {
     for (const [index, batch] of batches.entries()) {
-      const outcome = await sendBatch(batch);
+      const outcome = fits(SEND_CALLS) ? await sendBatch(batch) : "out_of_budget";
       if (outcome !== "ok") {
         await call(releaseLeases(db, passId, batches.slice(index + 1).flatMap((b) => b.members.map((m) => m.row.subscriberId))));
         return outcome;
@@ -301,7 +319,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     let found = await call(upsertDeliveries(db, claimed, newId, now));
 
     // Members of an uncertain batch go out again together: claim the ones this claim missed.
-    const keys = [...new Set(found.filter((d) => d.batchKey && UNCERTAIN_STATUSES.has(d.status)).map((d) => d.batchKey!))];
+    const keys = [...new Set(found.filter(isUncertain).map((d) => d.batchKey!))];
     const incomplete = new Set<string>();
     if (keys.length > 0) {
       const members = await call(uncertainMembers(db, keys));
@@ -332,10 +350,15 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       report.recovered += recovered.length;
     }
 
+    // Kept leased until the pass ends, so this pass does not claim them again and again.
     const waiting = pending.filter((p) => p.delivery.batchKey !== null && incomplete.has(p.delivery.batchKey));
-    if (waiting.length > 0) await call(releaseLeases(db, passId, waiting.map((p) => p.row.subscriberId)));
+    heldUntilEnd.push(...waiting.map((p) => p.row.subscriberId));
 
     const toSend = pending.filter((p) => !SENT_STATUSES.has(p.delivery.status) && p.row.lessonNumber <= LESSON_COUNT && !waiting.includes(p));
+    // Anything else claimed (a row without a delivery to send) goes back at once.
+    const used = new Set([...recovered, ...waiting, ...toSend].map((p) => p.row.subscriberId));
+    const unused = rows.filter((row) => !used.has(row.subscriberId)).map((row) => row.subscriberId);
+    if (unused.length > 0) await call(releaseLeases(db, passId, unused));
     // Composed concurrently: WebCrypto signs off the main thread, so the link tokens overlap.
     const composed = await Promise.all(
       toSend.map(async (p): Promise<Composed> => {
@@ -349,7 +372,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     const fresh: Composed[] = [];
     for (const c of composed) {
       const key = c.delivery.batchKey;
-      if (key && UNCERTAIN_STATUSES.has(c.delivery.status)) {
+      if (key && isUncertain(c.delivery)) {
         const batch = batches.get(key) ?? { key, members: [] };
         batch.members.push(c);
         batches.set(key, batch);
@@ -372,7 +395,10 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     return new Set(rows.map((r) => r.id));
   }
 
-  // While one batch is with the provider, the next is claimed and composed: at most one in flight.
+  // Without a subrequest budget (Node), the next batch is claimed and composed while the current
+  // one is with the provider: at most one in flight. With one (Workers), batches go one at a time
+  // so every call is counted before it is made.
+  const pipelined = !Number.isFinite(budget.maxSubrequests);
   let sending: Promise<SendOutcome> = Promise.resolve("ok");
   for (;;) {
     const room = Math.min(batchSize, budget.maxEmails - scheduled);
@@ -384,28 +410,29 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       report.stoppedBy = "time";
       break;
     }
-    if (report.calls + reserved + PREPARE_CALLS + SEND_CALLS + SPARE_CALLS > budget.maxSubrequests) {
+    if (!fits(PREPARE_CALLS + SEND_CALLS)) {
       report.stoppedBy = "subrequests";
       break;
     }
     const batches = await prepare(room);
     const previous = await sending;
-    reserved = 0;
     if (previous !== "ok") {
       if (batches) await call(releaseLeases(db, passId, batches.flatMap((b) => b.members.map((m) => m.row.subscriberId))));
       sending = Promise.resolve(previous);
       break;
     }
     if (!batches) break;
-    reserved = batches.length * SEND_CALLS;
     sending = sendAll(batches);
     // Handled here so a failure isn't reported as unhandled while the next batch is prepared;
     // awaiting `sending` still throws it.
     sending.catch(() => {});
+    if (!pipelined) await sending;
   }
   const last = await sending;
   if (last === "rate_limited" || last === "provider_refused") report.stoppedBy = last;
   if (last === "out_of_budget") report.stoppedBy = "subrequests";
+  // The rows kept for an incomplete batch: free for the next pass (the budget keeps room for this).
+  if (heldUntilEnd.length > 0) await call(releaseLeases(db, passId, heldUntilEnd));
 
   report.durationMs = Date.now() - started;
   logger.info("dispatch_pass", { ...report });

@@ -179,6 +179,43 @@ describe("dispatch", () => {
     expect(await t.db.$count(deliveries, eq(deliveries.status, "sent"))).toBe(4);
   });
 
+  it("a member paused before an uncertain batch's retry still gets the lesson, once, after resuming", async () => {
+    const [a, b, c] = await createSubscribers(t.db, 3, t.clock.now());
+    t.resend.failNext(500);
+    expect((await runDispatch(t.deps)).retried).toBe(3);
+    await t.db.update(enrollments).set({ state: "paused" }).where(eq(enrollments.subscriberId, c!.id));
+    t.clock.advance(1 * MINUTE);
+    expect((await runDispatch(t.deps)).sent).toBe(2);
+
+    await t.db.update(enrollments).set({ state: "active", nextSendAt: t.clock.now() }).where(eq(enrollments.subscriberId, c!.id));
+    expect((await runDispatch(t.deps)).sent).toBe(1);
+    for (const s of [a, b, c]) expect(t.resend.emailsTo(s!.email), s!.email).toHaveLength(1);
+  });
+
+  it("a member of an uncertain batch held by another pass makes this pass wait, not spin", async () => {
+    const [a, b] = await createSubscribers(t.db, 2, t.clock.now());
+    t.resend.failNext(500);
+    await runDispatch(t.deps);
+    await t.db.update(enrollments).set({ leaseId: "other-pass", leaseUntil: Date.now() + 60_000 }).where(eq(enrollments.subscriberId, b!.id));
+    t.clock.advance(1 * MINUTE);
+
+    const report = await runDispatch(t.deps, { budget: { maxMs: 1_500 } });
+    expect(report).toMatchObject({ sent: 0, stoppedBy: "done" });
+    expect(report.calls).toBeLessThan(15);
+    expect((await enrollment(a!.id)).leaseId, "released for the next pass").toBeNull();
+    expect(t.resend.emails).toHaveLength(0);
+  });
+
+  it("uncertain batches under many keys still keep a pass within its subrequest budget", async () => {
+    await createSubscribers(t.db, 100, t.clock.now());
+    t.resend.failNext(500, { times: 8 });
+    await runDispatch(t.deps, { batchSize: 13 }); // eight uncertain batches of 13 (the last of 9)
+    t.clock.advance(1 * MINUTE);
+    const report = await runDispatch(t.deps, { batchSize: 10, budget: { maxSubrequests: 20 } });
+    expect(report.calls).toBeLessThanOrEqual(20);
+    expect(report.sent).toBeGreaterThan(0);
+  });
+
   it("an unsubscribe that lands while the previous batch is with the provider stops that person's lesson", async () => {
     const slow = await createTestContext({ timeoutMs: 5_000 });
     try {
