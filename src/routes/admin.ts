@@ -43,7 +43,8 @@ export const adminRoutes = new Hono<AppEnv>()
   // subscriber a new set of attempts. Only the failed deliveries of those enrollments' current run
   // are reset: an unsubscribed person's, or a lesson of a run they restarted away from, stays failed.
   // Deliveries go first, in the same batch (one transaction), so both statements see the same
-  // enrollments. Idempotency keys still prevent a double send.
+  // enrollments. The deliveries keep their batch keys: within the provider's 24-hour memory of a
+  // key, a retry cannot send twice.
   .post("/admin/retry-failed", async (c) => {
     const { db, clock, logger } = c.get("deps");
     const now = clock();
