@@ -16,6 +16,7 @@ CREATE TABLE `deliveries` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `deliveries_subscriber_run_lesson_unique` ON `deliveries` (`subscriber_id`,`run`,`lesson_number`);--> statement-breakpoint
 CREATE INDEX `deliveries_provider_message_idx` ON `deliveries` (`provider_message_id`);--> statement-breakpoint
+CREATE INDEX `deliveries_batch_key_idx` ON `deliveries` (`batch_key`) WHERE "deliveries"."batch_key" is not null;--> statement-breakpoint
 CREATE TABLE `enrollments` (
 	`subscriber_id` text PRIMARY KEY NOT NULL,
 	`run` integer DEFAULT 1 NOT NULL,

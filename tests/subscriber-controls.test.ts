@@ -1,7 +1,7 @@
 import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { COURSE, LESSON_COUNT } from "../src/course";
-import { claimDue, stillActive } from "../src/db/drip-queries";
+import { claimDue, markSending, upsertDeliveries } from "../src/db/drip-queries";
 import { deliveries, enrollments, subscribers, suppressions } from "../src/db/schema";
 import { runDispatch } from "../src/drip/dispatch";
 import { formatLocal } from "../src/drip/schedule";
@@ -389,7 +389,8 @@ describe("unsubscribe and delete", () => {
     await post(links.unsubscribe, { "List-Unsubscribe": "One-Click" }, {});
 
     // The dispatcher's last check before it sends finds nobody left to send to.
-    expect(await stillActive(t.db, "running-pass", [subscriber.id])).toEqual(new Set());
+    const rows = await upsertDeliveries(t.db, claimed, () => crypto.randomUUID(), t.clock.now());
+    expect(await markSending(t.db, "running-pass", "batch-key", rows.map((row) => row.id), t.clock.now())).toEqual(new Set());
     t.clock.advance(10 * 60_000);
     await runDispatch(t.deps);
     expect(lessonNumbers("claimed@example.com")).toEqual([1]);

@@ -99,17 +99,6 @@ export async function claimMembers(db: Db, lease: Lease, subscriberIds: string[]
   return result.rows.map(toClaimed);
 }
 
-/** Of the subscribers this pass holds, those still active right now (checked just before sending). */
-export async function stillActive(db: Db, passId: string, subscriberIds: string[]): Promise<Set<string>> {
-  if (subscriberIds.length === 0) return new Set();
-  const result = await db.run(sql`
-    SELECT e.subscriber_id FROM enrollments e JOIN subscribers s ON s.id = e.subscriber_id
-    WHERE e.lease_id = ${passId} AND e.state = 'active' AND s.status = 'active'
-      AND e.subscriber_id IN (${sql.join(subscriberIds.map((id) => sql`${id}`), sql`, `)})
-  `);
-  return new Set(result.rows.map((row) => String(row.subscriber_id)));
-}
-
 export type Delivery = typeof deliveries.$inferSelect;
 
 function toDelivery(row: Record<string, unknown>): Delivery {
@@ -248,4 +237,24 @@ export function settleKey(db: Db, key: string, everyone: boolean, now: number) {
   return everyone
     ? db.update(deliveries).set({ status: "sent", sentAt: now, updatedAt: now }).where(waiting)
     : db.update(deliveries).set({ batchKey: null, updatedAt: now }).where(waiting);
+}
+
+/**
+ * Marks the deliveries about to go out under `key`, but only those whose subscriber this pass
+ * still holds and who is still active: the last check before sending, in the same statement.
+ * Returns the ids it marked.
+ */
+export async function markSending(db: Db, passId: string, key: string, deliveryIds: string[], now: number): Promise<Set<string>> {
+  if (deliveryIds.length === 0) return new Set();
+  const result = await db.run(sql`
+    UPDATE deliveries SET batch_key = ${key}, status = 'sending', updated_at = ${now}
+    WHERE id IN (${sql.join(deliveryIds.map((id) => sql`${id}`), sql`, `)})
+      AND EXISTS (
+        SELECT 1 FROM enrollments e JOIN subscribers s ON s.id = e.subscriber_id
+        WHERE e.subscriber_id = deliveries.subscriber_id AND e.lease_id = ${passId}
+          AND e.state = 'active' AND s.status = 'active'
+      )
+    RETURNING id
+  `);
+  return new Set(result.rows.map((row) => String(row.id)));
 }

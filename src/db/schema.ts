@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
@@ -100,6 +101,8 @@ export const deliveries = sqliteTable(
   (t) => [
     uniqueIndex("deliveries_subscriber_run_lesson_unique").on(t.subscriberId, t.run, t.lessonNumber),
     index("deliveries_provider_message_idx").on(t.providerMessageId),
+    // Settling a batch's answer finds its rows by key; only rows that were ever batched have one.
+    index("deliveries_batch_key_idx").on(t.batchKey).where(sql`${t.batchKey} is not null`),
   ],
 );
 

@@ -7,9 +7,9 @@ import {
   claimMembers,
   endExpiredPauses,
   markSent,
+  markSending,
   releaseLeases,
   settleKey,
-  stillActive,
   uncertainMembers,
   upsertDeliveries,
   type Advance,
@@ -83,8 +83,8 @@ const DEFAULT_LEASE_MS = 5 * 60 * 1000;
 const DEFAULT_MAX_ATTEMPTS = 8;
 /**
  * The most calls preparing a claim can take (claim, delivery rows, uncertain members, claim them,
- * check the rest, advance recovered, release unused), and sending one batch (re-check, cancel and
- * release the dropped, mark, send, record).
+ * check the rest, advance recovered, release unused), and sending one batch (check and mark,
+ * cancel and release the dropped, mark again under a new key, send, record).
  */
 const PREPARE_CALLS = 7;
 const SEND_CALLS = 6;
@@ -149,6 +149,8 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   };
   let scheduled = 0;
   const heldUntilEnd: string[] = [];
+  /** Told when a batch's request goes to the provider, so the next batch can start preparing. */
+  let onProviderCall = () => {};
   /** Whether `n` more calls fit, keeping one for the final release of held rows. */
   const fits = (n: number) => report.calls + n + 1 <= budget.maxSubrequests;
 
@@ -218,21 +220,36 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   }
 
   /**
-   * Drops members who paused, left or were deleted since the claim: their lesson is not sent now.
-   * A member of an uncertain batch keeps its key (and status), so the batch's answer settles it.
+   * Gives back members who paused, left or were deleted since the claim: their lesson is not sent
+   * now. A member of an uncertain batch keeps its key (and status), so the batch's answer settles it.
    */
-  async function dropInactive(members: Composed[]): Promise<Composed[]> {
-    const active = await call(stillActive(db, passId, members.map((m) => m.row.subscriberId)));
-    const dropped = members.filter((m) => !active.has(m.row.subscriberId));
-    if (dropped.length > 0) {
-      const fresh = dropped.filter((m) => !isUncertain(m.delivery));
-      if (fresh.length > 0) {
-        await call(db.update(deliveries).set({ status: "cancelled", updatedAt: clock() }).where(inArray(deliveries.id, fresh.map((m) => m.delivery.id))));
-      }
-      await call(releaseLeases(db, passId, dropped.map((m) => m.row.subscriberId)));
-      report.cancelled += dropped.length;
+  async function drop(dropped: Composed[]) {
+    const fresh = dropped.filter((m) => !isUncertain(m.delivery));
+    if (fresh.length > 0) {
+      await call(db.update(deliveries).set({ status: "cancelled", updatedAt: clock() }).where(inArray(deliveries.id, fresh.map((m) => m.delivery.id))));
     }
-    return members.filter((m) => active.has(m.row.subscriberId));
+    await call(releaseLeases(db, passId, dropped.map((m) => m.row.subscriberId)));
+    report.cancelled += dropped.length;
+  }
+
+  /**
+   * Marks the batch as going out under its key, keeping only members still active (checked in the
+   * same statement, right before sending: a pause or unsubscribe that landed after the claim wins).
+   */
+  async function markForSending(batch: Batch): Promise<{ key: string; members: Composed[] }> {
+    const ids = (members: Composed[]) => members.map((m) => m.delivery.id);
+    let key = batch.key ?? (await batchKey(batch.members.map((m) => m.row)));
+    const marked = await call(markSending(db, passId, key, ids(batch.members), clock()));
+    const members = batch.members.filter((m) => marked.has(m.delivery.id));
+    if (members.length < batch.members.length) {
+      await drop(batch.members.filter((m) => !marked.has(m.delivery.id)));
+      // A new batch's key is a digest of its members: fewer members, another key.
+      if (!batch.key && members.length > 0) {
+        key = await batchKey(members.map((m) => m.row));
+        await call(markSending(db, passId, key, ids(members), clock()));
+      }
+    }
+    return { key, members };
   }
 
   const isShortRateLimit = (result: BatchResult) =>
@@ -243,12 +260,9 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
 
   /** Sends one batch (≤ 100) and records the outcome. */
   async function sendBatch(batch: Batch): Promise<SendOutcome> {
-    // The state is checked again right before sending: a pause or unsubscribe that landed after
-    // the claim still wins.
-    const members = await dropInactive(batch.members);
+    const { key, members } = await markForSending(batch);
     if (members.length === 0) return "ok";
-    const key = batch.key ?? (await batchKey(members.map((m) => m.row)));
-    await call(db.update(deliveries).set({ batchKey: key, status: "sending" }).where(inArray(deliveries.id, members.map((m) => m.delivery.id))));
+    onProviderCall();
     let result = await call(() => mailer.sendBatch(members.map((m) => m.email), { idempotencyKey: key }));
     // A short rate-limit wait is cheaper than ending the pass: wait it out and ask once more
     // (a 429 is refused before anything is sent, so the same key is still unused).
@@ -422,11 +436,15 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       break;
     }
     if (!batches) break;
+    const requested = new Promise<void>((resolve) => (onProviderCall = resolve));
     sending = sendAll(batches);
     // Handled here so a failure isn't reported as unhandled while the next batch is prepared;
     // awaiting `sending` still throws it.
     sending.catch(() => {});
     if (!pipelined) await sending;
+    // Prepare the next batch only once this one is on its way, so its last checks are not kept
+    // waiting behind the next batch's work.
+    else await Promise.race([requested, sending]);
   }
   const last = await sending;
   if (last === "rate_limited" || last === "provider_refused") report.stoppedBy = last;
