@@ -1,8 +1,18 @@
+/** Imported once per secret: importing a key costs more than the signature itself. */
+const keys = new Map<string, Promise<CryptoKey>>();
+
+/** The app secret as an HMAC-SHA256 key (WebCrypto), shared by link tokens and address hashes. */
+export function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
 /** SHA-256 as lowercase hex, keyed with the app secret so hashes cannot be looked up in a rainbow table. */
 export async function keyedHash(secret: string, value: string): Promise<string> {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-    "sign",
-  ]);
-  const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(value));
+  const mac = await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(value));
   return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

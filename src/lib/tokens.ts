@@ -1,4 +1,5 @@
 import { sign, verify } from "hono/jwt";
+import { hmacKey } from "./hash";
 import { CONFIRM_LINK_TTL_HOURS } from "../course/meta";
 
 /**
@@ -22,18 +23,6 @@ export interface TokenClaims {
 
 /** Confirmation links expire; the confirmation email tells the reader how long they have. */
 export const CONFIRM_TOKEN_TTL_MS = CONFIRM_LINK_TTL_HOURS * 60 * 60 * 1000;
-
-/** Imported once per secret: importing a key costs more than the signature itself. */
-const keys = new Map<string, Promise<CryptoKey>>();
-
-function hmacKey(secret: string): Promise<CryptoKey> {
-  let key = keys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-    keys.set(secret, key);
-  }
-  return key;
-}
 
 export async function signToken(secret: string, claims: TokenClaims): Promise<string> {
   return sign(
