@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import { COURSE } from "../course";
+import type { Child } from "hono/jsx";
 import { Layout, type SiteInfo } from "./layout";
 
 export interface SignupFormState {
@@ -36,45 +37,20 @@ export function LandingPage(props: { site: SiteInfo; sendHour: number; form?: Si
           </p>
         )}
         <form method="post" action="/subscribe" novalidate>
-          <div class="field">
-            <label for="email">Email address</label>
-            <input
-              id="email"
-              name="email"
-              type="email"
-              autocomplete="email"
-              required
-              maxlength={254}
-              value={form.email ?? ""}
-              aria-invalid={errors.email ? "true" : undefined}
-              aria-describedby={errors.email ? "email-error" : undefined}
-            />
-            {errors.email && (
-              <p id="email-error" class="error" role="alert">
-                {errors.email}
-              </p>
-            )}
-          </div>
-          <div class="field">
-            <label for="firstName">
-              First name <span class="hint">(optional)</span>
-            </label>
-            <input
-              id="firstName"
-              name="firstName"
-              type="text"
-              autocomplete="given-name"
-              maxlength={60}
-              value={form.firstName ?? ""}
-              aria-invalid={errors.firstName ? "true" : undefined}
-              aria-describedby={errors.firstName ? "firstName-error" : undefined}
-            />
-            {errors.firstName && (
-              <p id="firstName-error" class="error" role="alert">
-                {errors.firstName}
-              </p>
-            )}
-          </div>
+          <TextField name="email" label="Email address" type="email" autocomplete="email" required maxlength={254} value={form.email} error={errors.email} />
+          <TextField
+            name="firstName"
+            label={
+              <>
+                First name <span class="hint">(optional)</span>
+              </>
+            }
+            type="text"
+            autocomplete="given-name"
+            maxlength={60}
+            value={form.firstName}
+            error={errors.firstName}
+          />
           <input type="hidden" name="timeZone" value={form.timeZone ?? ""} />
           {form.formToken && <input type="hidden" name="formToken" value={form.formToken} />}
           <div class="hp" aria-hidden="true">
@@ -107,4 +83,39 @@ function formatHour(hour: number): string {
   if (hour === 0) return "midnight";
   if (hour === 12) return "noon";
   return hour < 12 ? `${hour} in the morning` : `${hour - 12} in the ${hour < 18 ? "afternoon" : "evening"}`;
+}
+
+/** A labelled input whose error, if any, is announced and tied to the field for screen readers. */
+function TextField(props: {
+  name: string;
+  label: Child;
+  type: "email" | "text";
+  autocomplete: string;
+  maxlength: number;
+  required?: boolean;
+  value: string | undefined;
+  error: string | undefined;
+}) {
+  const errorId = `${props.name}-error`;
+  return (
+    <div class="field">
+      <label for={props.name}>{props.label}</label>
+      <input
+        id={props.name}
+        name={props.name}
+        type={props.type}
+        autocomplete={props.autocomplete}
+        required={props.required}
+        maxlength={props.maxlength}
+        value={props.value ?? ""}
+        aria-invalid={props.error ? "true" : undefined}
+        aria-describedby={props.error ? errorId : undefined}
+      />
+      {props.error && (
+        <p id={errorId} class="error" role="alert">
+          {props.error}
+        </p>
+      )}
+    </div>
+  );
 }
