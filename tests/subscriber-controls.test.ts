@@ -314,22 +314,20 @@ describe("restart", () => {
     ]);
   });
 
-  it("restart soon after a lesson keeps the 20-hour gap: lesson 1 of the new run waits until 20 hours after the last lesson", async () => {
+  it("restart soon after a lesson keeps the 20-hour gap: lesson 1 of the new run waits for the first send hour after it", async () => {
     const { subscriber, links } = await subscribeAndGetLesson1("quick-restart@example.com");
     const lastSentAt = (await enrollmentRow(subscriber.id))!.lastSentAt!;
     expect(lastSentAt).toBe(t.clock.now());
 
     t.clock.advance(HOUR);
     await post(`${links.manage}/restart`);
-    expect(await enrollmentRow(subscriber.id)).toMatchObject({ run: 2, nextLesson: 1, state: "active", nextSendAt: lastSentAt + 20 * HOUR });
-    await runDispatch(t.deps);
+    // 20 hours after Monday 12:00:05 is Tuesday 08:00:05, just past the send hour: Wednesday 08:00.
+    const due = Date.parse("2026-03-04T08:00:00Z");
+    expect(await enrollmentRow(subscriber.id)).toMatchObject({ run: 2, nextLesson: 1, state: "active", nextSendAt: due });
+    await runHourlyUntil(due - HOUR);
     expect(lessonNumbers("quick-restart@example.com")).toEqual([1]);
 
-    t.clock.set(lastSentAt + 20 * HOUR - 60_000);
-    await runDispatch(t.deps);
-    expect(lessonNumbers("quick-restart@example.com")).toEqual([1]);
-
-    t.clock.set(lastSentAt + 20 * HOUR);
+    t.clock.set(due);
     await runDispatch(t.deps);
     expect(lessonNumbers("quick-restart@example.com")).toEqual([1, 1]);
     const rows = await t.db.query.deliveries.findMany({ where: eq(deliveries.subscriberId, subscriber.id) });
@@ -337,6 +335,26 @@ describe("restart", () => {
       [1, 1],
       [2, 1],
     ]);
+  });
+
+  it("restart at night in Pacific/Fiji waits for 08:00 there; in the daytime it sends at once", async () => {
+    const zone = "Pacific/Fiji";
+    const { subscriber, links } = await subscribeAndGetLesson1("fiji@example.com", { timeZone: zone });
+    // Three days on, at 04:09 in Fiji (UTC+12): long past the 20 hours, but night.
+    t.clock.set("2026-03-04T16:09:00Z");
+    await post(`${links.manage}/restart`);
+    const row = (await enrollmentRow(subscriber.id))!;
+    expect(formatLocal(row.nextSendAt!, zone)).toBe("Thursday 5 March 2026 at 08:00 (GMT+12)");
+    await runHourlyUntil(row.nextSendAt! - HOUR);
+    expect(lessonNumbers("fiji@example.com")).toEqual([1]);
+    t.clock.set(row.nextSendAt!);
+    await runDispatch(t.deps);
+    expect(lessonNumbers("fiji@example.com")).toEqual([1, 1]);
+
+    // Two days later at 10:30 in Fiji: daytime and 20 hours clear, so lesson 1 goes at once.
+    t.clock.set("2026-03-06T22:30:00Z");
+    await post(`${links.manage}/restart`);
+    expect(await enrollmentRow(subscriber.id)).toMatchObject({ run: 3, nextLesson: 1, nextSendAt: t.clock.now() });
   });
 
   it("a finished course shows as completed and can be restarted, but not paused", async () => {

@@ -193,7 +193,7 @@ describe("bounces and complaints", () => {
     expect(await res.json()).toEqual({ status: "processed" });
 
     const state = await stateOf(bounced.id);
-    expect(state.subscriber.status).toBe("unsubscribed");
+    expect(state.subscriber.status).toBe("bounced");
     expect(state.subscriber.unsubscribedAt).toBe(t.clock.now());
     expect(state.enrollment).toMatchObject({ state: "stopped", nextSendAt: null, leaseId: null });
     expect(state.deliveries[0]!.status).toBe("bounced");
@@ -214,7 +214,7 @@ describe("bounces and complaints", () => {
 
     expect((await post(emailEvent("email.complained", { emailId: lesson1.id, to: "complain@example.com" }))).status).toBe(200);
     const state = await stateOf(ana.id);
-    expect(state.subscriber.status).toBe("unsubscribed");
+    expect(state.subscriber.status).toBe("complained");
     expect(state.enrollment.state).toBe("stopped");
     expect(state.deliveries[0]!.status).toBe("complained");
     expect((await suppressionOf("complain@example.com"))?.reason).toBe("complained");
@@ -258,7 +258,7 @@ describe("bounces and complaints", () => {
     // The confirmation email has no delivery row: the subscriber is found by the `to` address.
     await post(emailEvent("email.bounced", { emailId: confirmation.id, to: "Typo@Exmaple.com", bounceType: "Permanent" }));
     const row = await t.db.query.subscribers.findFirst({ where: eq(subscribers.email, "typo@exmaple.com") });
-    expect(row?.status).toBe("unsubscribed");
+    expect(row?.status).toBe("bounced");
     expect((await suppressionOf("typo@exmaple.com"))?.reason).toBe("bounced");
     // The confirmation link in that email no longer activates anything.
     const res = await t.app.request(linkIn(confirmation.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, ""));
@@ -269,7 +269,7 @@ describe("bounces and complaints", () => {
     const ana = await subscribe("listed@example.com");
     await runDispatch(t.deps);
     await post(emailEvent("email.suppressed", { emailId: lessonsTo("listed@example.com")[0]!.id, to: "listed@example.com" }));
-    expect((await stateOf(ana.id)).subscriber.status).toBe("unsubscribed");
+    expect((await stateOf(ana.id)).subscriber.status).toBe("bounced");
     expect((await suppressionOf("listed@example.com"))?.reason).toBe("bounced");
   });
 

@@ -7,7 +7,8 @@ import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqli
  * (drizzle `casing: "snake_case"`), camelCase here.
  */
 
-export const subscriberStatuses = ["pending", "active", "unsubscribed"] as const;
+/** Consent: "bounced" and "complained" are stopped like "unsubscribed", by the provider's word (src/lifecycle). */
+export const subscriberStatuses = ["pending", "active", "unsubscribed", "bounced", "complained"] as const;
 export type SubscriberStatus = (typeof subscriberStatuses)[number];
 
 export const subscribers = sqliteTable(
@@ -29,6 +30,7 @@ export const subscribers = sqliteTable(
   (t) => [uniqueIndex("subscribers_email_unique").on(t.email)],
 );
 
+/** "stopped": the person left mid-course (the lifecycle calls it "left"). */
 export const enrollmentStates = ["active", "paused", "completed", "failed", "stopped"] as const;
 export type EnrollmentState = (typeof enrollmentStates)[number];
 

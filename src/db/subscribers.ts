@@ -1,5 +1,8 @@
-import { and, eq, sql } from "drizzle-orm";
-import { MIN_GAP_MS } from "../drip/schedule";
+import { eq } from "drizzle-orm";
+import { DateTime } from "luxon";
+import { resolveTimeZone } from "../drip/schedule";
+import type { Details } from "../lifecycle/machine";
+import { step } from "../lifecycle/store";
 import { newId } from "../lib/ids";
 import type { Db } from "./client";
 import { enrollments, subscribers, suppressions, type SuppressionReason } from "./schema";
@@ -27,10 +30,11 @@ export interface SignupInput {
 
 /**
  * Records a signup and returns the subscriber it is about, or null if the row vanished meanwhile.
- * A pending subscriber needs a confirmation email; an active one gets an "already subscribed" email
- * instead, and the form changes nothing about them (a stranger typing their address must not be able
- * to move their time zone or rename them). An unsubscribed address goes back to pending with a new
- * confirmation nonce, so it needs a fresh confirmation before anything else is sent.
+ * A new address becomes a pending subscriber. A pending one keeps the details it has (anyone can
+ * type an address into the form; the details that count travel with the owner's confirmation);
+ * an active one gets an "already subscribed" email and the form changes nothing about them. An
+ * unsubscribed, bounced or complained address goes back to pending with a new confirmation nonce,
+ * so it needs a fresh confirmation before anything else is sent. See `lifecycle/machine.ts`.
  */
 export async function recordSignup(db: Db, input: SignupInput, now: number): Promise<Subscriber | null> {
   const [row] = await db
@@ -41,44 +45,31 @@ export async function recordSignup(db: Db, input: SignupInput, now: number): Pro
   if (row) return row;
 
   const existing = await findSubscriberByEmail(db, input.email);
-  if (!existing || existing.status === "active") return existing ?? null;
-
-  const [updated] = await db
-    .update(subscribers)
-    .set({
-      firstName: input.firstName ?? existing.firstName,
-      timeZone: input.timeZone,
-      ...(existing.status === "unsubscribed" && {
-        status: "pending" as const,
-        confirmationNonce: existing.confirmationNonce + 1,
-      }),
-    })
-    // Only from the state we read: a confirmation landing meanwhile is not undone.
-    .where(
-      and(
-        eq(subscribers.id, existing.id),
-        eq(subscribers.status, existing.status),
-        eq(subscribers.confirmationNonce, existing.confirmationNonce),
-      ),
-    )
-    .returning();
-  return updated ?? (await findSubscriberByEmail(db, input.email)) ?? null;
+  if (!existing) return null;
+  await step(db, existing.id, { kind: "signup", details: { firstName: input.firstName, timeZone: input.timeZone } }, { now, sendHour: 0, emailHash: noHash });
+  return (await findSubscriber(db, existing.id)) ?? null;
 }
+
+const noHash = async () => {
+  throw new Error("this step writes no suppression");
+};
 
 export type ConfirmOutcome = "confirmed" | "already-active" | "invalid";
 
 /**
- * Activates a pending subscriber and enrols them. A first confirmation starts the course with
- * lesson 1 due now; a returning subscriber continues where they left off, and one who had finished
- * starts again. Confirming lifts any suppression of the address (they asked for mail again).
+ * Activates a pending subscriber whose nonce the link carries, and enrols them: a first
+ * confirmation starts the course with lesson 1 due now; a returning subscriber continues where
+ * they stopped, at their next local send hour; one who had finished starts a new run from lesson
+ * 1 (at once in the daytime, else at the next send hour). Confirming lifts any suppression of the
+ * address (they asked for mail again). An active subscriber is told they already are; anyone else
+ * (unsubscribed, or signed up again since) gets "invalid".
  *
- * Only a pending subscriber whose nonce the link carries is confirmed: an active one is told they
- * already are, anyone else (unsubscribed, or signed up again since) gets "invalid".
+ * Two confirmations can race (a mail scanner prefetching the link while the person clicks it):
+ * the write is conditional on the state read, so the second finds them active and writes nothing.
  *
- * Two confirmations can race (a mail scanner prefetching the link while the person clicks it, on
- * two isolates). All writes are one batch (one transaction) and each is conditional on the
- * subscriber still being pending with this nonce, checked before the last statement flips them to
- * active. The first batch does everything; a second finds them active and writes nothing.
+ * `schedule`: the service's send hour, or (as earlier releases passed it) the function that gives
+ * a returning subscriber's next send time, from which the send hour is read. `details`: a name
+ * and time zone the confirmation carries, applied as the subscriber is activated.
  */
 export async function confirmSubscriber(
   db: Db,
@@ -86,76 +77,23 @@ export async function confirmSubscriber(
   nonce: number | undefined,
   emailHash: string,
   now: number,
-  /** When a returning subscriber's next lesson is due, given when their last one went out. */
-  resumeAt: (lastSentAt: number) => number,
+  schedule: ((lastSentAt: number) => number) | { sendHour: number },
+  details?: Partial<Details>,
 ): Promise<ConfirmOutcome> {
   const subscriber = await findSubscriber(db, subscriberId);
-  if (!subscriber || (nonce ?? 0) !== subscriber.confirmationNonce) return "invalid";
-  if (subscriber.status === "active") return "already-active";
-  if (subscriber.status !== "pending") return "invalid";
+  if (!subscriber) return "invalid";
+  const sendHour = typeof schedule === "function" ? sendHourFrom(schedule, now, subscriber.timeZone) : schedule.sendHour;
+  const result = await step(db, subscriberId, { kind: "confirm", nonce: nonce ?? 0, details }, { now, sendHour, emailHash: async () => emailHash });
+  if (!result.ok) return "invalid";
+  return result.changed ? "confirmed" : "already-active";
+}
 
-  const stillPending = sql`exists (select 1 from subscribers s
-    where s.id = ${subscriberId} and s.status = 'pending' and s.confirmation_nonce = ${subscriber.confirmationNonce})`;
-  const enrollment = await findEnrollment(db, subscriberId);
-  const [, , confirmed] = await db.batch([
-    enrollment === undefined
-      ? db.run(sql`insert into enrollments (subscriber_id, next_lesson, next_send_at, started_at, updated_at)
-          select ${subscriberId}, 1, ${now}, ${now}, ${now} where ${stillPending}
-          on conflict (subscriber_id) do nothing`)
-      : db
-          .update(enrollments)
-          .set(
-            enrollment.state === "completed"
-              ? restartedEnrollment(enrollment, now)
-              : {
-                  state: "active",
-                  nextSendAt: enrollment.lastSentAt === null ? now : resumeAt(enrollment.lastSentAt),
-                  pausedUntil: null,
-                  updatedAt: now,
-                },
-          )
-          .where(and(eq(enrollments.subscriberId, subscriberId), stillPending)),
-    db.delete(suppressions).where(and(eq(suppressions.emailHash, emailHash), stillPending)),
-    db
-      .update(subscribers)
-      .set({ status: "active", confirmedAt: now, unsubscribedAt: null })
-      .where(
-        and(
-          eq(subscribers.id, subscriberId),
-          eq(subscribers.status, "pending"),
-          eq(subscribers.confirmationNonce, subscriber.confirmationNonce),
-        ),
-      )
-      .returning({ id: subscribers.id }),
-  ]);
-  if (confirmed.length > 0) return "confirmed";
-
-  // Someone else's batch got there first: already confirmed, or unsubscribed/re-signed meanwhile.
-  const current = await findSubscriber(db, subscriberId);
-  return current?.status === "active" && current.confirmationNonce === subscriber.confirmationNonce ? "already-active" : "invalid";
+/** The local hour at which a schedule function puts lessons (it always answers at the send hour). */
+function sendHourFrom(resumeAt: (lastSentAt: number) => number, now: number, timeZone: string): number {
+  return DateTime.fromMillis(resumeAt(now), { zone: resolveTimeZone(timeZone) }).hour;
 }
 
 export async function isSuppressed(db: Db, emailHash: string): Promise<SuppressionReason | null> {
   const row = await db.query.suppressions.findFirst({ where: eq(suppressions.emailHash, emailHash) });
   return row?.reason ?? null;
-}
-
-/**
- * The enrollment fields that start the course again from lesson 1, as a new run. The previous
- * run's last send time is kept: lesson 1 is due now, but never within MIN_GAP_MS of the last lesson
- * (the dispatcher checks the same rule against `lastSentAt`), so restarting minutes after lesson N
- * does not put two lessons in one morning's inbox.
- */
-export function restartedEnrollment(previous: Pick<Enrollment, "run" | "lastSentAt">, now: number) {
-  return {
-    run: previous.run + 1,
-    state: "active" as const,
-    nextLesson: 1,
-    nextSendAt: previous.lastSentAt === null ? now : Math.max(now, previous.lastSentAt + MIN_GAP_MS),
-    lastSentAt: previous.lastSentAt,
-    startedAt: now,
-    completedAt: null,
-    pausedUntil: null,
-    updatedAt: now,
-  };
 }

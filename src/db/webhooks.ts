@@ -1,7 +1,8 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import { step, suppressStatement } from "../lifecycle/store";
 import type { Db } from "./client";
-import { deliveries, deliveryStatuses, enrollments, subscribers, suppressions, webhookEvents, type DeliveryStatus } from "./schema";
+import { deliveries, deliveryStatuses, webhookEvents, type DeliveryStatus } from "./schema";
 import { findSubscriber, findSubscriberByEmail, type Subscriber } from "./subscribers";
 
 /**
@@ -59,45 +60,55 @@ export async function applyWebhookEvent(
   emailHash: (email: string) => Promise<string>,
 ): Promise<WebhookOutcome> {
   if (await webhookEventSeen(db, event.id)) return { status: "duplicate" };
-  const now = event.receivedAt;
-  const record = db.insert(webhookEvents).values(event);
-
-  let outcome: WebhookOutcome;
-  let statements: BatchItem<"sqlite">[] = [];
-  if (effect.kind === "ignore") {
-    outcome = { status: "ignored", matchedDelivery: false };
-  } else {
-    const delivery = effect.emailId
-      ? await db.query.deliveries.findFirst({ columns: { id: true, subscriberId: true }, where: eq(deliveries.providerMessageId, effect.emailId) })
-      : undefined;
-    if (effect.kind === "status") {
-      statements = delivery ? [deliveryUpdate(db, delivery.id, effect.status, now, effect.note)] : [];
-      outcome = { status: "processed", subscriberId: delivery?.subscriberId, matchedDelivery: delivery !== undefined };
-    } else {
-      // The delivery names the subscriber; an email we keep no delivery for (the confirmation)
-      // is matched by its recipient instead.
-      const subscriber: Subscriber | undefined =
-        (delivery && (await findSubscriber(db, delivery.subscriberId))) || (effect.to ? await findSubscriberByEmail(db, effect.to) : undefined);
-      const address = subscriber?.email ?? effect.to;
-      statements = suppressionStatements(db, {
-        now,
-        reason: effect.reason,
-        emailHash: address ? await emailHash(address) : undefined,
-        subscriber,
-        deliveryId: delivery?.id,
-        note: effect.note,
-      });
-      outcome = { status: "processed", subscriberId: subscriber?.id, matchedDelivery: delivery !== undefined };
-    }
-  }
-
   try {
-    await db.batch([record as BatchItem<"sqlite">, ...statements]);
+    return await applyOnce(db, event, effect, emailHash);
   } catch (error) {
     if (await webhookEventSeen(db, event.id)) return { status: "duplicate" };
     throw error;
   }
-  return outcome;
+}
+
+/** The event row, inserted only while `guard` holds; a second delivery of the event fails on its id. */
+function recordEvent(db: Db, event: WebhookEventRecord, guard: SQL = sql`1`): BatchItem<"sqlite"> {
+  return db.run(sql`insert into webhook_events (id, type, received_at) select ${event.id}, ${event.type}, ${event.receivedAt} where ${guard}`);
+}
+
+async function applyOnce(db: Db, event: WebhookEventRecord, effect: WebhookEffect, emailHash: (email: string) => Promise<string>): Promise<WebhookOutcome> {
+  const now = event.receivedAt;
+  if (effect.kind === "ignore") {
+    await db.batch([recordEvent(db, event)]);
+    return { status: "ignored", matchedDelivery: false };
+  }
+  const delivery = effect.emailId
+    ? await db.query.deliveries.findFirst({ columns: { id: true, subscriberId: true }, where: eq(deliveries.providerMessageId, effect.emailId) })
+    : undefined;
+  if (effect.kind === "status") {
+    await db.batch([recordEvent(db, event), ...(delivery ? [deliveryUpdate(db, delivery.id, effect.status, now, effect.note)] : [])]);
+    return { status: "processed", subscriberId: delivery?.subscriberId, matchedDelivery: delivery !== undefined };
+  }
+
+  // A hard bounce or a complaint. The delivery names the subscriber; an email we keep no delivery
+  // for (the confirmation) is matched by its recipient instead.
+  const subscriber: Subscriber | undefined =
+    (delivery && (await findSubscriber(db, delivery.subscriberId))) || (effect.to ? await findSubscriberByEmail(db, effect.to) : undefined);
+  const deliveryStatement = delivery ? [deliveryUpdate(db, delivery.id, effect.reason, now, effect.note)] : [];
+  const outcome: WebhookOutcome = { status: "processed", subscriberId: subscriber?.id, matchedDelivery: delivery !== undefined };
+  if (!subscriber) {
+    // Nobody we know (deleted since, or never signed up): only the address is suppressed.
+    const hash = effect.to ? await emailHash(effect.to) : undefined;
+    await db.batch([recordEvent(db, event), ...(hash ? [suppressStatement(db, hash, effect.reason, now)] : []), ...deliveryStatement]);
+    return outcome;
+  }
+  // The lifecycle step: suppressed, stopped, old confirmation links dead; the event recorded in
+  // the same transaction, only if the step applies.
+  const result = await step(
+    db,
+    subscriber.id,
+    { kind: effect.reason === "bounced" ? "bounce" : "complaint" },
+    { now, sendHour: 0, emailHash },
+    { extra: (guard) => [recordEvent(db, event, guard), ...deliveryStatement] },
+  );
+  return result.ok ? outcome : { status: "ignored", matchedDelivery: delivery !== undefined };
 }
 
 function deliveryUpdate(db: Db, deliveryId: string, status: DeliveryStatus, now: number, note?: string) {
@@ -105,57 +116,6 @@ function deliveryUpdate(db: Db, deliveryId: string, status: DeliveryStatus, now:
     .update(deliveries)
     .set({ status, updatedAt: now, ...(note !== undefined && { lastError: note }) })
     .where(and(eq(deliveries.id, deliveryId), inArray(deliveries.status, statusesBefore(status))));
-}
-
-/**
- * Suppresses the address and ends the subscriber's course at once: unsubscribed, enrollment
- * stopped with nothing scheduled and any dispatcher lease dropped (so a pass in flight cannot
- * advance it back to active), and the confirmation nonce bumped so an old confirmation link
- * cannot quietly re-subscribe the address: it takes a new signup and a new confirmation.
- */
-function suppressionStatements(
-  db: Db,
-  input: {
-    now: number;
-    reason: "bounced" | "complained";
-    emailHash: string | undefined;
-    subscriber: Subscriber | undefined;
-    deliveryId: string | undefined;
-    note?: string;
-  },
-): BatchItem<"sqlite">[] {
-  const { now, reason, subscriber } = input;
-  return [
-    ...(input.emailHash
-      ? [
-          db
-            .insert(suppressions)
-            .values({ emailHash: input.emailHash, reason, createdAt: now })
-            .onConflictDoUpdate({
-              target: suppressions.emailHash,
-              // A complaint is the strongest reason we know of; nothing later replaces it.
-              set: { reason: sql`CASE WHEN ${suppressions.reason} = 'complained' THEN ${suppressions.reason} ELSE excluded.reason END` },
-            }),
-        ]
-      : []),
-    ...(subscriber
-      ? [
-          db
-            .update(subscribers)
-            .set({
-              status: "unsubscribed",
-              unsubscribedAt: sql`CASE WHEN ${subscribers.status} = 'unsubscribed' AND ${subscribers.unsubscribedAt} IS NOT NULL THEN ${subscribers.unsubscribedAt} ELSE ${now} END`,
-              confirmationNonce: sql`${subscribers.confirmationNonce} + 1`,
-            })
-            .where(eq(subscribers.id, subscriber.id)),
-          db
-            .update(enrollments)
-            .set({ state: "stopped", nextSendAt: null, pausedUntil: null, leaseId: null, leaseUntil: null, updatedAt: now })
-            .where(and(eq(enrollments.subscriberId, subscriber.id), inArray(enrollments.state, ["active", "paused"]))),
-        ]
-      : []),
-    ...(input.deliveryId ? [deliveryUpdate(db, input.deliveryId, reason, now, input.note)] : []),
-  ];
 }
 
 /** Event ids are kept long enough to outlast the provider's retries (Svix retries for about a day). */

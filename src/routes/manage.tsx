@@ -106,7 +106,7 @@ export const manageRoutes = new Hono<AppEnv>()
         check(await resume(db, subscriberId, schedule));
         break;
       case "restart":
-        check(await restart(db, subscriberId, now));
+        check(await restart(db, subscriberId, schedule));
         break;
       case "unsubscribe":
         if ((await unsubscribe(db, subscriberId, now, config.appSecret)) === "not_found") throw brokenLink();
