@@ -198,33 +198,45 @@ export function markSent(db: Db, sent: SentDelivery[], now: number) {
 
 export interface Advance {
   subscriberId: string;
+  run: number;
   /** The lesson just sent. */
   lessonNumber: number;
-  /** When it went out. */
-  sentAt: number;
-  /** When the next lesson is due, or null when the course is complete. */
-  nextSendAt: number | null;
+  /** The enrollment fields after it, from the lifecycle's `afterLessonSent`. */
+  next: { nextLesson: number; lastSentAt: number; nextSendAt: number | null; state: "active" | "completed"; completedAt: number | null };
 }
 
 /**
  * Moves each subscriber past the lesson just sent, in one statement. Only rows this pass still
- * leases, and only if they are still at that lesson, so nothing advances twice.
+ * leases, still active, and still at that run and lesson, so nothing advances twice and a control
+ * that landed meanwhile (it drops the lease) is not overwritten. Returns the subscribers advanced.
  */
 export function advanceEnrollments(db: Db, passId: string, advances: Advance[], now: number) {
   const values = sql.join(
-    advances.map((a) => sql`(${a.subscriberId}, ${a.lessonNumber}, ${a.nextSendAt}, ${a.sentAt})`),
+    advances.map((a) => sql`(${a.subscriberId}, ${a.run}, ${a.lessonNumber}, ${a.next.nextLesson}, ${a.next.lastSentAt}, ${a.next.nextSendAt}, ${a.next.state}, ${a.next.completedAt})`),
     sql`, `,
   );
   return db.run(sql`
     UPDATE enrollments SET
-      last_sent_at = v.column4,
-      next_lesson = v.column2 + 1,
-      next_send_at = v.column3,
-      state = CASE WHEN v.column3 IS NULL THEN 'completed' ELSE 'active' END,
-      completed_at = CASE WHEN v.column3 IS NULL THEN v.column4 ELSE NULL END,
+      next_lesson = v.column4, last_sent_at = v.column5, next_send_at = v.column6, state = v.column7, completed_at = v.column8,
       lease_id = NULL, lease_until = NULL, updated_at = ${now}
     FROM (VALUES ${values}) AS v
-    WHERE enrollments.subscriber_id = v.column1 AND enrollments.lease_id = ${passId} AND enrollments.next_lesson = v.column2
+    WHERE enrollments.subscriber_id = v.column1 AND enrollments.lease_id = ${passId} AND enrollments.state = 'active'
+      AND enrollments.run = v.column2 AND enrollments.next_lesson = v.column3
+    RETURNING enrollments.subscriber_id
+  `);
+}
+
+/**
+ * Claimed rows that name no lesson of the course (past its end, as rows written by earlier
+ * releases could): the lifecycle's "unsendable" step, finishing them, so they leave the due set in
+ * this pass instead of being claimed and released again and again.
+ */
+export function finishUnsendable(db: Db, passId: string, subscriberIds: string[], lessonCount: number, now: number) {
+  return db.run(sql`
+    UPDATE enrollments SET state = 'completed', next_send_at = NULL, paused_until = NULL,
+      completed_at = coalesce(completed_at, last_sent_at, ${now}), lease_id = NULL, lease_until = NULL, updated_at = ${now}
+    WHERE lease_id = ${passId} AND next_lesson > ${lessonCount}
+      AND subscriber_id IN (${sql.join(subscriberIds.map((id) => sql`${id}`), sql`, `)})
   `);
 }
 
@@ -246,6 +258,8 @@ export function settleKey(db: Db, key: string, everyone: boolean, now: number) {
  */
 export async function markSending(db: Db, passId: string, key: string, deliveryIds: string[], now: number): Promise<Set<string>> {
   if (deliveryIds.length === 0) return new Set();
+  // The enrollment must still be at this delivery's run and lesson, and 20 hours clear of any
+  // lesson recorded since the claim (one of an older run that was with the provider at a restart).
   const result = await db.run(sql`
     UPDATE deliveries SET batch_key = ${key}, status = 'sending', updated_at = ${now}
     WHERE id IN (${sql.join(deliveryIds.map((id) => sql`${id}`), sql`, `)})
@@ -253,6 +267,8 @@ export async function markSending(db: Db, passId: string, key: string, deliveryI
         SELECT 1 FROM enrollments e JOIN subscribers s ON s.id = e.subscriber_id
         WHERE e.subscriber_id = deliveries.subscriber_id AND e.lease_id = ${passId}
           AND e.state = 'active' AND s.status = 'active'
+          AND e.run = deliveries.run AND e.next_lesson = deliveries.lesson_number
+          AND (e.last_sent_at IS NULL OR e.last_sent_at <= ${now - MIN_GAP_MS})
       )
     RETURNING id
   `);

@@ -6,6 +6,7 @@ import {
   claimDue,
   claimMembers,
   endExpiredPauses,
+  finishUnsendable,
   markSent,
   markSending,
   releaseLeases,
@@ -21,8 +22,10 @@ import { deliveries, enrollments } from "../db/schema";
 import { newId } from "../lib/ids";
 import { maskPersonalData } from "../lib/logger";
 import { MAX_BATCH, type BatchResult, type MailError, type OutgoingEmail } from "../mail/mailer";
+import { afterLessonSent, FAILED_ENROLLMENT } from "../lifecycle/machine";
+import { COURSE_SHAPE, sendHourOf, step } from "../lifecycle/store";
+import { keyedHash } from "../lib/hash";
 import { composeLessonEmail, lessonTemplate } from "./lesson-email";
-import { nextLessonDueAt } from "./schedule";
 
 /**
  * One dispatcher pass: claim due enrollments in bounded batches, write a delivery row before each
@@ -55,9 +58,13 @@ export interface DispatchOptions {
   maxAttempts?: number;
   passId?: string;
   sleep?: (ms: number) => Promise<void>;
+  /** Real time in ms (leases, the time budget); tests pass a fake one. Default `Date.now`. */
+  wallClock?: () => number;
+  /** Stop preparing new batches once aborted (shutdown); what is in hand is finished or released. */
+  signal?: AbortSignal;
 }
 
-export type StopReason = "done" | "emails" | "time" | "subrequests" | "rate_limited" | "provider_refused";
+export type StopReason = "done" | "emails" | "time" | "subrequests" | "rate_limited" | "provider_refused" | "aborted";
 
 export interface DispatchReport {
   passId: string;
@@ -68,6 +75,8 @@ export interface DispatchReport {
   cancelled: number;
   /** Lessons found already sent (a pass died after recording the send): advanced, nothing resent. */
   recovered: number;
+  /** Claimed rows that named no lesson to send: finished (or held to the end of the pass), never re-claimed. */
+  unsendable: number;
   resumed: number;
   /** Database and provider calls made: what Workers count as subrequests. */
   calls: number;
@@ -132,8 +141,9 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
   const maxAttempts = options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const wallClock = options.wallClock ?? Date.now;
   const passId = options.passId ?? newId();
-  const started = Date.now();
+  const started = wallClock();
   const report: DispatchReport = {
     passId,
     claimed: 0,
@@ -142,6 +152,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     failed: 0,
     cancelled: 0,
     recovered: 0,
+    unsendable: 0,
     resumed: 0,
     calls: 0,
     durationMs: 0,
@@ -154,8 +165,10 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   /** Whether `n` more calls fit, keeping one for the final release of held rows. */
   const fits = (n: number) => report.calls + n + 1 <= budget.maxSubrequests;
 
-  const remainingMs = () => Math.max(0, budget.maxMs - (Date.now() - started));
-  const lease = (): Lease => ({ passId, wallNow: Date.now(), until: Date.now() + leaseMs });
+  const remainingMs = () => Math.max(0, budget.maxMs - (wallClock() - started));
+  const lease = (): Lease => ({ passId, wallNow: wallClock(), until: wallClock() + leaseMs });
+  /** Every subscriber this pass has claimed: a pass never takes the same row twice. */
+  const claimedEver = new Set<string>();
   /** Every database or provider call goes through here, so the subrequest count is exact. */
   async function call<T>(work: Promise<T> | (() => Promise<T>)): Promise<T> {
     report.calls++;
@@ -164,14 +177,45 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
 
   report.resumed = await call(endExpiredPauses(db, clock()));
 
+  /** The lifecycle's "sent" step for a row this pass holds (active, at this lesson). */
   function advanceFrom(row: ClaimedRow, sentAt: number): Advance {
-    const lesson = lessonByNumber(row.lessonNumber);
-    const next = lessonByNumber(row.lessonNumber + 1);
-    const nextSendAt =
-      lesson && next
-        ? nextLessonDueAt({ lastSentAt: sentAt, daysAfter: next.dayOffset - lesson.dayOffset, timeZone: row.timeZone, sendHour: config.sendHour })
-        : null;
-    return { subscriberId: row.subscriberId, lessonNumber: row.lessonNumber, sentAt, nextSendAt };
+    const fields = afterLessonSent(
+      { state: "active", run: row.run, nextLesson: row.lessonNumber, nextSendAt: null, lastSentAt: row.lastSentAt, pausedUntil: null, startedAt: 0, completedAt: null },
+      row.timeZone,
+      row.lessonNumber,
+      sentAt,
+      { sendHour: sendHourOf({ id: row.subscriberId }, config.sendHour), course: COURSE_SHAPE },
+    );
+    return {
+      subscriberId: row.subscriberId,
+      run: row.run,
+      lessonNumber: row.lessonNumber,
+      next: {
+        nextLesson: fields.nextLesson!,
+        lastSentAt: fields.lastSentAt!,
+        nextSendAt: fields.nextSendAt ?? null,
+        state: fields.state === "completed" ? "completed" : "active",
+        completedAt: fields.completedAt ?? null,
+      },
+    };
+  }
+
+  /**
+   * Lessons that went out after a control took the row from this pass (a pause, an unsubscribe or
+   * a restart that landed while the lesson was with the provider): recorded through the lifecycle,
+   * so the 20-hour rule and the next lesson account for them.
+   */
+  async function recordTaken(batch: Pending[], advanced: Set<string>, sentAt: number) {
+    for (const p of batch.filter((m) => !advanced.has(m.row.subscriberId))) {
+      report.calls += 4;
+      await step(
+        db,
+        p.row.subscriberId,
+        { kind: "sent", run: p.row.run, lesson: p.row.lessonNumber, sentAt },
+        { now: sentAt, sendHour: config.sendHour, emailHash: (email) => keyedHash(config.appSecret, email) },
+        { dropLease: false },
+      );
+    }
   }
 
   /**
@@ -183,7 +227,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
    */
   async function recordSent(batch: Pending[], ids: (string | null)[], key: string, everyone: boolean) {
     const now = clock();
-    await call(
+    const [, advanced] = await call(
       db.batch([
         markSent(db, batch.map((p, i) => ({ deliveryId: p.delivery.id, providerMessageId: ids[i] ?? null })), now),
         advanceEnrollments(db, passId, batch.map((p) => advanceFrom(p.row, now)), now),
@@ -191,6 +235,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       ]),
     );
     report.sent += batch.length;
+    await recordTaken(batch, new Set(advanced.rows.map((row) => String(row.subscriber_id))), now);
   }
 
   /** A failed attempt: retry later with backoff, or, past the cap or for a bad address, give up. */
@@ -209,7 +254,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
           .update(enrollments)
           .set(
             giveUp
-              ? { state: "failed", nextSendAt: null, leaseId: null, leaseUntil: null, updatedAt: now }
+              ? { ...FAILED_ENROLLMENT, leaseId: null, leaseUntil: null, updatedAt: now }
               : { nextSendAt: now + delay, leaseId: null, leaseUntil: null, updatedAt: now },
           )
           .where(and(eq(enrollments.subscriberId, p.row.subscriberId), eq(enrollments.leaseId, passId))),
@@ -258,18 +303,31 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     result.error.retryAfterMs !== undefined &&
     result.error.retryAfterMs <= Math.min(MAX_IN_PASS_WAIT_MS, remainingMs());
 
+  /**
+   * Hands the batch to the provider. The caller's last check (`markForSending`) comes right before
+   * this with nothing in between; the next batch starts preparing only once the request is out.
+   */
+  function providerCall(members: Composed[], key: string): Promise<BatchResult> {
+    const answer = call(() => mailer.sendBatch(members.map((m) => m.email), { idempotencyKey: key }));
+    // A timer turn lets the request start before this pass's other work competes for the thread.
+    setTimeout(onProviderCall, 0);
+    return answer;
+  }
+
   /** Sends one batch (≤ 100) and records the outcome. */
   async function sendBatch(batch: Batch): Promise<SendOutcome> {
-    const { key, members } = await markForSending(batch);
+    let { key, members } = await markForSending(batch);
     if (members.length === 0) return "ok";
-    onProviderCall();
-    let result = await call(() => mailer.sendBatch(members.map((m) => m.email), { idempotencyKey: key }));
+    let result = await providerCall(members, key);
     // A short rate-limit wait is cheaper than ending the pass: wait it out and ask once more
     // (a 429 is refused before anything is sent, so the same key is still unused).
     for (let waits = 0; waits < MAX_RATE_LIMIT_WAITS && isShortRateLimit(result); waits++) {
       if (!fits(SEND_CALLS)) break;
       await sleep(result.ok ? 0 : (result.error.retryAfterMs ?? 0));
-      result = await call(() => mailer.sendBatch(members.map((m) => m.email), { idempotencyKey: key }));
+      // Anyone may have paused or left during the wait: the last check again, right before the call.
+      ({ key, members } = await markForSending({ key: batch.key, members }));
+      if (members.length === 0) return "ok";
+      result = await providerCall(members, key);
     }
 
     if (result.ok) {
@@ -325,9 +383,10 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
    */
   async function prepare(room: number): Promise<Batch[] | null> {
     const now = clock();
-    const claimed = await call(claimDue(db, lease(), now, room));
-    if (claimed.length === 0) return null;
-    report.claimed += claimed.length;
+    const taken = await call(claimDue(db, lease(), now, room));
+    if (taken.length === 0) return null;
+    report.claimed += taken.length;
+    const claimed = await setAsideUnsendable(taken, now);
 
     let rows = claimed;
     let found = await call(upsertDeliveries(db, claimed, newId, now));
@@ -368,11 +427,11 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     const waiting = pending.filter((p) => p.delivery.batchKey !== null && incomplete.has(p.delivery.batchKey));
     heldUntilEnd.push(...waiting.map((p) => p.row.subscriberId));
 
-    const toSend = pending.filter((p) => !SENT_STATUSES.has(p.delivery.status) && p.row.lessonNumber <= LESSON_COUNT && !waiting.includes(p));
-    // Anything else claimed (a row without a delivery to send) goes back at once.
+    const toSend = pending.filter((p) => !SENT_STATUSES.has(p.delivery.status) && !waiting.includes(p));
+    // Anything else claimed (a subscriber deleted since the claim) stays leased to the end of the
+    // pass rather than going back into the due set this pass would claim it from again.
     const used = new Set([...recovered, ...waiting, ...toSend].map((p) => p.row.subscriberId));
-    const unused = rows.filter((row) => !used.has(row.subscriberId)).map((row) => row.subscriberId);
-    if (unused.length > 0) await call(releaseLeases(db, passId, unused));
+    heldUntilEnd.push(...rows.filter((row) => !used.has(row.subscriberId)).map((row) => row.subscriberId));
     // Composed concurrently: WebCrypto signs off the main thread, so the link tokens overlap.
     const composed = await Promise.all(
       toSend.map(async (p): Promise<Composed> => {
@@ -399,6 +458,30 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     return result;
   }
 
+  /**
+   * Takes out of a claim the rows that cannot be sent, so that they leave the due set in this pass:
+   * an enrollment past the last lesson is finished (the lifecycle's "unsendable" step); a row this
+   * pass claimed before (which should never happen) is held to the end of the pass. Logged with a
+   * reason and counts, never personal data.
+   */
+  async function setAsideUnsendable(taken: ClaimedRow[], now: number): Promise<ClaimedRow[]> {
+    const again = taken.filter((row) => claimedEver.has(row.subscriberId));
+    for (const row of taken) claimedEver.add(row.subscriberId);
+    const noLesson = taken.filter((row) => !again.includes(row) && lessonByNumber(row.lessonNumber) === undefined);
+    if (noLesson.length > 0) {
+      await call(finishUnsendable(db, passId, noLesson.map((row) => row.subscriberId), LESSON_COUNT, now));
+      // Anything else without a lesson (a number below 1) cannot be fixed here: hold it.
+      heldUntilEnd.push(...noLesson.filter((row) => row.lessonNumber <= LESSON_COUNT).map((row) => row.subscriberId));
+      logger.warn("dispatch_unsendable", { passId, rows: noLesson.length, reason: "no_such_lesson" });
+    }
+    if (again.length > 0) {
+      heldUntilEnd.push(...again.map((row) => row.subscriberId));
+      logger.error("dispatch_claimed_twice", { passId, rows: again.length });
+    }
+    report.unsendable += noLesson.length + again.length;
+    return taken.filter((row) => !again.includes(row) && !noLesson.includes(row));
+  }
+
   /** Of these subscribers, the ones still active (held by another pass, since we could not claim them). */
   async function stillActiveAnywhere(ids: string[]): Promise<Set<string>> {
     if (ids.length === 0) return new Set();
@@ -415,6 +498,10 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   const pipelined = !Number.isFinite(budget.maxSubrequests);
   let sending: Promise<SendOutcome> = Promise.resolve("ok");
   for (;;) {
+    if (options.signal?.aborted) {
+      report.stoppedBy = "aborted";
+      break;
+    }
     const room = Math.min(batchSize, budget.maxEmails - scheduled);
     if (room <= 0) {
       report.stoppedBy = "emails";
@@ -452,7 +539,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   // The rows kept for an incomplete batch: free for the next pass (the budget keeps room for this).
   if (heldUntilEnd.length > 0) await call(releaseLeases(db, passId, heldUntilEnd));
 
-  report.durationMs = Date.now() - started;
+  report.durationMs = wallClock() - started;
   logger.info("dispatch_pass", { ...report });
   return report;
 }

@@ -368,7 +368,9 @@ export function afterLessonSent(e: EnrollmentFacts, timeZone: string, lesson: nu
   return { nextLesson: lesson + 1, lastSentAt, nextSendAt: null };
 }
 
-const giveUp = apply(() => ({ enrollment: { state: "failed", nextSendAt: null } }));
+/** The provider gave up on the address: held until the person (or the operator) tries again. */
+export const FAILED_ENROLLMENT = { state: "failed", nextSendAt: null } as const satisfies Partial<EnrollmentFacts>;
+const giveUp = apply(() => ({ enrollment: { ...FAILED_ENROLLMENT } }));
 
 /** Claimed with no lesson to send (past the end of the course): it is finished. */
 const finish = apply((s, _a, settings) => {

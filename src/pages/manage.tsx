@@ -54,6 +54,17 @@ export interface ManagePageProps {
   base: string;
   now: number;
   done?: DoneKey;
+  /** A lesson was already with our email provider when the lessons were paused or stopped. */
+  onItsWay?: boolean;
+}
+
+/** Said when a pause or unsubscribe landed while a lesson was already handed to the provider. */
+export function OnItsWayNotice() {
+  return (
+    <p class="notice" role="status">
+      One lesson was already on its way when you did this, so it may still arrive. Nothing more is sent after it.
+    </p>
+  );
 }
 
 function stateLabel(state: CourseState, timeZone: string): string {
@@ -86,7 +97,7 @@ function ActionButton(props: { base: string; action: string; label: string; vari
   );
 }
 
-export function ManagePage({ site, subscription, base, now, done }: ManagePageProps) {
+export function ManagePage({ site, subscription, base, now, done, onItsWay }: ManagePageProps) {
   const { subscriber, enrollment } = subscription;
   const state = courseState(subscription, now);
   const receiving = state.kind === "active" || state.kind === "paused" || state.kind === "paused-until";
@@ -113,6 +124,7 @@ export function ManagePage({ site, subscription, base, now, done }: ManagePagePr
           {DONE_MESSAGES[done]}
         </p>
       )}
+      {onItsWay && <OnItsWayNotice />}
 
       <section class="card" aria-labelledby="progress-heading">
         <h2 id="progress-heading" class="flush">

@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import { COURSE } from "../course";
 import { MessagePage, type SiteInfo } from "./layout";
+import { OnItsWayNotice } from "./manage";
 
 /**
  * The page behind the unsubscribe link. Fetching it changes nothing (link scanners in corporate
@@ -30,10 +31,11 @@ export function UnsubscribePage(props: { site: SiteInfo; action: string; manageU
   );
 }
 
-export function UnsubscribedPage(props: { site: SiteInfo; manageUrl: string; already?: boolean }) {
+export function UnsubscribedPage(props: { site: SiteInfo; manageUrl: string; already?: boolean; onItsWay?: boolean }) {
   return (
     <MessagePage title={props.already ? "You're already unsubscribed" : "You're unsubscribed"} site={props.site}>
       <p class="lead">We won't send you any more lessons.</p>
+      {props.onItsWay && <OnItsWayNotice />}
       <p>
         Changed your mind? <a href="/">Sign up again on the home page</a>. You'll confirm your address, and the course
         picks up where you left off.

@@ -5,6 +5,7 @@ import type { AppEnv } from "../app-env";
 import {
   deleteSubscriber,
   findSubscription,
+  lessonOnItsWay,
   pauseForWeek,
   pauseUntilResumed,
   restart,
@@ -69,6 +70,7 @@ export const manageRoutes = new Hono<AppEnv>()
         base={`/manage/${encodeURIComponent(token)}`}
         now={clock()}
         done={isDoneKey(done) ? done : undefined}
+        onItsWay={await lessonOnItsWay(db, subscription)}
       />,
     );
   })

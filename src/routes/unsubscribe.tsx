@@ -1,7 +1,8 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
-import { findSubscription, unsubscribe } from "../db/controls";
+import { findSubscription, unsubscribeWithNotice } from "../db/controls";
+import { hasLeft } from "../lifecycle/machine";
 import { UnsubscribedPage, UnsubscribePage } from "../pages/unsubscribe";
 import { siteInfo } from "./helpers";
 import { brokenLink, managePath, markPrivate, subscriberIdFrom } from "./subscriber-links";
@@ -24,7 +25,7 @@ export const unsubscribeRoutes = new Hono<AppEnv>()
     if (!subscription) throw brokenLink();
     markPrivate(c);
     const manageUrl = await managePath(c, subscriberId);
-    if (subscription.subscriber.status === "unsubscribed") {
+    if (hasLeft(subscription.subscriber.status)) {
       return c.html(<UnsubscribedPage site={siteInfo(config)} manageUrl={manageUrl} already />);
     }
     return c.html(<UnsubscribePage site={siteInfo(config)} action={c.req.path} manageUrl={manageUrl} />);
@@ -32,7 +33,7 @@ export const unsubscribeRoutes = new Hono<AppEnv>()
   .post("/unsubscribe/:token", async (c) => {
     const { db, clock, config, logger } = c.get("deps");
     const subscriberId = await subscriberIdFrom(c, c.req.param("token"), "unsubscribe");
-    const outcome = await unsubscribe(db, subscriberId, clock(), config.appSecret);
+    const { outcome, onItsWay } = await unsubscribeWithNotice(db, subscriberId, clock(), config.appSecret);
     if (outcome === "not_found") throw brokenLink();
     if (outcome === "unsubscribed") logger.info("subscriber_unsubscribed", { subscriberId });
 
@@ -41,7 +42,10 @@ export const unsubscribeRoutes = new Hono<AppEnv>()
     const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
     markPrivate(c);
     if (body["List-Unsubscribe"] === "One-Click") {
-      return c.text("You have been unsubscribed. No more lessons will be sent to this address.", 200);
+      const note = onItsWay ? " One lesson already on its way may still arrive." : "";
+      return c.text(`You have been unsubscribed. No more lessons will be sent to this address.${note}`, 200);
     }
-    return c.html(<UnsubscribedPage site={siteInfo(config)} manageUrl={await managePath(c, subscriberId)} already={outcome === "already_unsubscribed"} />);
+    return c.html(
+      <UnsubscribedPage site={siteInfo(config)} manageUrl={await managePath(c, subscriberId)} already={outcome === "already_unsubscribed"} onItsWay={onItsWay} />,
+    );
   });

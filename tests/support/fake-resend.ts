@@ -22,7 +22,9 @@ export interface CapturedEmail {
 type Fault =
   | { kind: "status"; status: number; headers?: Record<string, string>; body?: unknown }
   | { kind: "hang" }
-  | { kind: "slow"; ms: number };
+  | { kind: "slow"; ms: number }
+  | { kind: "hold"; arrived: () => void; released: Promise<void> }
+  | { kind: "drop"; accept: boolean };
 
 export interface FakeResend {
   url: string;
@@ -35,6 +37,16 @@ export interface FakeResend {
   hangNext(times?: number): void;
   /** Accept the next request (the emails count as sent) but answer only after `ms`. */
   slowNext(ms: number): void;
+  /**
+   * Hold the next request until `release()`, then answer it normally: a provider as slow as the
+   * test wants, with no timer involved. `arrived` resolves once the request is in.
+   */
+  holdNext(): { arrived: Promise<void>; release(): void };
+  /**
+   * Close the connection of the next request without an answer, after accepting its emails when
+   * `accept` is set: the sender sees a network error whatever the machine's speed.
+   */
+  dropNext(options?: { accept?: boolean }): void;
   /** Extra headers on every successful answer (rate-limit state, for instance). */
   successHeaders: Record<string, string>;
   emailsTo(address: string): CapturedEmail[];
@@ -83,6 +95,17 @@ export async function startFakeResend(options: { record?: boolean; port?: number
     slowNext(ms) {
       faults.push({ kind: "slow", ms });
     },
+    holdNext() {
+      let arrived!: () => void;
+      let release!: () => void;
+      const arrival = new Promise<void>((resolve) => (arrived = resolve));
+      const released = new Promise<void>((resolve) => (release = resolve));
+      faults.push({ kind: "hold", arrived, released });
+      return { arrived: arrival, release };
+    },
+    dropNext(options = {}) {
+      faults.push({ kind: "drop", accept: options.accept ?? false });
+    },
     emailsTo(address) {
       return fake.emails.filter((email) => email.to.includes(address));
     },
@@ -119,6 +142,17 @@ export async function startFakeResend(options: { record?: boolean; port?: number
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
     const fault = faults.shift();
     if (fault?.kind === "slow") await new Promise((resolve) => setTimeout(resolve, fault.ms));
+    if (fault?.kind === "hold") {
+      fault.arrived();
+      await fault.released;
+    }
+    if (fault?.kind === "drop") {
+      if (fault.accept) for (const item of items) fake.emails.push({ ...item, id: `fake-${nextId++}`, idempotencyKey: key });
+      if (fault.accept) fake.accepted += items.length;
+      fake.requests.push({ path, status: 0, count: items.length, idempotencyKey: key });
+      req.socket.destroy();
+      return;
+    }
     if (fault?.kind === "hang") {
       fake.requests.push({ path, status: 0, count: items.length, idempotencyKey: key });
       hung.push(res);
