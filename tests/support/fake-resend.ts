@@ -147,8 +147,16 @@ export async function startFakeResend(options: { record?: boolean; port?: number
       await fault.released;
     }
     if (fault?.kind === "drop") {
-      if (fault.accept) for (const item of items) fake.emails.push({ ...item, id: `fake-${nextId++}`, idempotencyKey: key });
-      if (fault.accept) fake.accepted += items.length;
+      if (fault.accept) {
+        const ids = items.map((item) => {
+          const id = `fake-${nextId++}`;
+          fake.emails.push({ ...item, id, idempotencyKey: key });
+          return id;
+        });
+        fake.accepted += items.length;
+        const body = isBatch ? { data: ids.map((id) => ({ id })) } : { id: ids[0] };
+        if (key) idempotent.set(`${path}:${key}`, { status: 200, body, payload: raw });
+      }
       fake.requests.push({ path, status: 0, count: items.length, idempotencyKey: key });
       req.socket.destroy();
       return;
