@@ -3,7 +3,7 @@ import { DateTime } from "luxon";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { AppDeps } from "../../src/app-env";
 import { LESSON_COUNT, lessonByNumber } from "../../src/course";
-import { unsubscribe } from "../../src/db/controls";
+import { pauseUntilResumed, resume, unsubscribe } from "../../src/db/controls";
 import { claimDue, listDue, upsertDeliveries } from "../../src/db/drip-queries";
 import { deliveries, enrollments, subscribers } from "../../src/db/schema";
 import { runDispatch } from "../../src/drip/dispatch";
@@ -187,11 +187,13 @@ describe("dispatch", () => {
     const [a, b, c] = await createSubscribers(t.db, 3, t.clock.now());
     t.resend.failNext(500);
     expect((await runDispatch(t.deps)).retried).toBe(3);
-    await t.db.update(enrollments).set({ state: "paused" }).where(eq(enrollments.subscriberId, c!.id));
+    const schedule = () => ({ now: t.clock.now(), sendHour: t.config.sendHour });
+    expect((await pauseUntilResumed(t.db, c!.id, schedule())).ok).toBe(true);
     t.clock.advance(1 * MINUTE);
     expect((await runDispatch(t.deps)).sent).toBe(2);
 
-    await t.db.update(enrollments).set({ state: "active", nextSendAt: t.clock.now() }).where(eq(enrollments.subscriberId, c!.id));
+    expect((await resume(t.db, c!.id, schedule())).ok).toBe(true);
+    t.clock.set((await enrollment(c!.id)).nextSendAt!);
     expect((await runDispatch(t.deps)).sent).toBe(1);
     for (const s of [a, b, c]) expect(t.resend.emailsTo(s!.email), s!.email).toHaveLength(1);
   });
