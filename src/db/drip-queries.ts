@@ -26,7 +26,10 @@ export interface Lease {
   until: number;
 }
 
-/** Timed pauses that have run out become active again; their next send time was set at pause time. */
+/**
+ * Timed pauses that have run out become active again; their next send time was set at pause time.
+ * The lifecycle's "wake" step (src/lifecycle/machine.ts), for every such row in one statement.
+ */
 export async function endExpiredPauses(db: Db, now: number): Promise<number> {
   const woken = await db
     .update(enrollments)

@@ -7,7 +7,8 @@ import { runDispatch } from "../../src/drip/dispatch";
 import { nextSendHourAfter } from "../../src/drip/schedule";
 import type { Logger } from "../../src/lib/logger";
 import { createSubscriber, createSubscribers } from "../support/factories";
-import { createTestContext, type TestContext } from "../support/test-app";
+import { signToken } from "../../src/lib/tokens";
+import { createTestContext, form, TEST_APP_URL, type TestContext } from "../support/test-app";
 
 let t: TestContext;
 beforeEach(async () => {
@@ -87,6 +88,29 @@ describe("controls win races, or say so", () => {
     t.clock.advance(10 * DAY);
     await runDispatch(t.deps);
     expect(lessonsTo(s.email)).toEqual([1]);
+  });
+
+  it("a pause from the manage page while the lesson is with the provider: the page says it may still arrive", async () => {
+    const s = await createSubscriber(t.db, t.clock.now());
+    const token = await signToken(t.config.appSecret, { purpose: "manage", subscriberId: s.id });
+    const held = t.resend.holdNext();
+    const pass = runDispatch(t.deps);
+    await held.arrived;
+    const res = await t.app.request(`/manage/${token}/pause`, { ...form({}), headers: { "content-type": "application/x-www-form-urlencoded", origin: TEST_APP_URL } });
+    expect(res.status).toBe(303);
+    const page = await (await t.app.request(res.headers.get("location")!)).text();
+    expect(page).toContain("may still arrive");
+    held.release();
+    await pass;
+    const after = await (await t.app.request(`/manage/${token}`)).text();
+    expect(after, "once recorded, the lesson has arrived: no notice, and lesson 2 is next").not.toContain("may still arrive");
+    expect(after).toContain("Lesson 2 of");
+  });
+
+  it("a pause on a quiet moment gets no such notice", async () => {
+    const s = await createSubscriber(t.db, t.clock.now());
+    const result = await pauseUntilResumed(t.db, s.id, schedule());
+    expect(result).toEqual({ ok: true, onItsWay: false });
   });
 
   it("a restart racing a pass that is sending lesson 2 schedules the new lesson 1 at a send hour 20 hours later", async () => {
