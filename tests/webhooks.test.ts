@@ -114,6 +114,14 @@ describe("webhook authenticity", () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe("invalid_json");
   });
 
+  it("a signed event whose type is the name of an object property (valueOf, constructor) is ignored, not a 500", async () => {
+    for (const type of ["valueOf", "constructor", "__proto__", "toString"]) {
+      const res = await post({ type, data: { email_id: "x" } });
+      expect(res.status, type).toBe(200);
+      expect(await res.json()).toEqual({ status: "ignored" });
+    }
+  });
+
   it("a signed event of a type we don't handle is acknowledged and ignored", async () => {
     const res = await post({ type: "contact.created", created_at: "2026-03-02T12:00:00Z", data: { id: "c1" } });
     expect(res.status).toBe(200);

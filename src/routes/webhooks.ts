@@ -71,7 +71,8 @@ function bounceNote(bounce: EmailEventData["bounce"]): string {
 }
 
 export function effectOf(type: string, rawData: unknown): WebhookEffect {
-  if (!(type in STATUS_EVENTS) && type !== "email.bounced" && type !== "email.complained" && type !== "email.suppressed") {
+  // Own keys only: "valueOf" or "constructor" are in every object.
+  if (!Object.hasOwn(STATUS_EVENTS, type) && type !== "email.bounced" && type !== "email.complained" && type !== "email.suppressed") {
     return { kind: "ignore" };
   }
   const parsed = emailEventData.safeParse(rawData);
