@@ -7,6 +7,9 @@ import { LIFECYCLE_STATES, TABLE, restartDueAt, transition, type Action, type Sn
 import { COURSE_SHAPE } from "../src/lifecycle/store";
 import type { CapturedEmail } from "./support/fake-resend";
 import { signUp } from "./support/signup";
+import { pauseForWeek, restart } from "../src/db/controls";
+import { openDatabase } from "../src/node-deps";
+import { createSubscriber } from "./support/factories";
 import { createTestContext, form, linkIn, TEST_APP_URL, type TestContext } from "./support/test-app";
 
 const HOUR = 60 * 60 * 1000;
@@ -78,6 +81,38 @@ describe("restart keeps the local hour", () => {
   it("within 20 hours of the last lesson, it waits for the first send hour after them", () => {
     const last = Date.parse("2026-03-02T09:00:00Z");
     expect(new Date(restartDueAt(last + HOUR, last, "UTC", 8)).toISOString()).toBe("2026-03-03T08:00:00.000Z");
+  });
+});
+
+describe("conditional writes", () => {
+  let t: TestContext;
+  beforeEach(async () => {
+    t = await createTestContext();
+  });
+  afterEach(async () => t.close());
+
+  it("a restart submitted twice at once, from two connections, starts one new run", async () => {
+    const s = await createSubscriber(t.db, t.clock.now(), {}, { nextLesson: 3, lastSentAt: t.clock.now() - 3 * DAY });
+    const file = (await t.db.$client.execute("PRAGMA database_list")).rows[0]!.file as string;
+    const other = await openDatabase(`file:${file}`);
+    try {
+      const schedule = { now: t.clock.now(), sendHour: 8 };
+      const results = await Promise.all([restart(t.db, s.id, schedule), restart(other.db, s.id, schedule)]);
+      expect(results.every((r) => r.ok)).toBe(true);
+      expect(await t.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, s.id) })).toMatchObject({ run: 2, nextLesson: 1 });
+    } finally {
+      other.client.close();
+    }
+  });
+
+  it("a pause computed from a row the dispatcher has since advanced is computed again from the new row", async () => {
+    const s = await createSubscriber(t.db, t.clock.now());
+    // The pass sends lesson 1 while the pause is in progress: whichever lands first, the pause
+    // ends up scheduling lesson 2 from lesson 1's real send time.
+    await Promise.all([runDispatch(t.deps), pauseForWeek(t.db, s.id, { now: t.clock.now(), sendHour: 8 })]);
+    const e = (await t.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, s.id) }))!;
+    expect(e.state).toBe("paused");
+    if (e.lastSentAt !== null) expect(e.nextSendAt! - e.lastSentAt).toBeGreaterThanOrEqual(20 * HOUR);
   });
 });
 

@@ -287,7 +287,12 @@ const pause = apply(() => ({ enrollment: { state: "paused", pausedUntil: null, n
 
 const resume = apply((s, _a, settings) => ({ enrollment: { state: "active", pausedUntil: null, nextSendAt: continueAt(s, settings) } }));
 
-const restart = apply((s, _a, settings) => ({ enrollment: NEW_RUN(s, settings), effects: [{ kind: "cancelPending", run: s.enrollment!.run }] }));
+/** A new run from lesson 1; asking again while lesson 1 is still to come (a double submit) changes nothing. */
+const restart: Handler = (s, a, settings) => {
+  const e = s.enrollment!;
+  if (e.state === "active" && e.nextLesson === 1 && !s.inFlight) return same(s, a, settings);
+  return apply(() => ({ enrollment: NEW_RUN(s, settings), effects: [{ kind: "cancelPending", run: e.run }] }))(s, a, settings);
+};
 
 const leave = (status: "unsubscribed" | "bounced" | "complained") =>
   apply((s, _a, settings) => {
