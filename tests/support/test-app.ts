@@ -73,7 +73,9 @@ export async function createTestContext(options: { env?: Record<string, string>;
   const database = await createTestDb();
   const clock = createTestClock();
   const config = testConfig(options.env, resend.url);
-  const mailer = createResendMailer({ apiKey: "re_test_key", baseUrl: resend.url, timeoutMs: options.timeoutMs ?? 2_000 });
+  // Generous by default, so a loaded machine never turns a slow answer into a timeout; a test of
+  // timeouts passes its own short one with a fake that never answers.
+  const mailer = createResendMailer({ apiKey: "re_test_key", baseUrl: resend.url, timeoutMs: options.timeoutMs ?? 30_000 });
   const deps: AppDeps = { db: database.db, mailer, clock: clock.now, config, logger: silentLogger };
   return {
     app: createApp(deps),
