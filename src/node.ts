@@ -3,6 +3,7 @@ import { createApp } from "./app";
 import { runDispatch } from "./drip/dispatch";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { AppDeps } from "./app-env";
+import { clientAddress } from "./lib/client-address";
 import { createLogger, errorFields } from "./lib/logger";
 import { createNodeDeps, loadConfigOrExit } from "./node-deps";
 import { devOutboxRoutes } from "./routes/dev-outbox";
@@ -17,7 +18,7 @@ async function main() {
   // share the proxy's address: pass the address that proxy vouches for instead.
   const deps: AppDeps = {
     ...(await createNodeDeps(config, logger)),
-    clientIp: (c) => getConnInfo(c).remote.address,
+    clientIp: (c) => clientAddress(config.trustProxy, c.req.header("x-forwarded-for"), () => getConnInfo(c).remote.address),
     onConfirmed: () => tick(),
   };
   const app = createApp(deps);

@@ -28,8 +28,8 @@ export interface SignupInput {
 /**
  * Records a signup and returns the subscriber it is about, or null if the row vanished meanwhile.
  * A pending subscriber needs a confirmation email; an active one gets an "already subscribed" email
- * instead, and the form changes nothing about them (a stranger typing their address must not be able
- * to move their time zone or rename them). An unsubscribed address goes back to pending with a new
+ * instead. Only a new row takes `input`'s details; an existing one (pending included) keeps its own,
+ * so a stranger typing someone's address cannot move their time zone or rename them. An unsubscribed address goes back to pending with a new
  * confirmation nonce, so it needs a fresh confirmation before anything else is sent.
  */
 export async function recordSignup(db: Db, input: SignupInput, now: number): Promise<Subscriber | null> {
@@ -41,18 +41,13 @@ export async function recordSignup(db: Db, input: SignupInput, now: number): Pro
   if (row) return row;
 
   const existing = await findSubscriberByEmail(db, input.email);
-  if (!existing || existing.status === "active") return existing ?? null;
+  // Stored details never change here: anyone can type anyone's address. The details of this signup
+  // travel inside its signed confirmation link and count only when the owner confirms.
+  if (!existing || existing.status !== "unsubscribed") return existing ?? null;
 
   const [updated] = await db
     .update(subscribers)
-    .set({
-      firstName: input.firstName ?? existing.firstName,
-      timeZone: input.timeZone,
-      ...(existing.status === "unsubscribed" && {
-        status: "pending" as const,
-        confirmationNonce: existing.confirmationNonce + 1,
-      }),
-    })
+    .set({ status: "pending" as const, confirmationNonce: existing.confirmationNonce + 1 })
     // Only from the state we read: a confirmation landing meanwhile is not undone.
     .where(
       and(
@@ -88,6 +83,8 @@ export async function confirmSubscriber(
   now: number,
   /** When a returning subscriber's next lesson is due, given when their last one went out. */
   resumeAt: (lastSentAt: number) => number,
+  /** The details signed into the confirmation link; they replace the stored ones on confirmation. */
+  details?: { firstName: string | null; timeZone: string },
 ): Promise<ConfirmOutcome> {
   const subscriber = await findSubscriber(db, subscriberId);
   if (!subscriber || (nonce ?? 0) !== subscriber.confirmationNonce) return "invalid";
@@ -118,7 +115,7 @@ export async function confirmSubscriber(
     db.delete(suppressions).where(and(eq(suppressions.emailHash, emailHash), stillPending)),
     db
       .update(subscribers)
-      .set({ status: "active", confirmedAt: now, unsubscribedAt: null })
+      .set({ status: "active", confirmedAt: now, unsubscribedAt: null, ...(details && { firstName: details.firstName, timeZone: details.timeZone }) })
       .where(
         and(
           eq(subscribers.id, subscriberId),
