@@ -5,7 +5,7 @@ import { subscribers } from "../src/db/schema";
 import { runDispatch } from "../src/drip/dispatch";
 import { createLogger } from "../src/lib/logger";
 import { headerSafe } from "../src/mail/compose";
-import { formTokenIn, signUp } from "./support/signup";
+import { confirmByClick, formTokenIn, signUp } from "./support/signup";
 import { createTestContext, form, linkIn, TEST_APP_URL, type TestContext } from "./support/test-app";
 import { emailEvent, signedWebhook, TEST_WEBHOOK_SECRET } from "./support/webhooks";
 
@@ -202,7 +202,7 @@ describe("personal data in logs", () => {
     const init = form({ email: "Private.Person@Example.com", firstName: "Rosalind", formToken });
     await app.request("/subscribe", { ...init, headers: { ...(init.headers as Record<string, string>), ...ip } });
     const confirmLink = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`);
-    await app.request(confirmLink.replace(TEST_APP_URL, ""));
+    await confirmByClick(app, confirmLink);
     await runDispatch(deps);
     const lesson = t.resend.emails[1]!;
     const manageLink = linkIn(lesson.text, `${TEST_APP_URL}/manage/`);

@@ -8,7 +8,7 @@ import { formatLocal } from "../src/drip/schedule";
 import { keyedHash } from "../src/lib/hash";
 import { signToken } from "../src/lib/tokens";
 import type { CapturedEmail } from "./support/fake-resend";
-import { signUp } from "./support/signup";
+import { confirmByClick, signUp } from "./support/signup";
 import { createTestContext, form, linkIn, TEST_APP_URL, type TestContext } from "./support/test-app";
 
 let t: TestContext;
@@ -57,7 +57,7 @@ async function subscribeAndGetLesson1(email: string, fields: { firstName?: strin
   await signUp(t, { email, firstName: fields.firstName ?? "Ana", timeZone: fields.timeZone ?? "UTC" });
   const confirmation = t.resend.emailsTo(email).at(-1);
   expect(confirmation, "confirmation email").toBeDefined();
-  expect((await t.app.request(path(linkIn(confirmation!.text, `${TEST_APP_URL}/confirm?token=`)))).status).toBe(200);
+  expect((await confirmByClick(t.app, linkIn(confirmation!.text, `${TEST_APP_URL}/confirm?token=`))).status).toBe(200);
   await runDispatch(t.deps);
   const [lesson1] = lessonEmails(email);
   expect(lesson1?.subject).toBe(COURSE.lessons[0]!.subject);
@@ -178,13 +178,13 @@ describe("one-click unsubscribe (RFC 8058)", () => {
     const email = "stale-confirm@example.com";
     await signUp(t, { email, firstName: "Ana", timeZone: "UTC" });
     const confirmLink = path(linkIn(t.resend.emailsTo(email).at(-1)!.text, `${TEST_APP_URL}/confirm?token=`));
-    expect((await t.app.request(confirmLink)).status).toBe(200);
+    expect((await confirmByClick(t.app, confirmLink)).status).toBe(200);
     await runDispatch(t.deps);
     const [lesson1] = lessonEmails(email);
     await post(linksIn(lesson1!).unsubscribe, { "List-Unsubscribe": "One-Click" }, {});
 
     t.clock.advance(HOUR);
-    const res = await t.app.request(confirmLink);
+    const res = await confirmByClick(t.app, confirmLink);
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expect(await pageOf(res)).toContain("This confirmation link is invalid or has expired");
@@ -475,7 +475,7 @@ describe("unsubscribe and delete", () => {
     expect(lessonNumbers("comeback@example.com")).toEqual([1]);
 
     const confirmation = t.resend.emailsTo("comeback@example.com").at(-1)!;
-    await t.app.request(path(linkIn(confirmation.text, `${TEST_APP_URL}/confirm?token=`)));
+    await confirmByClick(t.app, linkIn(confirmation.text, `${TEST_APP_URL}/confirm?token=`));
     await runHourlyUntil(t.clock.now() + DAY);
     expect(lessonNumbers("comeback@example.com")).toEqual([1, 2]);
   });
