@@ -252,7 +252,8 @@ describe("Turnstile fails closed", () => {
     const turnstile = await startFakeTurnstile();
     const ctx = await createTestContext({ env: { TURNSTILE_SECRET: "ts-secret", TURNSTILE_SITE_KEY: "ts-site-key", TURNSTILE_VERIFY_URL: turnstile.url } });
     try {
-      for (const fields of [{}, { "cf-turnstile-response": "" }, { "cf-turnstile-response": "x".repeat(3000) }]) {
+      const answers: Record<string, string>[] = [{}, { "cf-turnstile-response": "" }, { "cf-turnstile-response": "x".repeat(3000) }];
+      for (const fields of answers) {
         const res = await signUp(ctx, { email: "human@example.com", ...fields });
         expect(res.status).toBe(400);
       }

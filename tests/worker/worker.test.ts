@@ -243,7 +243,7 @@ describe("the Worker in workerd against sqld", () => {
     const opened = await edge.fetch(confirmUrl);
     expect(opened.status).toBe(200);
     expect(await count("select count(*) from subscribers where email = ? and status = 'pending'", [email])).toBe(1);
-    const confirmed = await confirmByClick({ request: (url, init) => edge.fetch(url, init) }, confirmUrl);
+    const confirmed = await confirmByClick({ request: (url, init) => edge.fetch(url, init as never) as unknown as Promise<Response> }, confirmUrl);
     expect(confirmed.status).toBe(200);
     expect(await confirmed.text()).toContain("confirmed");
 
