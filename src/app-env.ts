@@ -17,7 +17,8 @@ export interface AppDeps {
   /**
    * The client's IP address, for per-client signup limits. Default: the `cf-connecting-ip` header,
    * which Cloudflare sets at the edge (a client cannot forge it there). The Node entry passes the
-   * socket address instead; behind another proxy, pass what that proxy vouches for.
+   * socket address, or with TRUST_PROXY the address its proxies vouch for (`lib/client-address.ts`).
+   * Undefined (or a throw) means unknown: signup then counts the request in one shared bucket.
    */
   clientIp?: (c: Context<AppEnv>) => string | undefined;
   /** Called after a subscriber confirms; the Node server starts a dispatcher pass so lesson 1 goes out now. */

@@ -236,6 +236,20 @@ describe("double opt-in", () => {
     expect((await subscriberRow("person@example.com"))?.status).toBe("active");
   });
 
+  it("the button works when the browser sends Origin: null (the page's no-referrer policy): the signed token is the proof", async () => {
+    await signUp(t, { email: "origin-null@example.com" });
+    const page = await t.app.request(confirmLink());
+    expect(page.headers.get("referrer-policy")).toBe("no-referrer");
+    const form = confirmFormIn(await page.text())!;
+    const res = await t.app.request("/confirm", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: "null" },
+      body: new URLSearchParams(form.fields).toString(),
+    });
+    expect(res.status).toBe(200);
+    expect((await subscriberRow("origin-null@example.com"))?.status).toBe("active");
+  });
+
   it("a JSON client confirms by posting the token", async () => {
     await signUp(t, { email: "api@example.com" });
     const token = new URL(confirmLink(), TEST_APP_URL).searchParams.get("token")!;

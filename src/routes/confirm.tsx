@@ -60,8 +60,9 @@ async function postedToken(c: Context<AppEnv>): Promise<string> {
 
 export const confirmRoutes = new Hono<AppEnv>()
   .get("/confirm", async (c) => {
-    // The token is in the URL: keep the page out of caches and indexes.
+    // The token is in the URL: keep the page out of caches and indexes, and out of Referer headers.
     markPrivate(c);
+    c.header("Referrer-Policy", "no-referrer");
     const token = c.req.query("token") ?? "";
     const checked = await check(c, token);
     const site = siteInfo(c.get("deps").config);

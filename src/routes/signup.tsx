@@ -11,7 +11,7 @@ import { firstName } from "../lib/first-name";
 import { keyedHash } from "../lib/hash";
 import { signedConfirmUrl, signedSubscriberLinks } from "../lib/links";
 import { hitRateLimit, pruneRateLimits, releaseRateLimit } from "../lib/rate-limit";
-import { checkFormToken, clientIp, freshFormState, honeypotFilled, ipBucket, verifyTurnstile } from "../lib/signup-guard";
+import { checkFormToken, clientIp, freshFormState, honeypotFilled, ipBucket, verifyTurnstile, type FormTokenCheck } from "../lib/signup-guard";
 import type { SignupDetails } from "../lib/tokens";
 import { composeAlreadySubscribed, composeConfirmation } from "../mail/compose";
 import type { SendResult } from "../mail/mailer";
@@ -127,6 +127,39 @@ async function sendCounted(c: Context<AppEnv>, subscriber: Subscriber, details: 
   return { outcome: "sent" as const, result };
 }
 
+/** Why a form token does not let this post through, or undefined when it does. */
+function formTokenProblem(token: FormTokenCheck, json: boolean): { code: string; message: string } | undefined {
+  // The form carries a signed "served at" time. Form posts must bring it: our page always renders
+  // it, with or without JavaScript, so only a script posting straight at /subscribe lacks it.
+  // JSON clients (an API, our own tests) may leave it out; they still meet the rate limits and,
+  // when it is on, Turnstile. A token that is present is always checked.
+  if (token === "ok" || (token === "missing" && json)) return undefined;
+  // Browser autofill and a quick click can beat the minimum fill time: nothing was sent, so say so
+  // and ask for one more click (the fields are kept). A day-old form is a tab left open.
+  const message =
+    token === "too_fast"
+      ? "Almost there: please check your details and press the button once more."
+      : token === "expired"
+        ? "This page was open for a long time, so we couldn't accept the form. Please send it again."
+        : "We couldn't accept the form. Please send it again.";
+  return { code: `form_${token}`, message };
+}
+
+/**
+ * Turnstile, when configured, for every client (skipping it for JSON would only move bots over to
+ * JSON). A missing or unreadable widget answer fails. Returns the message to show, or undefined.
+ */
+async function turnstileProblem(c: Context<AppEnv>, answer: unknown, ip: string | undefined): Promise<string | undefined> {
+  const { config, logger } = c.get("deps");
+  if (!config.turnstile) return undefined;
+  const outcome = await verifyTurnstile(config.turnstile, answer, ip);
+  if (outcome === "passed") return undefined;
+  logger.info("signup_refused", { reason: `turnstile_${outcome}` });
+  return outcome === "unavailable"
+    ? "We couldn't complete the anti-spam check just now. Please try again in a moment."
+    : "Please complete the anti-spam check (the box above the button) and send the form again.";
+}
+
 export const signupRoutes = new Hono<AppEnv>()
   .post("/subscribe", async (c) => {
     const { config, logger } = c.get("deps");
@@ -134,20 +167,13 @@ export const signupRoutes = new Hono<AppEnv>()
     const body = await readBody(c);
     const now = c.get("deps").clock();
 
-    const checkYourInbox = () => (json ? c.json(CHECK_YOUR_INBOX, 202) : c.redirect("/check-your-inbox", 303));
-
     // People never see the honeypot: only a bot fills it, and a bot learns nothing from a calm answer.
     if (honeypotFilled(body.website)) {
       logger.info("signup_refused", { reason: "honeypot" });
-      return checkYourInbox();
+      return json ? c.json(CHECK_YOUR_INBOX, 202) : c.redirect("/check-your-inbox", 303);
     }
 
-    // The form carries a signed "served at" time. Form posts must bring it: our page always renders
-    // it, with or without JavaScript, so only a script posting straight at /subscribe lacks it.
-    // JSON clients (an API, our own tests) may leave it out; they still meet the rate limits and,
-    // when it is on, Turnstile. A token that is present is always checked.
     const token = await checkFormToken(config.appSecret, body.formToken, now);
-
     /** The form again, with what was typed, a message, and a form token that is still good. */
     const formAgain = async (status: ContentfulStatusCode, errors: FieldErrors, options: { retry?: boolean } = {}) => {
       const fresh = await freshFormState(config, now, options);
@@ -162,28 +188,20 @@ export const signupRoutes = new Hono<AppEnv>()
       };
       return c.html(<LandingPage site={siteInfo(config)} sendHour={config.sendHour} form={form} />, status);
     };
+    /** A 400: the JSON error, or the form again with the message. */
+    const refuse = (code: string, errors: FieldErrors, options: { retry?: boolean } = {}) => {
+      if (json) throw new AppError(400, code, errors.email ?? errors.firstName ?? errors.form ?? "Please check the form.");
+      return formAgain(400, errors, options);
+    };
 
-    if (token !== "ok" && !(token === "missing" && json)) {
-      logger.info("signup_refused", { reason: `form_${token}` });
-      // Browser autofill and a quick click can beat the minimum fill time: nothing was sent, so say
-      // so and ask for one more click (the fields are kept). A day-old form is a tab left open.
-      const message =
-        token === "too_fast"
-          ? "Almost there: please check your details and press the button once more."
-          : token === "expired"
-            ? "This page was open for a long time, so we couldn't accept the form. Please send it again."
-            : "We couldn't accept the form. Please send it again.";
-      if (json) throw new AppError(400, `form_${token}`, message);
-      return formAgain(400, { form: message }, { retry: token === "too_fast" });
+    const tokenProblem = formTokenProblem(token, json);
+    if (tokenProblem) {
+      logger.info("signup_refused", { reason: tokenProblem.code });
+      return refuse(tokenProblem.code, { form: tokenProblem.message }, { retry: token === "too_fast" });
     }
 
     const parsed = signupSchema.safeParse(body);
-    if (!parsed.success) {
-      const errors = fieldErrors(parsed.error);
-      const message = errors.email ?? errors.firstName ?? errors.form ?? "Please check the form.";
-      if (json) throw new AppError(400, "invalid_signup", message);
-      return formAgain(400, errors);
-    }
+    if (!parsed.success) return refuse("invalid_signup", fieldErrors(parsed.error));
     const { email } = parsed.data;
     const details: SignupDetails = { firstName: parsed.data.firstName ?? null, timeZone: resolveTimeZone(parsed.data.timeZone) };
 
@@ -193,25 +211,13 @@ export const signupRoutes = new Hono<AppEnv>()
     const limited = await perClientLimit(c, ip, now);
     if (limited) return limited;
 
-    // Turnstile, when configured, applies to every client: skipping it for JSON would only move
-    // bots over to JSON. A missing widget token fails the check.
-    if (config.turnstile) {
-      const outcome = await verifyTurnstile(config.turnstile, body["cf-turnstile-response"], ip);
-      if (outcome !== "passed") {
-        logger.info("signup_refused", { reason: `turnstile_${outcome}` });
-        const message =
-          outcome === "unavailable"
-            ? "We couldn't complete the anti-spam check just now. Please try again in a moment."
-            : "Please complete the anti-spam check (the box above the button) and send the form again.";
-        if (json) throw new AppError(400, "turnstile_failed", message);
-        return formAgain(400, { form: message });
-      }
-    }
+    const antiSpam = await turnstileProblem(c, body["cf-turnstile-response"], ip);
+    if (antiSpam) return refuse("turnstile_failed", { form: antiSpam });
 
-    const response = await deliver(c, email, details, now, formAgain);
+    const response = await deliver(c, email, details, now, refuse);
     // Counters outlive their windows; clearing the old ones now and then keeps the table small.
     if (Math.random() < 0.01) await pruneRateLimits(c.get("deps").db, now);
-    return response ?? checkYourInbox();
+    return response ?? (json ? c.json(CHECK_YOUR_INBOX, 202) : c.redirect("/check-your-inbox", 303));
   })
   .get("/check-your-inbox", (c) => {
     const { config } = c.get("deps");
@@ -242,7 +248,7 @@ async function deliver(
   email: string,
   details: SignupDetails,
   now: number,
-  formAgain: (status: ContentfulStatusCode, errors: FieldErrors) => Promise<Response>,
+  refuse: (code: string, errors: FieldErrors) => Promise<Response>,
 ): Promise<Response | undefined> {
   const { db, logger } = c.get("deps");
   const subscriber = await recordSignup(db, { email, ...details }, now);
@@ -262,9 +268,9 @@ async function deliver(
   logger.warn("confirmation_send_failed", { subscriberId: subscriber.id, status: result.error.status, reason: result.error.name });
   // The provider refused the recipient itself: a typo or a mailbox that cannot exist, the person's to fix.
   if (result.error.kind === "recipient") {
-    const message = "Our mail provider refused this email address. Please check it for typos, or use another address.";
-    if (wantsJson(c)) throw new AppError(400, "address_refused", message);
-    return formAgain(400, { email: message });
+    return refuse("address_refused", {
+      email: "Our mail provider refused this email address. Please check it for typos, or use another address.",
+    });
   }
   throw new AppError(503, "mail_unavailable", "We couldn't send your confirmation email just now. Please try again in a few minutes.", {
     "Retry-After": "120",
