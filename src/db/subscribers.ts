@@ -28,9 +28,11 @@ export interface SignupInput {
 /**
  * Records a signup and returns the subscriber it is about, or null if the row vanished meanwhile.
  * A pending subscriber needs a confirmation email; an active one gets an "already subscribed" email
- * instead. Only a new row takes `input`'s details; an existing one (pending included) keeps its own,
- * so a stranger typing someone's address cannot move their time zone or rename them. An unsubscribed address goes back to pending with a new
- * confirmation nonce, so it needs a fresh confirmation before anything else is sent.
+ * instead. Only a new row takes `input`'s details; an existing one (pending included) keeps its
+ * own, so a stranger typing someone's address cannot move their time zone or rename them (the
+ * details reach the row through the signed confirmation link: `confirmSubscriber`'s `details`).
+ * An unsubscribed address goes back to pending with a new confirmation nonce, so it needs a fresh
+ * confirmation before anything else is sent.
  */
 export async function recordSignup(db: Db, input: SignupInput, now: number): Promise<Subscriber | null> {
   const [row] = await db
@@ -115,7 +117,12 @@ export async function confirmSubscriber(
     db.delete(suppressions).where(and(eq(suppressions.emailHash, emailHash), stillPending)),
     db
       .update(subscribers)
-      .set({ status: "active", confirmedAt: now, unsubscribedAt: null, ...(details && { firstName: details.firstName, timeZone: details.timeZone }) })
+      .set({
+        status: "active",
+        confirmedAt: now,
+        unsubscribedAt: null,
+        ...(details && { firstName: details.firstName, timeZone: details.timeZone }),
+      })
       .where(
         and(
           eq(subscribers.id, subscriberId),

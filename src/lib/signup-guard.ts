@@ -25,11 +25,11 @@ const FORM_AUDIENCE = "signup-form";
 export const RETRY_FILL_MS = 1_000;
 
 /**
- * The hidden `formToken`: the instant the form was served (ms since the epoch, UTC), signed so it
- * cannot be backdated. `servedAt` defaults to `now`; the "one more click" form passes an earlier
- * instant so that its minimum fill time is RETRY_FILL_MS rather than MIN_FILL_MS.
+ * The hidden `formToken`: the instant the form counts as served (ms since the epoch, UTC), signed
+ * so it cannot be backdated. The "one more click" form passes an earlier instant so that its
+ * minimum fill time is RETRY_FILL_MS rather than MIN_FILL_MS.
  */
-export async function issueFormToken(secret: string, now: number, servedAt = now): Promise<string> {
+export async function issueFormToken(secret: string, servedAt: number): Promise<string> {
   return sign({ aud: FORM_AUDIENCE, t: servedAt }, secret, "HS256");
 }
 
@@ -63,7 +63,7 @@ export function honeypotFilled(value: unknown): boolean {
  */
 export async function freshFormState(config: Config, now: number, options: { retry?: boolean } = {}) {
   const servedAt = options.retry ? now - MIN_FILL_MS + RETRY_FILL_MS : now;
-  return { formToken: await issueFormToken(config.appSecret, now, servedAt), turnstileSiteKey: config.turnstile?.siteKey };
+  return { formToken: await issueFormToken(config.appSecret, servedAt), turnstileSiteKey: config.turnstile?.siteKey };
 }
 
 const IP_PATTERN = /^[0-9a-f:.]{2,45}$/;
