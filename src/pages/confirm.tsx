@@ -10,9 +10,10 @@ import { MessagePage, type SiteInfo } from "./layout";
 export function ConfirmPage(props: { site: SiteInfo; token: string; firstName: string | null }) {
   return (
     <MessagePage title="Confirm your subscription" site={props.site}>
+      {/* No lesson is named here: a returning subscriber continues where they left off. */}
       <p class="lead">
-        {props.firstName ? `${props.firstName}, one` : "One"} click and <cite>{COURSE.title}</cite> starts: lesson 1 arrives
-        right after.
+        {props.firstName ? `${props.firstName}, please` : "Please"} press the button to confirm your subscription to{" "}
+        <cite>{COURSE.title}</cite>.
       </p>
       <form method="post" action="/confirm">
         <input type="hidden" name="token" value={props.token} />
