@@ -20,6 +20,11 @@ export interface AppDeps {
    * socket address instead; behind another proxy, pass what that proxy vouches for.
    */
   clientIp?: (c: Context<AppEnv>) => string | undefined;
+  /**
+   * Compress text responses (gzip/deflate, hono/compress). The Node entry turns it on; the Worker
+   * leaves it off because Cloudflare's edge already compresses.
+   */
+  compress?: boolean;
   /** Called after a subscriber confirms; the Node server starts a dispatcher pass so lesson 1 goes out now. */
   onConfirmed?: () => void;
 }

@@ -18,6 +18,7 @@ async function main() {
   const deps: AppDeps = {
     ...(await createNodeDeps(config, logger)),
     clientIp: (c) => getConnInfo(c).remote.address,
+    compress: true,
     onConfirmed: () => tick(),
   };
   const app = createApp(deps);

@@ -6,6 +6,10 @@
 
 export const COURSE_TITLE = "Clear Skin from the Inside Out";
 
+/** The one disclaimer, shown in every page footer and every lesson email. */
+export const DISCLAIMER =
+  "This course is for education only and is not medical advice. Talk to your doctor or dermatologist before you change a treatment or start a supplement, and don't stop any prescribed medication on your own.";
+
 export interface LessonMeta {
   /** 1-based position in the course. */
   number: number;

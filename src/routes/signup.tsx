@@ -27,7 +27,7 @@ const TIME_ZONE_MAX = 100;
  */
 const NAME_PATTERN = /^[\p{L}\p{M}' ’.-]*$/u;
 
-const signupSchema = z.object({
+export const signupSchema = z.object({
   email: emailAddress,
   firstName: z
     .string({ error: "Please enter your first name as plain text." })
