@@ -192,11 +192,12 @@ describe("details a subscriber can fix", () => {
 
   it("hostile input (huge or odd fields) is a 4xx, never a 5xx", async () => {
     const { manage, csrf } = await subscribe("hostile@example.com");
-    for (const fields of [
+    const attempts: Record<string, string>[] = [
       { csrf, firstName: "x".repeat(5000), timeZone: "y".repeat(5000), sendHour: "99999999999999999999" },
       { csrf, firstName: "Ana\r\nBcc: a@b.c", timeZone: "UTC", sendHour: "-1" },
       { csrf },
-    ]) {
+    ];
+    for (const fields of attempts) {
       const res = await post(`${manage}/details`, fields);
       expect(res.status).toBe(400);
     }
