@@ -59,7 +59,7 @@ const refusedForm = () =>
   new AppError(
     403,
     "form_expired",
-    "This form has expired or didn't come from your manage page, so nothing was changed. Please open the link in your latest email and try again.",
+    "This form has expired or didn't come from your manage page, so nothing was changed. Please go back, reload the page and try again.",
   );
 
 /**
