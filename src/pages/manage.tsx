@@ -189,7 +189,10 @@ export function ManagePage({ site, subscription, base, now, done, formToken, det
           )}
           {state.kind === "paused" && (
             <>
-              <p>The next lesson goes out at the next morning send time after you resume, one lesson at a time.</p>
+              <p>
+                The next lesson goes out at {String(details.sendHour).padStart(2, "0")}:00 your time after you resume, one
+                lesson at a time.
+              </p>
               <div class="actions">
                 <ActionButton base={base} token={formToken} action="resume" label="Resume my lessons" />
               </div>
