@@ -21,6 +21,11 @@ export interface AppDeps {
    * Undefined (or a throw) means unknown: signup then counts the request in one shared bucket.
    */
   clientIp?: (c: Context<AppEnv>) => string | undefined;
+  /**
+   * Compress text responses (gzip/deflate, hono/compress). The Node entry turns it on; the Worker
+   * leaves it off because Cloudflare's edge already compresses.
+   */
+  compress?: boolean;
   /** Called after a subscriber confirms; the Node server starts a dispatcher pass so lesson 1 goes out now. */
   onConfirmed?: () => void;
 }

@@ -121,9 +121,17 @@ export function loadConfig(env: Record<string, string | undefined>, runtime: Run
   const production = runtime === "worker" || e.NODE_ENV === "production";
 
   if (production) {
-    const missing = (["APP_SECRET", "APP_URL", "DATABASE_URL"] as const).filter((name) => !e[name]);
+    // MAIL_POSTAL_ADDRESS: anti-spam law (CAN-SPAM, PECR/ePrivacy) wants a real postal address in
+    // every email; a public placeholder is worse than not starting.
+    const missing = (["APP_SECRET", "APP_URL", "DATABASE_URL", "MAIL_POSTAL_ADDRESS"] as const).filter((name) => !e[name]);
     if (missing.length > 0) {
-      throw new ConfigError(missing.map((name) => `${name} is required in production`));
+      throw new ConfigError(
+        missing.map((name) =>
+          name === "MAIL_POSTAL_ADDRESS"
+            ? "MAIL_POSTAL_ADDRESS is required in production: the sender's real postal address, shown in every email footer"
+            : `${name} is required in production`,
+        ),
+      );
     }
   }
 

@@ -19,6 +19,7 @@ async function main() {
   const deps: AppDeps = {
     ...(await createNodeDeps(config, logger)),
     clientIp: (c) => clientAddress(config.trustProxy, c.req.header("x-forwarded-for"), () => getConnInfo(c).remote.address),
+    compress: true,
     onConfirmed: () => tick(),
   };
   const app = createApp(deps);

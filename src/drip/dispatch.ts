@@ -169,7 +169,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     const next = lessonByNumber(row.lessonNumber + 1);
     const nextSendAt =
       lesson && next
-        ? nextLessonDueAt({ lastSentAt: sentAt, daysAfter: next.dayOffset - lesson.dayOffset, timeZone: row.timeZone, sendHour: config.sendHour })
+        ? nextLessonDueAt({ lastSentAt: sentAt, daysAfter: next.dayOffset - lesson.dayOffset, timeZone: row.timeZone, sendHour: row.sendHour ?? config.sendHour })
         : null;
     return { subscriberId: row.subscriberId, lessonNumber: row.lessonNumber, sentAt, nextSendAt };
   }

@@ -29,7 +29,7 @@ export function ConfirmedPage(props: { site: SiteInfo; when: string; manageUrl: 
   return (
     <MessagePage title="You're in!" site={props.site}>
       <p class="lead">Your subscription is confirmed. {props.when}</p>
-      <p>The next lessons follow every few days, in the morning your time. Every email has links to pause or leave.</p>
+      <p>The next lessons follow every few days at the same local hour. Every email has links to pause, change your details or leave.</p>
       <p>
         <a class="button secondary" href={props.manageUrl}>
           Manage your subscription

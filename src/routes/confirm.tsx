@@ -90,7 +90,7 @@ export const confirmRoutes = new Hono<AppEnv>()
       claims.nonce,
       await keyedHash(config.appSecret, subscriber.email),
       now,
-      (lastSentAt) => resumeDueAt(now, lastSentAt, timeZone, config.sendHour),
+      (lastSentAt) => resumeDueAt(now, lastSentAt, timeZone, subscriber.sendHour ?? config.sendHour),
       claims.details,
     );
     if (outcome === "invalid") throw invalidLink();

@@ -3,6 +3,7 @@ import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
+import { CONFIRMATION_EMAIL } from "../course";
 import { recordSignup, type Subscriber } from "../db/subscribers";
 import { resolveTimeZone } from "../drip/schedule";
 import { emailAddress } from "../lib/email-address";
@@ -225,8 +226,8 @@ export const signupRoutes = new Hono<AppEnv>()
       <MessagePage title="Check your inbox" site={siteInfo(config)}>
         <p class="lead">We've sent you an email with a link to confirm your subscription.</p>
         <p>
-          Open it and click <strong>Confirm my subscription</strong>. Lesson 1 arrives right after. The link works for 48
-          hours.
+          Open it, click <strong>{CONFIRMATION_EMAIL.button}</strong>, then press <strong>Confirm</strong> on the page that
+          opens. Lesson 1 arrives right after. The link works for 48 hours.
         </p>
         <p class="hint">
           Already subscribed? Then the email has your link to manage your subscription instead, and there's nothing to confirm.
