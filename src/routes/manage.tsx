@@ -84,6 +84,7 @@ export const manageRoutes = new Hono<AppEnv>()
     const subscriberId = await subscriberIdFrom(c, c.req.param("token"), "manage");
     if (!(await deleteSubscriber(db, subscriberId, clock(), config.appSecret))) throw brokenLink();
     logger.info("subscriber_deleted", { subscriberId });
+    await c.get("deps").afterErase?.();
     return c.redirect("/deleted", 303);
   })
   .post("/manage/:token/:action", async (c) => {
