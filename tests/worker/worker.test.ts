@@ -306,7 +306,7 @@ describe("the Worker in workerd against sqld", () => {
     expect(second.sent).toBeGreaterThan(0);
     await expectSettled(second, first.sent + second.sent);
     expect(await count("select count(*) from enrollments where next_lesson = 1")).toBe(1000 - first.sent - second.sent);
-  });
+  }, 180_000);
 });
 
 describe("the cron pass budget", () => {
@@ -335,5 +335,5 @@ describe("the cron pass budget", () => {
     // Nothing is due any more (lesson 2 comes days later): another run sends nothing.
     expect((await small.runCron()).sent).toBe(0);
     await expectSettled(passReports.at(-1)!, 30);
-  });
+  }, 180_000);
 });
