@@ -62,12 +62,12 @@ for (let run = 1; run <= RUNS; run++) {
   for (const start of STARTS) {
     const result = await measure(start);
     results.get(start.name).push(result);
-    console.log(`  run ${run} ${start.name}: healthy after ${result.healthyMs.toFixed(0)} ms, server ${mb(result.server)}, tree ${mb(result.tree)} (${result.processes} processes)`);
+    console.log(`  run ${run} ${start.name}: healthy after ${result.healthyMs.toFixed(0)} ms, server ${mb(result.server)}, tree ${mb(result.tree)} (${result.processes} process${result.processes === 1 ? "" : "es"})`);
   }
 }
 
 console.log("\n| start | first /healthz 200 (median) | idle RSS, server process | idle RSS, whole process tree |");
 console.log("|---|---|---|---|");
 for (const [name, runs] of results) {
-  console.log(`| ${name} | ${median(runs.map((r) => r.healthyMs)).toFixed(0)} ms | ${mb(median(runs.map((r) => r.server)))} | ${mb(median(runs.map((r) => r.tree)))} (${runs[0].processes} processes) |`);
+  console.log(`| ${name} | ${median(runs.map((r) => r.healthyMs)).toFixed(0)} ms | ${mb(median(runs.map((r) => r.server)))} | ${mb(median(runs.map((r) => r.tree)))} (${runs[0].processes} process${runs[0].processes === 1 ? "" : "es"}) |`);
 }
