@@ -97,6 +97,9 @@ describe("the Node server process", () => {
       expect(await home.text()).toContain("Clear Skin");
       server.signal("SIGTERM");
       expect(await server.exited, server.output()).toEqual({ code: 0, signal: null });
+      // The bundle found migrations/ in the project folder and applied it to the new file.
+      expect(await sqlCount("select count(*) from __drizzle_migrations")).toBeGreaterThan(0);
+      expect(await sqlCount("select count(*) from subscribers")).toBe(0);
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }

@@ -184,6 +184,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  console.log = consoleLog;
   client?.close();
   await resend?.close();
   await sqldProxy?.close();
