@@ -28,6 +28,11 @@ export interface AppDeps {
   compress?: boolean;
   /** Called after a subscriber confirms; the Node server starts a dispatcher pass so lesson 1 goes out now. */
   onConfirmed?: () => void;
+  /**
+   * Called after a subscriber's data was deleted, before the answer. The Node entry checkpoints and
+   * truncates the embedded file's WAL, so the deleted address and name leave the disk too. Never rejects.
+   */
+  afterErase?: () => Promise<void>;
 }
 
 export type AppEnv = { Variables: { deps: AppDeps; requestId: string } };

@@ -55,9 +55,11 @@ export interface DispatchOptions {
   maxAttempts?: number;
   passId?: string;
   sleep?: (ms: number) => Promise<void>;
+  /** Shutdown: once aborted, no new batch is prepared or sent; claimed rows not yet sent are released. */
+  signal?: AbortSignal;
 }
 
-export type StopReason = "done" | "emails" | "time" | "subrequests" | "rate_limited" | "provider_refused";
+export type StopReason = "done" | "emails" | "time" | "subrequests" | "rate_limited" | "provider_refused" | "aborted";
 
 export interface DispatchReport {
   passId: string;
@@ -420,8 +422,8 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       report.stoppedBy = "emails";
       break;
     }
-    if (remainingMs() <= 0) {
-      report.stoppedBy = "time";
+    if (remainingMs() <= 0 || options.signal?.aborted) {
+      report.stoppedBy = options.signal?.aborted ? "aborted" : "time";
       break;
     }
     if (!fits(PREPARE_CALLS + SEND_CALLS)) {
@@ -430,7 +432,8 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     }
     const batches = await prepare(room);
     const previous = await sending;
-    if (previous !== "ok") {
+    if (previous !== "ok" || options.signal?.aborted) {
+      if (previous === "ok") report.stoppedBy = "aborted";
       if (batches) await call(releaseLeases(db, passId, batches.flatMap((b) => b.members.map((m) => m.row.subscriberId))));
       sending = Promise.resolve(previous);
       break;

@@ -120,6 +120,7 @@ export const manageRoutes = new Hono<AppEnv>()
     const { subscriberId } = await formPost(c);
     if (!(await deleteSubscriber(db, subscriberId, clock(), config.appSecret))) throw brokenLink();
     logger.info("subscriber_deleted", { subscriberId });
+    await c.get("deps").afterErase?.();
     return c.redirect("/deleted", 303);
   })
   .post("/manage/:token/details", async (c) => {
