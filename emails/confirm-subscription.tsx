@@ -52,7 +52,7 @@ export default function ConfirmSubscriptionEmail({ firstName, confirmUrl, brandN
       <Text className={s.cls.text} style={s.paragraph}>
         Please confirm that this is your email address, so we can start sending your lessons.
       </Text>
-      <ActionLink href={confirmUrl} label="Yes, send me the course" />
+      <ActionLink href={confirmUrl} label={CONFIRMATION_EMAIL.button} />
       <Text className={s.cls.text} style={s.paragraph}>
         {`This link expires in ${CONFIRM_LINK_TTL_HOURS} hours. Once you confirm, lesson 1 is on its way, and the rest follow over the next ${courseDays} days.`}
       </Text>

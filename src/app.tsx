@@ -1,6 +1,7 @@
 /** @jsxImportSource hono/jsx */
 import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { compress } from "hono/compress";
 import { HTTPException } from "hono/http-exception";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
@@ -16,6 +17,7 @@ import { landingRoutes } from "./routes/landing";
 import { lessonRoutes } from "./routes/lessons";
 import { manageRoutes } from "./routes/manage";
 import { signupRoutes } from "./routes/signup";
+import { isTokenisedPath, siteFileRoutes } from "./routes/site-files";
 import { unsubscribeRoutes } from "./routes/unsubscribe";
 import { webhookRoutes } from "./routes/webhooks";
 
@@ -64,11 +66,21 @@ export function createApp(deps: AppDeps) {
         frameAncestors: ["'none'"],
         baseUri: ["'none'"],
       },
-      referrerPolicy: "no-referrer",
+      // Keeps our origin on same-site requests (form POSTs then carry a real Origin) and sends only
+      // the origin cross-site. Pages with a token in their URL say `no-referrer` (below).
+      referrerPolicy: "strict-origin-when-cross-origin",
       // Routes that must relax the policy (the web archive, the dev outbox) set their own header.
       overwrite: false,
     }),
   );
+  // A URL holding a subscriber's token must never leave in a Referer header, not even to a link on
+  // the same page; error pages on those paths included. Their forms carry a signed form token, since
+  // Chromium then sends `Origin: null` (src/lib/form-token.ts).
+  app.use(async (c, next) => {
+    await next();
+    if (isTokenisedPath(c.req.path)) c.header("Referrer-Policy", "no-referrer");
+  });
+  if (deps.compress) app.use(compress());
   app.use(
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
@@ -79,6 +91,7 @@ export function createApp(deps: AppDeps) {
   );
 
   app.route("/", landingRoutes);
+  app.route("/", siteFileRoutes);
   app.route("/", signupRoutes);
   app.route("/", confirmRoutes);
   app.route("/", manageRoutes);

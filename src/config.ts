@@ -15,6 +15,12 @@ const optionalString = z
   .transform((value) => (value === "" ? undefined : value))
   .optional();
 
+/** A whole number from 1 to `max`; the error names the range (the variable's name is prefixed). */
+const positiveInt = (max: number) => {
+  const message = `must be a whole number from 1 to ${max}`;
+  return z.coerce.number({ error: message }).int(message).min(1, message).max(max, message);
+};
+
 const envSchema = z
   .object({
     NODE_ENV: optionalString,
@@ -43,6 +49,20 @@ const envSchema = z
     TURNSTILE_SITE_KEY: optionalString,
     /** Cloudflare's siteverify endpoint; overridable so tests can stand a fake in its place. */
     TURNSTILE_VERIFY_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+    /** Signups one client address may make per window (see README, "Signup limits"). */
+    SIGNUP_LIMIT_PER_IP: positiveInt(1_000_000).default(10),
+    SIGNUP_LIMIT_PER_IP_WINDOW_SECONDS: positiveInt(7 * 86_400).default(3_600),
+    /** Confirmation emails (accepted by the provider) one address may receive per window. */
+    SIGNUP_LIMIT_PER_ADDRESS: positiveInt(100).default(3),
+    SIGNUP_LIMIT_PER_ADDRESS_WINDOW_SECONDS: positiveInt(7 * 86_400).default(86_400),
+    /** Off, or how many reverse proxies in front of the Node server append to X-Forwarded-For. */
+    TRUST_PROXY: optionalString.pipe(
+      z
+        .string()
+        .regex(/^(true|false|[0-9]|1[0-9]|20)$/i, "must be false (the default), true (one proxy) or the number of proxies in front (0–20)")
+        .transform((value) => (/^true$/i.test(value) ? 1 : /^false$/i.test(value) ? 0 : Number(value)))
+        .optional(),
+    ),
     /** Per-run budget of the Worker's cron pass: how many emails one pass may send. */
     DISPATCH_MAX_EMAILS: z.coerce.number().int().min(1).max(100_000).optional(),
     /** Per-run budget of wall time in milliseconds. */
@@ -70,6 +90,10 @@ export interface Config {
   tickIntervalSeconds: number;
   adminToken?: string;
   turnstile?: { secret: string; siteKey: string; verifyUrl: string };
+  /** Signup limits; windows in milliseconds. */
+  signupLimits: { perIp: { limit: number; windowMs: number }; perAddress: { limit: number; windowMs: number } };
+  /** How many reverse proxies in front of the Node server to trust in X-Forwarded-For; 0 = none. */
+  trustProxy: number;
   dispatchBudget: { maxEmails: number; maxMs: number; maxSubrequests: number };
   /** Things an operator should know about the configuration (never secrets themselves). */
   warnings: string[];
@@ -97,9 +121,17 @@ export function loadConfig(env: Record<string, string | undefined>, runtime: Run
   const production = runtime === "worker" || e.NODE_ENV === "production";
 
   if (production) {
-    const missing = (["APP_SECRET", "APP_URL", "DATABASE_URL"] as const).filter((name) => !e[name]);
+    // MAIL_POSTAL_ADDRESS: anti-spam law (CAN-SPAM, PECR/ePrivacy) wants a real postal address in
+    // every email; a public placeholder is worse than not starting.
+    const missing = (["APP_SECRET", "APP_URL", "DATABASE_URL", "MAIL_POSTAL_ADDRESS"] as const).filter((name) => !e[name]);
     if (missing.length > 0) {
-      throw new ConfigError(missing.map((name) => `${name} is required in production`));
+      throw new ConfigError(
+        missing.map((name) =>
+          name === "MAIL_POSTAL_ADDRESS"
+            ? "MAIL_POSTAL_ADDRESS is required in production: the sender's real postal address, shown in every email footer"
+            : `${name} is required in production`,
+        ),
+      );
     }
   }
 
@@ -137,6 +169,11 @@ export function loadConfig(env: Record<string, string | undefined>, runtime: Run
       e.TURNSTILE_SECRET && e.TURNSTILE_SITE_KEY
         ? { secret: e.TURNSTILE_SECRET, siteKey: e.TURNSTILE_SITE_KEY, verifyUrl: e.TURNSTILE_VERIFY_URL ?? TURNSTILE_VERIFY_URL }
         : undefined,
+    signupLimits: {
+      perIp: { limit: e.SIGNUP_LIMIT_PER_IP, windowMs: e.SIGNUP_LIMIT_PER_IP_WINDOW_SECONDS * 1000 },
+      perAddress: { limit: e.SIGNUP_LIMIT_PER_ADDRESS, windowMs: e.SIGNUP_LIMIT_PER_ADDRESS_WINDOW_SECONDS * 1000 },
+    },
+    trustProxy: e.TRUST_PROXY ?? 0,
     dispatchBudget: {
       maxEmails: e.DISPATCH_MAX_EMAILS ?? DEFAULT_BUDGET[runtime].maxEmails,
       maxMs: e.DISPATCH_MAX_MS ?? DEFAULT_BUDGET[runtime].maxMs,

@@ -6,7 +6,7 @@ import type { AppDeps } from "./app-env";
 import { ConfigError, loadConfig, type Config } from "./config";
 import { createDb, type Db } from "./db/client";
 import { applyMigrations } from "./db/migrate";
-import type { Logger } from "./lib/logger";
+import { errorFields, type Logger } from "./lib/logger";
 import type { Mailer } from "./mail/mailer";
 import { createOutboxMailer } from "./mail/outbox";
 import { createResendMailer } from "./mail/resend";
@@ -43,11 +43,32 @@ export async function openDatabase(url: string, authToken?: string): Promise<{ d
   return { db: createDb(client), client };
 }
 
+/**
+ * After "delete my data": copies the WAL into the database file and truncates the WAL to zero
+ * bytes, so the deleted rows' old page images (address, name) do not linger in `<db>-wal` until
+ * the next automatic checkpoint. With `secure_delete` on, the pages written back hold zeros where
+ * the rows were (https://www.sqlite.org/pragma.html#pragma_wal_checkpoint). A reader in another
+ * process (the CLI) can keep the checkpoint from finishing: logged, and the next delete or
+ * automatic checkpoint completes it. Never throws: the deletion itself is already committed.
+ */
+export function walTruncator(client: Client, logger: Logger): () => Promise<void> {
+  return async () => {
+    try {
+      const result = await client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+      // One row: busy (1 if it could not finish), WAL frames, frames checkpointed.
+      if (Number(result.rows[0]?.[0] ?? 0) !== 0) logger.warn("wal_checkpoint_busy", { after: "erase" });
+    } catch (error) {
+      logger.error("wal_checkpoint_failed", errorFields(error));
+    }
+  };
+}
+
 /** Builds the dependencies for the Node runtime: embedded or remote libSQL, migrations applied. */
 export async function createNodeDeps(config: Config, logger: Logger): Promise<AppDeps> {
-  const { db } = await openDatabase(config.database.url, config.database.authToken);
+  const { db, client } = await openDatabase(config.database.url, config.database.authToken);
   await applyMigrations(db);
-  return { db, mailer: createNodeMailer(config), clock: Date.now, config, logger };
+  const embedded = config.database.url.startsWith("file:");
+  return { db, mailer: createNodeMailer(config), clock: Date.now, config, logger, ...(embedded && { afterErase: walTruncator(client, logger) }) };
 }
 
 export function loadConfigOrExit(env: Record<string, string | undefined>): Config {

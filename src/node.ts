@@ -2,8 +2,11 @@ import { serve } from "@hono/node-server";
 import { createApp } from "./app";
 import { runDispatch } from "./drip/dispatch";
 import { getConnInfo } from "@hono/node-server/conninfo";
+import type { Server } from "node:http";
 import type { AppDeps } from "./app-env";
+import { clientAddress } from "./lib/client-address";
 import { createLogger, errorFields } from "./lib/logger";
+import { createPassRunner } from "./lib/pass-runner";
 import { createNodeDeps, loadConfigOrExit } from "./node-deps";
 import { devOutboxRoutes } from "./routes/dev-outbox";
 
@@ -17,8 +20,10 @@ async function main() {
   // share the proxy's address: pass the address that proxy vouches for instead.
   const deps: AppDeps = {
     ...(await createNodeDeps(config, logger)),
-    clientIp: (c) => getConnInfo(c).remote.address,
-    onConfirmed: () => tick(),
+    clientIp: (c) => clientAddress(config.trustProxy, c.req.header("x-forwarded-for"), () => getConnInfo(c).remote.address),
+    compress: true,
+    // A confirmation that lands mid-pass gets one more pass right after it, not the next tick.
+    onConfirmed: () => passes.request(),
   };
   const app = createApp(deps);
   if (!config.production && deps.mailer.kind === "outbox") app.route("/dev/outbox", devOutboxRoutes(config.outboxDir));
@@ -33,24 +38,54 @@ async function main() {
 
   // The dispatcher on a timer. Passes never overlap within this process; other processes (the
   // CLI, a second server) are kept apart by the database leases.
-  let running: Promise<unknown> | undefined;
-  function tick() {
-    if (running) return;
-    running = runDispatch(deps)
-      .catch((error: unknown) => logger.error("dispatch_failed", errorFields(error)))
-      .finally(() => (running = undefined));
-  }
-  const timer = setInterval(tick, config.tickIntervalSeconds * 1000);
-  tick();
+  const shuttingDown = new AbortController();
+  const passes = createPassRunner(
+    () => runDispatch(deps, { signal: shuttingDown.signal }),
+    (error) => logger.error("dispatch_failed", errorFields(error)),
+  );
+  const timer = setInterval(() => passes.request(), config.tickIntervalSeconds * 1000);
+  passes.request();
 
-  const shutdown = () => {
-    logger.info("shutdown");
+  // SIGTERM (systemd stop, a deploy) or Ctrl-C: stop taking requests and claiming, let the pass
+  // record the batch already with the provider and release the rows it claimed but did not send
+  // (instead of leaving them leased for five minutes), then exit. A second signal exits at once.
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info("shutdown", { signal });
     clearInterval(timer);
-    server.close(() => process.exit(0));
-    setTimeout(() => process.exit(0), 5_000).unref();
+    shuttingDown.abort();
+    Promise.all([passes.stop(), closeServer(server, 10_000)]).then(
+      () => {
+        logger.info("shutdown_complete");
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error("shutdown_failed", errorFields(error));
+        process.exit(1);
+      },
+    );
   };
   process.on("SIGINT", shutdown);
   process.on("SIGTERM", shutdown);
+}
+
+/**
+ * Stops accepting connections, closes idle keep-alive ones, lets requests in progress finish, and
+ * after `graceMs` (milliseconds) cuts whatever is still open (a client that never finishes).
+ */
+function closeServer(server: ReturnType<typeof serve>, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const http = server as Partial<Pick<Server, "closeIdleConnections" | "closeAllConnections">>;
+    const cut = setTimeout(() => http.closeAllConnections?.(), graceMs);
+    cut.unref();
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+    http.closeIdleConnections?.();
+  });
 }
 
 main().catch((error: unknown) => {

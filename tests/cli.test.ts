@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LESSON_COUNT } from "../src/course";
 import { openDatabase } from "../src/node-deps";
 import { createSubscriber } from "./support/factories";
 
@@ -20,8 +19,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const cli = (script: string, ...args: string[]) => run(process.execPath, ["--import", "tsx", `src/cli/${script}.ts`, ...args], { env });
 
+/**
+ * Each command is a real process (tsx compiling the source), so each call costs a second or more and
+ * much more on a busy machine: the tests make few calls, and their limits only guard against a hang.
+ * The whole course walk, lesson by lesson, is the dispatcher's test (tests/drip); here the command
+ * line is under test: migrate, --dry-run, --now, and the refusal of a bad --now.
+ */
 describe("operator commands", () => {
-  it("db:migrate applies the migrations, and tick --now walks a subscriber through the course at 08:00 Kolkata time", async () => {
+  it("db:migrate applies the migrations, and tick --now sends lesson 1 at once and lesson 2 at 08:00 Kolkata time, not a minute before", async () => {
     const migrated = await cli("migrate");
     expect(migrated.stdout).toContain("Migrations from");
 
@@ -34,25 +39,22 @@ describe("operator commands", () => {
     expect(dry.stdout).toContain("1 lesson(s) due");
     expect(dry.stdout).not.toContain("cli@example.com");
 
-    // 08:00 in Kolkata is 02:30 UTC; lessons follow the course's day offsets.
-    const instants = ["2026-03-02T12:00:00Z", "2026-03-04T02:30:00Z", "2026-03-06T02:30:00Z", "2026-03-09T02:30:00Z", "2026-03-12T02:30:00Z", "2026-03-16T02:30:00Z"];
-    for (const now of instants) {
-      const early = await cli("tick", "--now", new Date(Date.parse(now) - 60_000).toISOString());
-      if (now !== instants[0]) expect(early.stdout).toContain("Sent 0");
-      const due = await cli("tick", "--now", now);
-      expect(due.stdout).toContain("Sent 1,");
-    }
+    expect((await cli("tick", "--now", "2026-03-02T12:00:00Z")).stdout).toContain("Sent 1,");
+    // Lesson 2 comes two days later at 08:00 in Kolkata, which is 02:30 UTC.
+    expect((await cli("tick", "--now", "2026-03-04T02:29:00Z")).stdout).toContain("Sent 0,");
+    expect((await cli("tick", "--now", "2026-03-04T02:30:00Z")).stdout).toContain("Sent 1,");
+
     const files = readdirSync(env.OUTBOX_DIR!).sort();
-    expect(files).toHaveLength(LESSON_COUNT);
-    const subjects = files.map((file) => JSON.parse(readFileSync(join(env.OUTBOX_DIR!, file), "utf8")).subject as string);
-    expect(subjects.map((s) => s.match(/^Lesson (\d)/)?.[1])).toEqual(["1", "2", "3", "4", "5", "6"]);
-    const first = JSON.parse(readFileSync(join(env.OUTBOX_DIR!, files[0]!), "utf8"));
+    expect(files).toHaveLength(2);
+    const emails = files.map((file) => JSON.parse(readFileSync(join(env.OUTBOX_DIR!, file), "utf8")));
+    expect(emails.map((email) => (email.subject as string).match(/^Lesson (\d)/)?.[1]).sort()).toEqual(["1", "2"]);
+    const first = emails.find((email) => (email.subject as string).startsWith("Lesson 1"));
     expect(first).toMatchObject({ to: "cli@example.com", headers: { "List-Unsubscribe-Post": "List-Unsubscribe=One-Click" } });
     expect(first.html).toBeTypeOf("string");
     expect(first.text).toBeTypeOf("string");
-  }, 120_000);
+  }, 180_000);
 
   it("tick refuses a --now that is not an instant, with usage", async () => {
     await expect(cli("tick", "--now", "yesterday")).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("ISO-8601") });
-  });
+  }, 60_000);
 });

@@ -6,7 +6,7 @@ import { runDispatch } from "../src/drip/dispatch";
 import { LIFECYCLE_STATES, TABLE, restartDueAt, transition, type Action, type Snapshot } from "../src/lifecycle/machine";
 import { COURSE_SHAPE } from "../src/lifecycle/store";
 import type { CapturedEmail } from "./support/fake-resend";
-import { signUp } from "./support/signup";
+import { confirmByClick, signUp } from "./support/signup";
 import { pauseForWeek, restart } from "../src/db/controls";
 import { openDatabase } from "../src/node-deps";
 import { createSubscriber } from "./support/factories";
@@ -129,7 +129,7 @@ describe("coming back after finishing the course", () => {
 
   async function confirmLatest(email: string) {
     const confirmation = t.resend.emailsTo(email).at(-1)!;
-    return t.app.request(path(linkIn(confirmation.text, `${TEST_APP_URL}/confirm?token=`)));
+    return confirmByClick(t.app, linkIn(confirmation.text, `${TEST_APP_URL}/confirm?token=`));
   }
 
   it("finish, one-click unsubscribe, sign up again, confirm: lesson 1 of a new run, and the page says so", async () => {

@@ -3,7 +3,7 @@ import { createApp } from "../src/app";
 import { ConfigError } from "../src/config";
 import { rateLimits, subscribers } from "../src/db/schema";
 import { hitRateLimit } from "../src/lib/rate-limit";
-import { ipBucket, issueFormToken } from "../src/lib/signup-guard";
+import { ipBucket, issueFormToken, RETRY_FILL_MS } from "../src/lib/signup-guard";
 import { startFakeTurnstile, type FakeTurnstile } from "./support/fake-turnstile";
 import { formTokenIn, signUp } from "./support/signup";
 import { createTestContext, form, testConfig, type TestContext } from "./support/test-app";
@@ -54,21 +54,47 @@ describe("time to fill the form", () => {
     expect(formTokenIn(html)).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
   });
 
-  it("a form sent faster than a person could fill it is quietly dropped", async () => {
-    expectCalmAnswer(await signUp(t, { email: "fast@example.com" }, { fillMs: 500 }));
+  it("a form sent faster than the minimum fill time (browser autofill) is not dropped: the page asks for one more click, keeping the fields", async () => {
+    const res = await signUp(t, { email: "fast@example.com", firstName: "Fay" }, { fillMs: 500 });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain("press the button once more");
+    expect(html).toContain('value="fast@example.com"');
+    expect(html).toContain('value="Fay"');
+    expect(html).not.toContain("Check your inbox");
+    await expectNothingHappened();
+
+    // One more click, a moment later, goes through.
+    t.clock.advance(RETRY_FILL_MS);
+    expectCalmAnswer(await t.app.request("/subscribe", form({ email: "fast@example.com", firstName: "Fay", formToken: formTokenIn(html) })));
+    expect(t.resend.emailsTo("fast@example.com")).toHaveLength(1);
+  });
+
+  it("a script replaying the 'one more click' form at once is still too fast", async () => {
+    const html = await (await signUp(t, { email: "bot-fast@example.com" }, { fillMs: 0 })).text();
+    const again = await t.app.request("/subscribe", form({ email: "bot-fast@example.com", formToken: formTokenIn(html) }));
+    expect(again.status).toBe(400);
     await expectNothingHappened();
   });
 
-  it("a form posted without its token is quietly dropped", async () => {
-    expectCalmAnswer(await t.app.request("/subscribe", form({ email: "direct@example.com" })));
+  it("a form posted without its token is refused (fail closed) with the form again, and nothing is sent", async () => {
+    const res = await t.app.request("/subscribe", form({ email: "direct@example.com" }));
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain("send it again");
+    expect(html).not.toContain("Check your inbox");
+    expect(formTokenIn(html)).toBeTruthy();
     await expectNothingHappened();
   });
 
-  it("a forged or foreign form token is quietly dropped", async () => {
+  it("a forged, foreign or unreadable form token is refused (fail closed), and nothing is sent", async () => {
     const foreign = await issueFormToken("another-secret-another-secret-another-secret", t.clock.now() - HOUR);
     for (const formToken of ["not-a-token", foreign, "a".repeat(5000)]) {
-      expectCalmAnswer(await t.app.request("/subscribe", form({ email: "forged@example.com", formToken })));
+      const res = await t.app.request("/subscribe", form({ email: "forged@example.com", formToken }));
+      expect(res.status).toBe(400);
     }
+    const json = await jsonSignup({ email: "forged@example.com", formToken: "not-a-token" });
+    expect(json.status).toBe(400);
     await expectNothingHappened();
   });
 
@@ -96,7 +122,7 @@ describe("time to fill the form", () => {
   });
 
   it("a form with a typo keeps its original token, so the corrected form goes through at once", async () => {
-    const first = await signUp(t, { email: "typo@example" });
+    const first = await signUp(t, { email: "typo@example..com" });
     expect(first.status).toBe(400);
     const token = formTokenIn(await first.text());
     // No waiting: the person already took their time the first time round.
@@ -118,13 +144,13 @@ describe("per-client limit", () => {
     expect(body.error).toMatchObject({ code: "rate_limited", message: "Too many signups from your network. Please try again in 50 minutes." });
     expect(t.resend.emailsTo("p10@example.com")).toHaveLength(0);
 
-    // The form gets the page again, with the message and what was typed.
+    // The form gets a small page with the message (cheap: not the whole landing page again).
     const page = await signUp(t, { email: "p11@example.com", firstName: "Ana" }, { headers: ip });
     expect(page.status).toBe(429);
-    expect(page.headers.get("retry-after")).not.toBeNull();
+    expect(Number(page.headers.get("retry-after"))).toBeGreaterThan(40 * 60);
     const html = await page.text();
     expect(html).toContain("Too many signups from your network");
-    expect(html).toContain('value="p11@example.com"');
+    expect(html).not.toContain('action="/subscribe"');
 
     // Someone else is not affected, and the limit lifts when the hour is over.
     expect((await jsonSignup({ email: "other@example.com" }, { "cf-connecting-ip": "198.51.100.1" })).status).toBe(202);
@@ -157,12 +183,19 @@ describe("per-client limit", () => {
 });
 
 describe("per-address limit", () => {
-  it("an address gets at most three confirmation emails a day; the fourth signup gets the calm answer and no email", async () => {
+  it("an address gets at most three confirmation emails a day; the fourth signup is told to check the inbox or try tomorrow, and gets no email", async () => {
     for (let i = 0; i < 3; i++) expectCalmAnswer(await signUp(t, { email: "target@example.com" }));
     expect(t.resend.emailsTo("target@example.com")).toHaveLength(3);
 
-    expectCalmAnswer(await signUp(t, { email: "target@example.com" }));
-    expect(await jsonSignup({ email: "TARGET@example.com" })).toHaveProperty("status", 202);
+    const fourth = await signUp(t, { email: "target@example.com" });
+    expect(fourth.status).toBe(429);
+    expect(fourth.headers.get("retry-after")).not.toBeNull();
+    const html = await fourth.text();
+    expect(html).toContain("check your inbox");
+    expect(html).toContain("try again in a day");
+    const json = await jsonSignup({ email: "TARGET@example.com" });
+    expect(json.status).toBe(429);
+    expect(((await json.json()) as { error: { code: string } }).error.code).toBe("address_limit");
     expect(t.resend.emailsTo("target@example.com")).toHaveLength(3);
 
     t.clock.advance(24 * HOUR);

@@ -6,8 +6,9 @@ import { createApp } from "../src/app";
 import type { Db } from "../src/db/client";
 import { ALREADY_SUBSCRIBED_EMAIL } from "../src/course/meta";
 import { confirmSubscriber } from "../src/db/subscribers";
+import { signToken } from "../src/lib/tokens";
 import { createSubscriber } from "./support/factories";
-import { signUp } from "./support/signup";
+import { confirmByClick, confirmFormIn, signUp } from "./support/signup";
 import { createTestContext, linkIn, TEST_APP_URL, type TestContext } from "./support/test-app";
 
 let t: TestContext;
@@ -117,8 +118,7 @@ describe("post /subscribe", () => {
   it("answers a new, a pending and an active address the same way", async () => {
     const first = await signUp(t, { email: "same@example.com" });
     const again = await signUp(t, { email: "same@example.com" });
-    const confirm = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`);
-    await t.app.request(confirm.replace(TEST_APP_URL, ""));
+    await confirmByClick(t.app, linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`));
     const active = await signUp(t, { email: "same@example.com" });
     for (const res of [first, again, active]) {
       expect(res.status).toBe(303);
@@ -130,7 +130,7 @@ describe("post /subscribe", () => {
     const newcomer = await signUp(t, { email: "newcomer@example.com", firstName: "Nia" });
 
     await signUp(t, { email: "member@example.com", firstName: "Mo" });
-    await t.app.request(linkIn(t.resend.emailsTo("member@example.com")[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, ""));
+    await confirmByClick(t.app, linkIn(t.resend.emailsTo("member@example.com")[0]!.text, `${TEST_APP_URL}/confirm?token=`));
     await runDispatch(t.deps);
     const lesson1 = t.resend.emailsTo("member@example.com").at(-1)!;
     const manageUrl = linkIn(lesson1.text, `${TEST_APP_URL}/manage/`);
@@ -157,7 +157,7 @@ describe("post /subscribe", () => {
     const subscribe = (email: string) =>
       t.app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email }) });
     await subscribe("json-member@example.com");
-    await t.app.request(linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, ""));
+    await confirmByClick(t.app, linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`));
     const active = await subscribe("json-member@example.com");
     const fresh = await subscribe("json-new@example.com");
     expect(active.status).toBe(fresh.status);
@@ -166,7 +166,7 @@ describe("post /subscribe", () => {
 
   it("an active address's repeat signups count against the same daily email limit as confirmations", async () => {
     await signUp(t, { email: "limit-member@example.com" });
-    await t.app.request(linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, ""));
+    await confirmByClick(t.app, linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`));
     // One confirmation email so far; two more emails fit in the day's limit of three.
     for (let i = 0; i < 4; i++) await signUp(t, { email: "limit-member@example.com" });
     expect(t.resend.emailsTo("limit-member@example.com")).toHaveLength(3);
@@ -174,7 +174,7 @@ describe("post /subscribe", () => {
 
   it("when the provider refuses the 'already subscribed' email the active address gets the same 503 as a new one", async () => {
     await signUp(t, { email: "member503@example.com" });
-    await t.app.request(linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, ""));
+    await confirmByClick(t.app, linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`));
     t.resend.failNext(500, { times: 5 });
     const res = await signUp(t, { email: "member503@example.com" });
     expect(res.status).toBe(503);
@@ -192,12 +192,14 @@ describe("post /subscribe", () => {
 });
 
 describe("double opt-in", () => {
-  it("signup, then the link in the confirmation email, makes an active subscriber enrolled with lesson 1 due now", async () => {
+  const confirmLink = () => linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, "");
+
+  it("signup, then the link in the confirmation email and its Confirm button, makes an active subscriber enrolled with lesson 1 due now", async () => {
     await signUp(t, { email: "walk@example.com", firstName: "Sam", timeZone: "Asia/Kolkata" });
     const [email] = t.resend.emailsTo("walk@example.com");
     const link = linkIn(email!.text, `${TEST_APP_URL}/confirm?token=`);
 
-    const res = await t.app.request(link.replace(TEST_APP_URL, ""));
+    const res = await confirmByClick(t.app, link);
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("Your subscription is confirmed");
 
@@ -207,20 +209,78 @@ describe("double opt-in", () => {
     expect(enrollment).toMatchObject({ state: "active", nextLesson: 1, nextSendAt: t.clock.now(), run: 1 });
   });
 
-  it("following the link twice is harmless", async () => {
+  it("opening the confirmation link (as mail scanners do, any number of times) changes nothing and shows a Confirm button", async () => {
+    let confirmations = 0;
+    const app = createApp({ ...t.deps, onConfirmed: () => confirmations++ });
+    await signUp({ ...t, app }, { email: "scanned@example.com", firstName: "Sol" });
+    for (let i = 0; i < 3; i++) {
+      const page = await app.request(confirmLink());
+      expect(page.status).toBe(200);
+      const html = await page.text();
+      expect(confirmFormIn(html)?.action).toBe("/confirm");
+      expect(html).toMatch(/<button type="submit">Confirm<\/button>/);
+    }
+    await app.request(confirmLink(), { method: "HEAD" });
+    expect((await subscriberRow("scanned@example.com"))?.status).toBe("pending");
+    expect(await t.db.$count(enrollments)).toBe(0);
+    expect(confirmations).toBe(0);
+    expect((await runDispatch(t.deps)).sent).toBe(0);
+  });
+
+  it("only the Confirm button's POST confirms, and it tells the runtime so lesson 1 can go out at once", async () => {
+    let confirmations = 0;
+    const app = createApp({ ...t.deps, onConfirmed: () => confirmations++ });
+    await signUp({ ...t, app }, { email: "person@example.com" });
+    expect((await confirmByClick(app, confirmLink())).status).toBe(200);
+    expect(confirmations).toBe(1);
+    expect((await subscriberRow("person@example.com"))?.status).toBe("active");
+  });
+
+  it("the button works when the browser sends Origin: null (the page's no-referrer policy): the signed token is the proof", async () => {
+    await signUp(t, { email: "origin-null@example.com" });
+    const page = await t.app.request(confirmLink());
+    expect(page.headers.get("referrer-policy")).toBe("no-referrer");
+    const form = confirmFormIn(await page.text())!;
+    const res = await t.app.request("/confirm", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: "null" },
+      body: new URLSearchParams(form.fields).toString(),
+    });
+    expect(res.status).toBe(200);
+    expect((await subscriberRow("origin-null@example.com"))?.status).toBe("active");
+  });
+
+  it("a JSON client confirms by posting the token", async () => {
+    await signUp(t, { email: "api@example.com" });
+    const token = new URL(confirmLink(), TEST_APP_URL).searchParams.get("token")!;
+    const res = await t.app.request("/confirm", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ token }) });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ status: "active" });
+  });
+
+  it("a POST without a token, or with a broken one, is a friendly 400 and confirms nobody", async () => {
+    await signUp(t, { email: "notoken@example.com" });
+    const form = { "content-type": "application/x-www-form-urlencoded" };
+    for (const body of ["", "token=", "token=abc.def.ghi", "token=%FF%FE"]) {
+      const res = await t.app.request("/confirm", { method: "POST", headers: form, body });
+      expect(res.status, body).toBe(400);
+      expect(await res.text()).toContain("invalid or has expired");
+    }
+    expect((await subscriberRow("notoken@example.com"))?.status).toBe("pending");
+  });
+
+  it("pressing Confirm twice is harmless", async () => {
     await signUp(t, { email: "twice@example.com" });
-    const link = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, "");
-    expect((await t.app.request(link)).status).toBe(200);
-    expect((await t.app.request(link)).status).toBe(200);
+    expect((await confirmByClick(t.app, confirmLink())).status).toBe(200);
+    expect((await confirmByClick(t.app, confirmLink())).status).toBe(200);
     expect(await t.db.$count(enrollments)).toBe(1);
   });
 
-  it("two confirmations at once (a link prefetch and a click) both answer 200, enrol once and send lesson 1 once", async () => {
+  it("two confirmations at once (a double click, or two tabs) both answer 200, enrol once and send lesson 1 once", async () => {
     await signUp(t, { email: "race@example.com" });
-    const link = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, "");
     // Both requests read before either writes, as two isolates (or processes) sharing one database can.
     const app = createApp({ ...t.deps, db: withBatchBarrier(t.db, 2) });
-    const answers = await Promise.all([app.request(link), app.request(link)]);
+    const answers = await Promise.all([confirmByClick(app, confirmLink()), confirmByClick(app, confirmLink())]);
     expect(answers.map((res) => res.status)).toEqual([200, 200]);
     expect(await t.db.$count(enrollments)).toBe(1);
 
@@ -231,14 +291,16 @@ describe("double opt-in", () => {
     expect(await t.db.$count(deliveries)).toBe(1);
   });
 
-  it("the confirmation page, which carries a manage link, is neither cached nor indexed", async () => {
+  it("the confirmation pages, which carry the token or a manage link, are neither cached nor indexed", async () => {
     await signUp(t, { email: "private@example.com" });
-    const link = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, "");
-    const res = await t.app.request(link);
+    const page = await t.app.request(confirmLink());
+    const res = await confirmByClick(t.app, confirmLink());
     expect(res.status).toBe(200);
     expect(await res.text()).toContain("/manage/");
-    expect(res.headers.get("cache-control")).toBe("no-store");
-    expect(res.headers.get("x-robots-tag")).toBe("noindex");
+    for (const answer of [page, res]) {
+      expect(answer.headers.get("cache-control")).toBe("no-store");
+      expect(answer.headers.get("x-robots-tag")).toBe("noindex");
+    }
   });
 
   it("an unsubscribed subscriber is not confirmed, even with a link whose nonce still matches", async () => {
@@ -249,21 +311,68 @@ describe("double opt-in", () => {
     expect((await t.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriber.id) }))?.state).toBe("stopped");
   });
 
-  it("an expired confirmation link is refused with a friendly page", async () => {
+  it("an expired confirmation link is refused with a friendly page, on opening and on posting", async () => {
     await signUp(t, { email: "late@example.com" });
-    const link = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, "");
+    const link = confirmLink();
+    const form = confirmFormIn(await (await t.app.request(link)).text())!;
     t.clock.advance(49 * 60 * 60 * 1000);
     const res = await t.app.request(link);
     expect(res.status).toBe(400);
     expect(await res.text()).toContain("invalid or has expired");
+    const posted = await t.app.request("/confirm", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(form.fields).toString() });
+    expect(posted.status).toBe(400);
     expect((await subscriberRow("late@example.com"))?.status).toBe("pending");
+  });
+
+  it("an expired confirmation link opened by someone already subscribed says they are subscribed", async () => {
+    await signUp(t, { email: "member-late@example.com" });
+    const link = confirmLink();
+    await confirmByClick(t.app, link);
+    t.clock.advance(30 * 24 * 60 * 60 * 1000);
+    const res = await t.app.request(link);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("already subscribed");
+    expect(html).not.toContain("invalid or has expired");
+    expect(confirmFormIn(html)).toBeUndefined();
   });
 
   it("a tampered confirmation link is refused", async () => {
     await signUp(t, { email: "tamper@example.com" });
-    const link = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, "");
-    const res = await t.app.request(`${link.slice(0, -3)}abc`);
+    const res = await t.app.request(`${confirmLink().slice(0, -3)}abc`);
     expect(res.status).toBe(400);
+  });
+});
+
+describe("a pending signup belongs to whoever reads the address's mail", () => {
+  it("a second signup of a pending address with another name and zone changes nothing stored; each link applies its own details", async () => {
+    await signUp(t, { email: "owner@example.com", firstName: "Olga", timeZone: "Europe/Berlin" });
+    await signUp(t, { email: "owner@example.com", firstName: "Mallory", timeZone: "Pacific/Fiji" });
+    expect(await subscriberRow("owner@example.com")).toMatchObject({ status: "pending", firstName: "Olga", timeZone: "Europe/Berlin" });
+
+    const [mine, theirs] = t.resend.emailsTo("owner@example.com");
+    expect(mine!.text).toContain("Olga");
+    expect(theirs!.text).toContain("Mallory");
+    // The owner confirms from their own email: their details count, the stranger's never did.
+    await confirmByClick(t.app, linkIn(mine!.text, `${TEST_APP_URL}/confirm?token=`));
+    expect(await subscriberRow("owner@example.com")).toMatchObject({ status: "active", firstName: "Olga", timeZone: "Europe/Berlin" });
+  });
+
+  it("the owner who signs up again to correct their details gets them by confirming the newer email", async () => {
+    await signUp(t, { email: "fixer@example.com", firstName: "Jon", timeZone: "UTC" });
+    await signUp(t, { email: "fixer@example.com", firstName: "John", timeZone: "America/Chicago" });
+    const newer = t.resend.emailsTo("fixer@example.com").at(-1)!;
+    await confirmByClick(t.app, linkIn(newer.text, `${TEST_APP_URL}/confirm?token=`));
+    expect(await subscriberRow("fixer@example.com")).toMatchObject({ status: "active", firstName: "John", timeZone: "America/Chicago" });
+  });
+
+  it("a confirmation link sent before details travelled in the token still works, with the stored details", async () => {
+    await signUp(t, { email: "old-link@example.com", firstName: "Ola", timeZone: "Europe/Oslo" });
+    const row = (await subscriberRow("old-link@example.com"))!;
+    const legacy = await signToken(t.config.appSecret, { purpose: "confirm", subscriberId: row.id, nonce: row.confirmationNonce, expiresAt: t.clock.now() + 3_600_000 });
+    const res = await confirmByClick(t.app, `/confirm?token=${encodeURIComponent(legacy)}`);
+    expect(res.status).toBe(200);
+    expect(await subscriberRow("old-link@example.com")).toMatchObject({ status: "active", firstName: "Ola", timeZone: "Europe/Oslo" });
   });
 });
 

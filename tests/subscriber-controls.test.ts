@@ -6,9 +6,10 @@ import { deliveries, enrollments, subscribers, suppressions } from "../src/db/sc
 import { runDispatch } from "../src/drip/dispatch";
 import { formatLocal } from "../src/drip/schedule";
 import { keyedHash } from "../src/lib/hash";
-import { signToken } from "../src/lib/tokens";
+import { signFormToken } from "../src/lib/form-token";
+import { signToken, verifyToken } from "../src/lib/tokens";
 import type { CapturedEmail } from "./support/fake-resend";
-import { signUp } from "./support/signup";
+import { confirmByClick, signUp } from "./support/signup";
 import { createTestContext, form, linkIn, TEST_APP_URL, type TestContext } from "./support/test-app";
 
 let t: TestContext;
@@ -35,6 +36,29 @@ function post(url: string, fields: Record<string, string> = {}, headers: Record<
   return t.app.request(path(url), { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } });
 }
 
+/** The signed form token in a page's forms (every state-changing form carries one). */
+function formTokenIn(html: string): string {
+  const match = html.match(/name="csrf" value="([^"]+)"/);
+  if (!match) throw new Error("No form token in the page");
+  return match[1]!;
+}
+
+/**
+ * Submits one of the manage page's forms as a browser does: with the form token from the page as
+ * served. After a delete the page is gone, so a token is signed as a page loaded earlier would hold.
+ */
+async function submit(url: string, fields: Record<string, string> = {}, headers: Record<string, string> = SAME_ORIGIN) {
+  const manage = path(url).match(/^\/manage\/[^/?]+/)![0];
+  const page = await t.app.request(manage);
+  let csrf: string;
+  if (page.status === 200) csrf = formTokenIn(await page.text());
+  else {
+    const claims = await verifyToken(t.config.appSecret, decodeURIComponent(manage.slice("/manage/".length)), "manage", t.clock.now());
+    csrf = await signFormToken(t.config.appSecret, claims?.subscriberId ?? "none", "manage", t.clock.now());
+  }
+  return post(url, { csrf, ...fields }, headers);
+}
+
 function lessonEmails(address: string): CapturedEmail[] {
   return t.resend.emailsTo(address).filter((email) => email.tags?.some((tag) => tag.name === "category" && tag.value === "lesson"));
 }
@@ -57,7 +81,7 @@ async function subscribeAndGetLesson1(email: string, fields: { firstName?: strin
   await signUp(t, { email, firstName: fields.firstName ?? "Ana", timeZone: fields.timeZone ?? "UTC" });
   const confirmation = t.resend.emailsTo(email).at(-1);
   expect(confirmation, "confirmation email").toBeDefined();
-  expect((await t.app.request(path(linkIn(confirmation!.text, `${TEST_APP_URL}/confirm?token=`)))).status).toBe(200);
+  expect((await confirmByClick(t.app, linkIn(confirmation!.text, `${TEST_APP_URL}/confirm?token=`))).status).toBe(200);
   await runDispatch(t.deps);
   const [lesson1] = lessonEmails(email);
   expect(lesson1?.subject).toBe(COURSE.lessons[0]!.subject);
@@ -158,7 +182,7 @@ describe("one-click unsubscribe (RFC 8058)", () => {
     const { subscriber, links } = await subscribeAndGetLesson1("rather-pause@example.com");
     const html = await pageOf(await t.app.request(path(links.unsubscribe)));
     const action = html.match(/action="(\/manage\/[^"]+\/pause)"/)![1]!;
-    const res = await post(action);
+    const res = await post(action, { csrf: formTokenIn(html) });
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toMatch(/^\/manage\/[^?]+\?done=paused$/);
     expect(await subscriberRow(subscriber.id)).toMatchObject({ status: "active" });
@@ -178,13 +202,13 @@ describe("one-click unsubscribe (RFC 8058)", () => {
     const email = "stale-confirm@example.com";
     await signUp(t, { email, firstName: "Ana", timeZone: "UTC" });
     const confirmLink = path(linkIn(t.resend.emailsTo(email).at(-1)!.text, `${TEST_APP_URL}/confirm?token=`));
-    expect((await t.app.request(confirmLink)).status).toBe(200);
+    expect((await confirmByClick(t.app, confirmLink)).status).toBe(200);
     await runDispatch(t.deps);
     const [lesson1] = lessonEmails(email);
     await post(linksIn(lesson1!).unsubscribe, { "List-Unsubscribe": "One-Click" }, {});
 
     t.clock.advance(HOUR);
-    const res = await t.app.request(confirmLink);
+    const res = await confirmByClick(t.app, confirmLink);
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expect(await pageOf(res)).toContain("This confirmation link is invalid or has expired");
@@ -228,7 +252,7 @@ describe("manage page", () => {
 
   it("shows a one-time message after an action, and ignores unknown messages", async () => {
     const { links } = await subscribeAndGetLesson1("flash@example.com");
-    const res = await post(`${links.manage}/pause`);
+    const res = await submit(`${links.manage}/pause`);
     const page = await pageOf(await t.app.request(res.headers.get("location")!));
     expect(page).toContain("your lessons are paused until you resume them");
     expect(page).toContain("Paused until you resume");
@@ -241,7 +265,7 @@ describe("pause and resume", () => {
   it("pause for a week: nothing is sent during the week, then lessons resume by themselves at the local send hour", async () => {
     const { subscriber, links } = await subscribeAndGetLesson1("week@example.com", { timeZone: "Europe/Berlin" });
     t.clock.advance(HOUR);
-    const res = await post(`${links.manage}/pause-week`);
+    const res = await submit(`${links.manage}/pause-week`);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe(`${path(links.manage)}?done=paused-week`);
 
@@ -265,13 +289,13 @@ describe("pause and resume", () => {
 
   it("pause until resume: nothing is sent until resumed, then the next lesson goes out at the next local send hour, not at once", async () => {
     const { subscriber, links } = await subscribeAndGetLesson1("break@example.com", { timeZone: "Asia/Tokyo" });
-    expect((await post(`${links.manage}/pause`)).status).toBe(303);
+    expect((await submit(`${links.manage}/pause`)).status).toBe(303);
     await runHourlyUntil(t.clock.now() + 21 * DAY);
     expect(lessonNumbers("break@example.com")).toEqual([1]);
 
     // Monday 23 March, 15:00 UTC (midnight in Tokyo).
     t.clock.set("2026-03-23T15:00:00Z");
-    expect((await post(`${links.manage}/resume`)).headers.get("location")).toBe(`${path(links.manage)}?done=resumed`);
+    expect((await submit(`${links.manage}/resume`)).headers.get("location")).toBe(`${path(links.manage)}?done=resumed`);
     const nextSendAt = Date.parse("2026-03-23T23:00:00Z"); // 08:00 on Tuesday in Tokyo
     expect(await enrollmentRow(subscriber.id)).toMatchObject({ state: "active", nextSendAt, nextLesson: 2 });
 
@@ -286,9 +310,9 @@ describe("pause and resume", () => {
 
   it("a timed pause can be ended early with resume", async () => {
     const { subscriber, links } = await subscribeAndGetLesson1("early@example.com");
-    await post(`${links.manage}/pause-week`);
+    await submit(`${links.manage}/pause-week`);
     t.clock.advance(2 * DAY);
-    await post(`${links.manage}/resume`);
+    await submit(`${links.manage}/resume`);
     expect(await enrollmentRow(subscriber.id)).toMatchObject({ state: "active", pausedUntil: null });
     await runHourlyUntil(t.clock.now() + DAY);
     expect(lessonNumbers("early@example.com")).toEqual([1, 2]);
@@ -301,7 +325,7 @@ describe("restart", () => {
     await runHourlyUntil(t.clock.now() + 3 * DAY);
     expect(lessonNumbers("again@example.com")).toEqual([1, 2]);
 
-    const res = await post(`${links.manage}/restart`);
+    const res = await submit(`${links.manage}/restart`);
     expect(res.headers.get("location")).toBe(`${path(links.manage)}?done=restarted`);
     expect(await enrollmentRow(subscriber.id)).toMatchObject({ run: 2, nextLesson: 1, state: "active", nextSendAt: t.clock.now() });
     await runDispatch(t.deps);
@@ -320,7 +344,7 @@ describe("restart", () => {
     expect(lastSentAt).toBe(t.clock.now());
 
     t.clock.advance(HOUR);
-    await post(`${links.manage}/restart`);
+    await submit(`${links.manage}/restart`);
     // 20 hours after Monday 12:00:05 is Tuesday 08:00:05, just past the send hour: Wednesday 08:00.
     const due = Date.parse("2026-03-04T08:00:00Z");
     expect(await enrollmentRow(subscriber.id)).toMatchObject({ run: 2, nextLesson: 1, state: "active", nextSendAt: due });
@@ -342,7 +366,7 @@ describe("restart", () => {
     const { subscriber, links } = await subscribeAndGetLesson1("fiji@example.com", { timeZone: zone });
     // Three days on, at 04:09 in Fiji (UTC+12): long past the 20 hours, but night.
     t.clock.set("2026-03-04T16:09:00Z");
-    await post(`${links.manage}/restart`);
+    await submit(`${links.manage}/restart`);
     const row = (await enrollmentRow(subscriber.id))!;
     expect(formatLocal(row.nextSendAt!, zone)).toBe("Thursday 5 March 2026 at 08:00 (GMT+12)");
     await runHourlyUntil(row.nextSendAt! - HOUR);
@@ -353,7 +377,7 @@ describe("restart", () => {
 
     // Two days later at 10:30 in Fiji: daytime and 20 hours clear, so lesson 1 goes at once.
     t.clock.set("2026-03-06T22:30:00Z");
-    await post(`${links.manage}/restart`);
+    await submit(`${links.manage}/restart`);
     expect(await enrollmentRow(subscriber.id)).toMatchObject({ run: 3, nextLesson: 1, nextSendAt: t.clock.now() });
   });
 
@@ -366,11 +390,11 @@ describe("restart", () => {
     expect(page).toContain(`You've received all ${LESSON_COUNT} lessons.`);
     expect(page).not.toContain("/pause-week");
 
-    const pause = await post(`${links.manage}/pause`);
+    const pause = await submit(`${links.manage}/pause`);
     expect(pause.status).toBe(409);
     expect(await pageOf(pause)).toContain("Your course is complete");
 
-    await post(`${links.manage}/restart`);
+    await submit(`${links.manage}/restart`);
     await runDispatch(t.deps);
     expect(lessonNumbers("finished@example.com")).toEqual([1, 2, 3, 4, 5, 6, 1]);
     expect((await enrollmentRow(subscriber.id))?.run).toBe(2);
@@ -380,7 +404,7 @@ describe("restart", () => {
 describe("unsubscribe and delete", () => {
   it("unsubscribing from the manage page stops lessons; pausing, resuming and restarting are then refused kindly", async () => {
     const { subscriber, links } = await subscribeAndGetLesson1("leave@example.com");
-    const res = await post(`${links.manage}/unsubscribe`);
+    const res = await submit(`${links.manage}/unsubscribe`);
     expect(res.headers.get("location")).toBe(`${path(links.manage)}?done=unsubscribed`);
     expect((await subscriberRow(subscriber.id))?.status).toBe("unsubscribed");
 
@@ -390,7 +414,7 @@ describe("unsubscribe and delete", () => {
     expect(page).not.toContain("/pause-week");
 
     for (const action of ["pause", "pause-week", "resume", "restart"]) {
-      const refused = await post(`${links.manage}/${action}`);
+      const refused = await submit(`${links.manage}/${action}`);
       expect(refused.status, action).toBe(409);
       expect(await pageOf(refused)).toContain("sign up on the home page");
     }
@@ -429,7 +453,7 @@ describe("unsubscribe and delete", () => {
     const { subscriber, links } = await subscribeAndGetLesson1(email, { firstName: "Zebediah" });
     expect(await t.db.$count(deliveries)).toBe(1);
 
-    const res = await post(`${links.manage}/delete`);
+    const res = await submit(`${links.manage}/delete`);
     expect(res.status).toBe(303);
     expect(res.headers.get("location")).toBe("/deleted");
     expect(await pageOf(await t.app.request("/deleted"))).toContain("Your data has been deleted");
@@ -457,12 +481,12 @@ describe("unsubscribe and delete", () => {
 
   it("after delete, every link the person has answers with a friendly 404", async () => {
     const { links } = await subscribeAndGetLesson1("links@example.com");
-    await post(`${links.manage}/delete`);
+    await submit(`${links.manage}/delete`);
     const answers = [
       await t.app.request(path(links.manage)),
       await t.app.request(`${path(links.manage)}/delete`),
-      await post(`${links.manage}/pause`),
-      await post(`${links.manage}/delete`),
+      await submit(`${links.manage}/pause`),
+      await submit(`${links.manage}/delete`),
       await t.app.request(path(links.unsubscribe)),
       await post(links.unsubscribe, { "List-Unsubscribe": "One-Click" }, {}),
       await t.app.request(path(links.view)),
@@ -476,7 +500,7 @@ describe("unsubscribe and delete", () => {
   it("deleting after unsubscribing records the deletion on the suppression list", async () => {
     const { links } = await subscribeAndGetLesson1("both@example.com");
     await post(links.unsubscribe, { "List-Unsubscribe": "One-Click" }, {});
-    await post(`${links.manage}/delete`);
+    await submit(`${links.manage}/delete`);
     expect(await t.db.select({ reason: suppressions.reason }).from(suppressions)).toEqual([{ reason: "deleted" }]);
   });
 
@@ -486,14 +510,14 @@ describe("unsubscribe and delete", () => {
     t.clock.advance(3 * DAY);
     await signUp(t, { email: "comeback@example.com", timeZone: "UTC" });
     expect((await subscriberRow(subscriber.id))?.status).toBe("pending");
-    const early = await post(`${links.manage}/resume`);
+    const early = await submit(`${links.manage}/resume`);
     expect(early.status).toBe(409);
     expect(await pageOf(early)).toContain("confirm your address");
     await runHourlyUntil(t.clock.now() + DAY);
     expect(lessonNumbers("comeback@example.com")).toEqual([1]);
 
     const confirmation = t.resend.emailsTo("comeback@example.com").at(-1)!;
-    await t.app.request(path(linkIn(confirmation.text, `${TEST_APP_URL}/confirm?token=`)));
+    await confirmByClick(t.app, linkIn(confirmation.text, `${TEST_APP_URL}/confirm?token=`));
     await runHourlyUntil(t.clock.now() + DAY);
     expect(lessonNumbers("comeback@example.com")).toEqual([1, 2]);
   });
@@ -554,7 +578,7 @@ describe("cross-site request protection", () => {
 
   it("a manage POST that a browser marks same-origin is accepted", async () => {
     const { subscriber, links } = await subscribeAndGetLesson1("same-site@example.com");
-    const res = await post(`${links.manage}/pause`, {}, { "sec-fetch-site": "same-origin" });
+    const res = await submit(`${links.manage}/pause`, {}, { "sec-fetch-site": "same-origin" });
     expect(res.status).toBe(303);
     expect((await enrollmentRow(subscriber.id))?.state).toBe("paused");
   });

@@ -1,8 +1,11 @@
+import { Fragment } from "react";
 import { Link, Section, Text } from "react-email";
+import { DISCLAIMER } from "../../src/course/meta";
+import { senderParts } from "../../src/lib/sender";
 import { cls, footer, footerLink, footerText } from "./styles";
 
-export const DISCLAIMER =
-  "This course is for education only and is not medical advice. Talk to your doctor or dermatologist before you change a treatment or start a supplement, and don't stop any prescribed medication.";
+/** The one disclaimer text (src/course/meta.ts), re-exported for the email tests. */
+export { DISCLAIMER };
 
 interface FooterLinksProps {
   manageUrl: string;
@@ -58,10 +61,12 @@ export function Footer({ brandName, postalAddress, appUrl, reason, disclaimer = 
         </>
       ) : null}
       <Text className={cls.muted} style={footerText}>
-        {brandName}
-        <br />
-        {postalAddress}
-        <br />
+        {senderParts(brandName, postalAddress).map((part) => (
+          <Fragment key={part}>
+            {part}
+            <br />
+          </Fragment>
+        ))}
         <Link className={cls.mutedLink} href={appUrl} style={footerLink}>
           {appUrl}
         </Link>

@@ -1,5 +1,6 @@
 import type { ReactNode } from "react";
 import { Body, Container, Head, Html, Preview, Section, Text } from "react-email";
+import { MsoColumnEnd, MsoColumnStart } from "./mso";
 import * as s from "./styles";
 
 export interface LayoutProps {
@@ -15,7 +16,8 @@ export interface LayoutProps {
 
 /**
  * The frame every email shares: brand header, a white card on a warm background, footer.
- * Fluid at any width (100% up to 600px); dark mode via the color-scheme metas plus the
+ * Fluid at any width (100% up to 600px; Outlook for Windows, which ignores max-width, gets a
+ * fixed 600px table in conditional comments); dark mode via the color-scheme metas plus the
  * class overrides in `responsiveCss`; no images, so nothing depends on images loading.
  */
 export function Layout({ title, preview, brandName, children, footer }: LayoutProps) {
@@ -33,6 +35,7 @@ export function Layout({ title, preview, brandName, children, footer }: LayoutPr
         {/* The page colour sits on our own wrapper (not on <Body>, which copies it onto a cell we
             can't put a class on), so the dark-mode rule can reach it. */}
         <Section className={s.cls.page} tdClassName={s.cls.pageCell} style={s.page}>
+          <MsoColumnStart />
           <Container style={s.container}>
             <Section style={s.header}>
               <Text className={s.cls.brand} style={s.brand}>
@@ -44,6 +47,7 @@ export function Layout({ title, preview, brandName, children, footer }: LayoutPr
             </Section>
             {footer}
           </Container>
+          <MsoColumnEnd />
         </Section>
       </Body>
     </Html>

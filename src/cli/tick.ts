@@ -40,7 +40,13 @@ if (args.dryRun) {
     console.log(`  subscriber ${item.subscriberId}  lesson ${item.lessonNumber}  due ${new Date(item.dueAt).toISOString()}  (${item.timeZone})`);
   }
 } else {
-  const report = await runDispatch({ ...deps, clock });
+  // Ctrl-C or SIGTERM mid-pass: stop claiming, record what is with the provider and release the
+  // rest, so nobody's lesson waits out a lease. A second signal exits at once.
+  const stop = new AbortController();
+  const onSignal = () => (stop.signal.aborted ? process.exit(130) : stop.abort());
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const report = await runDispatch({ ...deps, clock }, { signal: stop.signal });
   console.log(
     `Sent ${report.sent}, retried ${report.retried}, failed ${report.failed}, cancelled ${report.cancelled} (claimed ${report.claimed}) in ${report.durationMs} ms; stopped: ${report.stoppedBy}.`,
   );

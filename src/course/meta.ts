@@ -6,6 +6,10 @@
 
 export const COURSE_TITLE = "Clear Skin from the Inside Out";
 
+/** The one disclaimer, shown in every page footer and every lesson email. */
+export const DISCLAIMER =
+  "This course is for education only and is not medical advice. Talk to your doctor or dermatologist before you change a treatment or start a supplement, and don't stop any prescribed medication on your own.";
+
 export interface LessonMeta {
   /** 1-based position in the course. */
   number: number;
@@ -13,7 +17,11 @@ export interface LessonMeta {
   slug: string;
   /** Heading inside the email and on the landing page. */
   title: string;
-  /** Email subject line; at most 60 characters so it isn't cut off in most inboxes. */
+  /**
+   * Email subject line; at most 60 characters so it isn't cut off in most inboxes. It names the
+   * lesson by its title (without the "Step n:" prefix), so the subject, the email's heading and the
+   * landing page's list are recognisably the same lesson.
+   */
   subject: string;
   /** Inbox preview text (shown after the subject); the <Preview> of the email. */
   preview: string;
@@ -28,7 +36,7 @@ export const LESSON_META = [
     number: 1,
     slug: "gut-skin-axis",
     title: "What the gut–skin axis is",
-    subject: "Lesson 1: How your gut and your skin talk",
+    subject: "Lesson 1: What the gut–skin axis is, and why it matters",
     preview: "Why acne can be a messenger, not an enemy, and what your gut has to do with it.",
     summary: "How the trillions of bacteria in your gut stay in touch with your skin, and why that matters for acne.",
     dayOffset: 0,
@@ -58,7 +66,7 @@ export const LESSON_META = [
     number: 4,
     slug: "probiotics-and-prebiotics",
     title: "Step 2: Probiotics and prebiotics",
-    subject: "Lesson 4: Probiotics and prebiotics, made simple",
+    subject: "Lesson 4: Probiotics and prebiotics (step 2 of 3)",
     preview: "Helpful bacteria, the fibres that feed them, and what the research can and can't tell us yet.",
     summary:
       "The second step: helpful bacteria from fermented foods, the fibres that feed them, and an honest look at the research.",
@@ -68,7 +76,7 @@ export const LESSON_META = [
     number: 5,
     slug: "anti-inflammatory-plate",
     title: "Step 3: The anti-inflammatory plate",
-    subject: "Lesson 5: Build an anti-inflammatory plate",
+    subject: "Lesson 5: The anti-inflammatory plate (step 3 of 3)",
     preview: "Omega-3 fats, colourful berries and leafy greens: everyday ways to help calm redness from the inside.",
     summary:
       "The third step: omega-3 fats and colourful, antioxidant-rich foods that may help calm red, swollen breakouts.",
@@ -92,6 +100,8 @@ export const LESSON_COUNT: number = LESSON_META.length;
 export const CONFIRMATION_EMAIL = {
   subject: `Please confirm: ${COURSE_TITLE}`,
   preview: "One click to confirm your email, and your first lesson is on its way.",
+  /** The button's label; the "check your inbox" page names it, so the two must match. */
+  button: "Confirm my subscription",
 } as const;
 
 /**

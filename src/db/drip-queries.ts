@@ -18,6 +18,8 @@ export interface ClaimedRow {
   email: string;
   firstName: string | null;
   timeZone: string;
+  /** The subscriber's chosen local send hour; null = the configured SEND_HOUR. */
+  sendHour: number | null;
 }
 
 export interface Lease {
@@ -52,7 +54,8 @@ function dueAndFree(now: number, wallNow: number): SQL {
 const CLAIMED_COLUMNS = sql`subscriber_id, run, next_lesson, last_sent_at,
   (SELECT email FROM subscribers WHERE id = subscriber_id) AS email,
   (SELECT first_name FROM subscribers WHERE id = subscriber_id) AS first_name,
-  (SELECT time_zone FROM subscribers WHERE id = subscriber_id) AS time_zone`;
+  (SELECT time_zone FROM subscribers WHERE id = subscriber_id) AS time_zone,
+  (SELECT send_hour FROM subscribers WHERE id = subscriber_id) AS send_hour`;
 
 function toClaimed(row: Record<string, unknown>): ClaimedRow {
   return {
@@ -63,6 +66,7 @@ function toClaimed(row: Record<string, unknown>): ClaimedRow {
     email: String(row.email),
     firstName: row.first_name === null ? null : String(row.first_name),
     timeZone: String(row.time_zone),
+    sendHour: row.send_hour === null || row.send_hour === undefined ? null : Number(row.send_hour),
   };
 }
 

@@ -20,6 +20,8 @@ export const subscribers = sqliteTable(
     firstName: text(),
     /** IANA zone as given by the browser, validated; "UTC" when unknown. */
     timeZone: text().notNull().default("UTC"),
+    /** Local hour (0–23) the subscriber chose for lessons on the manage page; null = the configured SEND_HOUR. */
+    sendHour: integer(),
     status: text({ enum: subscriberStatuses }).notNull().default("pending"),
     createdAt: integer().notNull(),
     confirmedAt: integer(),

@@ -30,9 +30,10 @@ export interface SignupInput {
 
 /**
  * Records a signup and returns the subscriber it is about, or null if the row vanished meanwhile.
- * A new address becomes a pending subscriber. A pending one keeps the details it has (anyone can
- * type an address into the form; the details that count travel with the owner's confirmation);
- * an active one gets an "already subscribed" email and the form changes nothing about them. An
+ * A new address becomes a pending subscriber with `input`'s details; an existing one (pending
+ * included) keeps its own, so a stranger typing someone's address cannot move their time zone or
+ * rename them (the details reach the row through the signed confirmation link:
+ * `confirmSubscriber`'s `details`). An active subscriber gets an "already subscribed" email. An
  * unsubscribed, bounced or complained address goes back to pending with a new confirmation nonce,
  * so it needs a fresh confirmation before anything else is sent. See `lifecycle/machine.ts`.
  */
@@ -68,8 +69,9 @@ export type ConfirmOutcome = "confirmed" | "already-active" | "invalid";
  * the write is conditional on the state read, so the second finds them active and writes nothing.
  *
  * `schedule`: the service's send hour, or (as earlier releases passed it) the function that gives
- * a returning subscriber's next send time, from which the send hour is read. `details`: a name
- * and time zone the confirmation carries, applied as the subscriber is activated.
+ * a returning subscriber's next send time, from which the send hour is read; a subscriber's own
+ * send hour wins either way. `details`: the name and time zone signed into the confirmation link;
+ * they replace the stored ones on confirmation.
  */
 export async function confirmSubscriber(
   db: Db,
@@ -82,7 +84,9 @@ export async function confirmSubscriber(
 ): Promise<ConfirmOutcome> {
   const subscriber = await findSubscriber(db, subscriberId);
   if (!subscriber) return "invalid";
-  const sendHour = typeof schedule === "function" ? sendHourFrom(schedule, now, subscriber.timeZone) : schedule.sendHour;
+  // The function answers in the zone the subscriber will have once confirmed.
+  const zone = details?.timeZone ?? subscriber.timeZone;
+  const sendHour = typeof schedule === "function" ? sendHourFrom(schedule, now, zone) : schedule.sendHour;
   const result = await step(db, subscriberId, { kind: "confirm", nonce: nonce ?? 0, details }, { now, sendHour, emailHash: async () => emailHash });
   if (!result.ok) return "invalid";
   return result.changed ? "confirmed" : "already-active";

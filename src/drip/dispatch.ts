@@ -60,7 +60,7 @@ export interface DispatchOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Real time in ms (leases, the time budget); tests pass a fake one. Default `Date.now`. */
   wallClock?: () => number;
-  /** Stop preparing new batches once aborted (shutdown); what is in hand is finished or released. */
+  /** Shutdown: once aborted, no new batch is prepared or sent; claimed rows not yet sent are released. */
   signal?: AbortSignal;
 }
 
@@ -184,7 +184,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       row.timeZone,
       row.lessonNumber,
       sentAt,
-      { sendHour: sendHourOf({ id: row.subscriberId }, config.sendHour), course: COURSE_SHAPE },
+      { sendHour: sendHourOf(row, config.sendHour), course: COURSE_SHAPE },
     );
     return {
       subscriberId: row.subscriberId,
@@ -498,17 +498,13 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   const pipelined = !Number.isFinite(budget.maxSubrequests);
   let sending: Promise<SendOutcome> = Promise.resolve("ok");
   for (;;) {
-    if (options.signal?.aborted) {
-      report.stoppedBy = "aborted";
-      break;
-    }
     const room = Math.min(batchSize, budget.maxEmails - scheduled);
     if (room <= 0) {
       report.stoppedBy = "emails";
       break;
     }
-    if (remainingMs() <= 0) {
-      report.stoppedBy = "time";
+    if (remainingMs() <= 0 || options.signal?.aborted) {
+      report.stoppedBy = options.signal?.aborted ? "aborted" : "time";
       break;
     }
     if (!fits(PREPARE_CALLS + SEND_CALLS)) {
@@ -517,7 +513,8 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     }
     const batches = await prepare(room);
     const previous = await sending;
-    if (previous !== "ok") {
+    if (previous !== "ok" || options.signal?.aborted) {
+      if (previous === "ok") report.stoppedBy = "aborted";
       if (batches) await call(releaseLeases(db, passId, batches.flatMap((b) => b.members.map((m) => m.row.subscriberId))));
       sending = Promise.resolve(previous);
       break;

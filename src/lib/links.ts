@@ -1,4 +1,4 @@
-import { CONFIRM_TOKEN_TTL_MS, signToken } from "./tokens";
+import { CONFIRM_TOKEN_TTL_MS, signToken, type SignupDetails } from "./tokens";
 
 /** Absolute links for emails and pages. Tokens go in the path or query, never anything personal. */
 
@@ -18,8 +18,16 @@ export function lessonUrl(appUrl: string, slug: string, token: string): string {
   return `${appUrl}/lessons/${encodeURIComponent(slug)}?token=${encodeURIComponent(token)}`;
 }
 
-export async function signedConfirmUrl(appUrl: string, secret: string, subscriberId: string, nonce: number, now: number) {
-  const token = await signToken(secret, { purpose: "confirm", subscriberId, nonce, expiresAt: now + CONFIRM_TOKEN_TTL_MS });
+/** A confirmation link (expires after CONFIRM_TOKEN_TTL_MS); `details` are applied when it is used. */
+export async function signedConfirmUrl(
+  appUrl: string,
+  secret: string,
+  subscriberId: string,
+  nonce: number,
+  now: number,
+  details?: SignupDetails,
+) {
+  const token = await signToken(secret, { purpose: "confirm", subscriberId, nonce, expiresAt: now + CONFIRM_TOKEN_TTL_MS, details });
   return confirmUrl(appUrl, token);
 }
 

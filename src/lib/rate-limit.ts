@@ -1,4 +1,4 @@
-import { lte, sql } from "drizzle-orm";
+import { eq, lte, sql } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { rateLimits } from "../db/schema";
 
@@ -47,6 +47,18 @@ export async function hitRateLimit(db: Db, key: string, rule: RateLimitRule, now
     count,
     retryAfterSeconds: Math.max(1, Math.ceil((windowStart + rule.windowMs - now) / 1000)),
   };
+}
+
+/**
+ * Takes back one hit counted by `hitRateLimit` for an attempt that did not happen after all (the
+ * provider refused the email), so failures never use up a limit meant for emails people received.
+ * Never below zero; a window that has been reset meanwhile loses at most that one hit.
+ */
+export async function releaseRateLimit(db: Db, key: string): Promise<void> {
+  await db
+    .update(rateLimits)
+    .set({ count: sql`max(${rateLimits.count} - 1, 0)` })
+    .where(eq(rateLimits.key, key));
 }
 
 /** Drops counters whose window ended long ago (the longest window we use is a day). */

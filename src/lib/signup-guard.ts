@@ -2,7 +2,6 @@ import type { Context } from "hono";
 import { sign, verify } from "hono/jwt";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config";
-import type { RateLimitRule } from "./rate-limit";
 
 /**
  * The pieces of signup protection that hold no state of their own: the signed form time, the
@@ -12,19 +11,6 @@ import type { RateLimitRule } from "./rate-limit";
 
 const HOUR = 60 * 60 * 1000;
 
-export const SIGNUP_LIMITS = {
-  /** Valid signups one client address may make; generous for a household or an office behind one address. */
-  perIp: { limit: 10, windowMs: HOUR },
-  /** Confirmation emails one address may receive: enough for "I lost the email", too few to mail-bomb someone. */
-  perAddress: { limit: 3, windowMs: 24 * HOUR },
-  /**
-   * While an address is suppressed (it bounced or complained) it gets one confirmation a day at most:
-   * each one risks another complaint. Counted apart from the normal limit, so a person who signs
-   * up again the same day still gets their link.
-   */
-  perSuppressedAddress: { limit: 1, windowMs: 24 * HOUR },
-} satisfies Record<string, RateLimitRule>;
-
 /** People take longer than this to type an address; scripts that post the page straight back don't. */
 export const MIN_FILL_MS = 2_000;
 /** A form older than this was left open in a tab (or its token was harvested): ask for a fresh one. */
@@ -32,9 +18,19 @@ export const FORM_TOKEN_TTL_MS = 24 * HOUR;
 
 const FORM_AUDIENCE = "signup-form";
 
-/** The hidden `formToken`: the instant the form was served, signed so it cannot be backdated. */
-export async function issueFormToken(secret: string, now: number): Promise<string> {
-  return sign({ aud: FORM_AUDIENCE, t: now }, secret, "HS256");
+/**
+ * After a form came back too fast (browser autofill and a quick click), the one more click we ask
+ * for may come this soon: people read the message first; a script replaying at once still waits.
+ */
+export const RETRY_FILL_MS = 1_000;
+
+/**
+ * The hidden `formToken`: the instant the form counts as served (ms since the epoch, UTC), signed
+ * so it cannot be backdated. The "one more click" form passes an earlier instant so that its
+ * minimum fill time is RETRY_FILL_MS rather than MIN_FILL_MS.
+ */
+export async function issueFormToken(secret: string, servedAt: number): Promise<string> {
+  return sign({ aud: FORM_AUDIENCE, t: servedAt }, secret, "HS256");
 }
 
 export type FormTokenCheck = "ok" | "missing" | "invalid" | "too_fast" | "expired";
@@ -61,18 +57,31 @@ export function honeypotFilled(value: unknown): boolean {
   return typeof value !== "string" || value.trim() !== "";
 }
 
-/** The state the signup form needs to render: a fresh form token and, when enabled, Turnstile. */
-export async function freshFormState(config: Config, now: number) {
-  return { formToken: await issueFormToken(config.appSecret, now), turnstileSiteKey: config.turnstile?.siteKey };
+/**
+ * The state the signup form needs to render: a fresh form token and, when enabled, Turnstile.
+ * `retry`: the form is shown again after a too-fast post, so one more click soon is enough.
+ */
+export async function freshFormState(config: Config, now: number, options: { retry?: boolean } = {}) {
+  const servedAt = options.retry ? now - MIN_FILL_MS + RETRY_FILL_MS : now;
+  return { formToken: await issueFormToken(config.appSecret, servedAt), turnstileSiteKey: config.turnstile?.siteKey };
 }
 
 const IP_PATTERN = /^[0-9a-f:.]{2,45}$/;
 
-/** The client's address as the runtime reports it, or undefined when unknown or unusable. */
+/**
+ * The client's address as the runtime reports it, or undefined when unknown or unusable (a client
+ * that hung up before its socket was read, a runtime that reports none, a malformed header).
+ * Callers must not skip a check for undefined: signup counts it in one shared bucket.
+ */
 export function clientIp(c: Context<AppEnv>): string | undefined {
   const deps = c.get("deps");
-  const raw = deps.clientIp ? deps.clientIp(c) : c.req.header("cf-connecting-ip");
-  if (!raw) return undefined;
+  let raw: string | undefined;
+  try {
+    raw = deps.clientIp ? deps.clientIp(c) : c.req.header("cf-connecting-ip");
+  } catch {
+    return undefined;
+  }
+  if (typeof raw !== "string" || raw === "") return undefined;
   const ip = raw.trim().toLowerCase().replace(/^\[|\]$/g, "").split("%")[0]!;
   return IP_PATTERN.test(ip) ? ip : undefined;
 }

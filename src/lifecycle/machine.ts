@@ -234,14 +234,11 @@ const create = apply((_s, a) => {
   };
 });
 
-/** Back from unsubscribed, bounced or complained: a fresh confirmation is needed (old links die). */
-const signUpAgain = apply((s, a) => {
-  const { details } = a as Extract<Action, { kind: "signup" }>;
-  const old = s.subscriber!;
-  return {
-    subscriber: { status: "pending", confirmationNonce: old.confirmationNonce + 1, firstName: details.firstName ?? old.firstName, timeZone: details.timeZone },
-  };
-});
+/**
+ * Back from unsubscribed, bounced or complained: a fresh confirmation is needed (old links die).
+ * The stored details stay: anyone can type anyone's address; the owner's confirmation carries theirs.
+ */
+const signUpAgain = apply((s) => ({ subscriber: { status: "pending", confirmationNonce: s.subscriber!.confirmationNonce + 1 } }));
 
 /** Confirming: active, and the course starts, continues where it stopped, or starts a new run. */
 const activate: Handler = (s, a, settings) => {

@@ -58,9 +58,9 @@ export type StepResult =
 type SubscriberRow = typeof subscribers.$inferSelect;
 type EnrollmentRow = typeof enrollments.$inferSelect;
 
-/** The send hour that applies to a subscriber (one line to change when subscribers get their own). */
-export function sendHourOf(_subscriber: Pick<SubscriberRow, "id"> | null, fallback: number): number {
-  return fallback;
+/** The send hour that applies to a subscriber: their own (manage page), else the service's. */
+export function sendHourOf(subscriber: { sendHour?: number | null } | null, fallback: number): number {
+  return subscriber?.sendHour ?? fallback;
 }
 
 const ATTEMPTS = 5;

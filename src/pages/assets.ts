@@ -36,6 +36,10 @@ label { display: block; font-weight: 600; margin-bottom: 0.25rem; }
 input[type=email], input[type=text] { width: 100%; font: inherit; padding: 0.7rem 0.8rem; border: 2px solid var(--border);
   border-radius: 8px; background: var(--bg); color: var(--text); }
 input[aria-invalid=true] { border-color: var(--error); }
+fieldset.choices { border: 0; padding: 0; margin: 0 0 1rem; min-width: 0; }
+fieldset.choices legend { font-weight: 600; margin-bottom: 0.25rem; padding: 0; }
+label.choice { font-weight: 400; display: flex; gap: 0.5rem; align-items: center; padding: 0.3rem 0; }
+label.choice input { width: 1.15rem; height: 1.15rem; margin: 0; accent-color: var(--accent); }
 .error { color: var(--error); font-weight: 600; }
 button, .button { display: inline-block; font: inherit; font-weight: 700; padding: 0.75rem 1.25rem; border-radius: 8px;
   border: 2px solid var(--accent); background: var(--accent); color: var(--accent-text); cursor: pointer; text-decoration: none; }
@@ -71,4 +75,12 @@ export const TIMEZONE_JS = `
     for (var i = 0; i < fields.length; i++) if (!fields[i].value) fields[i].value = zone || "";
   } catch (e) {}
 })();
+`;
+
+/** The site icon: a leaf on the brand green, readable at 16 px. Served at /favicon.svg. */
+export const FAVICON_SVG = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">
+<rect width="32" height="32" rx="7" fill="#2f6b4f"/>
+<path d="M8 24c0-9 6-15 17-16-1 11-7 17-16 17l-1-1z" fill="#fbf8f4"/>
+<path d="M9 23c3-5 7-9 12-11" stroke="#2f6b4f" stroke-width="1.6" fill="none" stroke-linecap="round"/>
+</svg>
 `;

@@ -14,13 +14,17 @@ export interface SignupFormState {
   turnstileSiteKey?: string;
 }
 
+/** The landing page's meta description and Open Graph description (about 155 characters, shown in search results). */
+export const LANDING_DESCRIPTION =
+  "A free six-lesson email course on the gut–skin axis: what your gut may have to do with your acne, and gentle, food-first steps you can take.";
+
 export function LandingPage(props: { site: SiteInfo; sendHour: number; form?: SignupFormState }) {
   const form = props.form ?? {};
   const errors = form.errors ?? {};
   const scripts = ["/assets/timezone.js"];
   if (form.turnstileSiteKey) scripts.push("https://challenges.cloudflare.com/turnstile/v0/api.js");
   return (
-    <Layout title={COURSE.title} site={props.site} scripts={scripts}>
+    <Layout title={COURSE.title} site={props.site} scripts={scripts} summary={{ description: LANDING_DESCRIPTION, url: `${props.site.appUrl ?? ""}/` }}>
       <h1>{COURSE.title}</h1>
       <p class="lead">
         A free six-lesson email course on the gut–skin axis: what your gut may have to do with your acne, and gentle,

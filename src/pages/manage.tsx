@@ -2,7 +2,9 @@
 import { COURSE, LESSON_COUNT, lessonByNumber } from "../course";
 import type { Subscription } from "../db/controls";
 import { formatLocal } from "../drip/schedule";
+import { FORM_TOKEN_FIELD } from "../lib/form-token";
 import { Layout, MessagePage, type SiteInfo } from "./layout";
+import { DetailsForm, type DetailsFormState } from "./manage-details";
 
 /** What a POST just did, shown once after the redirect (`?done=`); unknown values are ignored. */
 export const DONE_MESSAGES = {
@@ -11,6 +13,7 @@ export const DONE_MESSAGES = {
   resumed: "Welcome back: your lessons are on again.",
   restarted: "Done: the course starts again from lesson 1. The time it arrives is below.",
   unsubscribed: "You're unsubscribed. We won't send you any more lessons.",
+  details: "Saved: your details are up to date.",
 } as const;
 export type DoneKey = keyof typeof DONE_MESSAGES;
 
@@ -54,6 +57,10 @@ export interface ManagePageProps {
   base: string;
   now: number;
   done?: DoneKey;
+  /** Signed form token (src/lib/form-token.ts) put in every form of the page. */
+  formToken: string;
+  /** The details form's values: the saved ones, or a rejected submission with its errors. */
+  details: DetailsFormState;
   /** A lesson was already with our email provider when the lessons were paused or stopped. */
   onItsWay?: boolean;
 }
@@ -86,10 +93,16 @@ function stateLabel(state: CourseState, timeZone: string): string {
   }
 }
 
+/** The hidden field with the signed form token, in every form that changes something. */
+export function FormTokenField(props: { token: string }) {
+  return <input type="hidden" name={FORM_TOKEN_FIELD} value={props.token} />;
+}
+
 /** A form with one button: every action is a POST, so nothing changes by following a link. */
-function ActionButton(props: { base: string; action: string; label: string; variant?: "secondary" | "danger" }) {
+function ActionButton(props: { base: string; action: string; label: string; token: string; variant?: "secondary" | "danger" }) {
   return (
     <form method="post" action={`${props.base}/${props.action}`}>
+      <FormTokenField token={props.token} />
       <button type="submit" class={props.variant}>
         {props.label}
       </button>
@@ -97,7 +110,14 @@ function ActionButton(props: { base: string; action: string; label: string; vari
   );
 }
 
-export function ManagePage({ site, subscription, base, now, done, onItsWay }: ManagePageProps) {
+/** The notice after an action; after a details change it says when the next lesson now arrives. */
+function doneMessage(done: DoneKey, next: { number: number } | undefined, when: string): string {
+  if (done !== "details" || !next || when === "") return DONE_MESSAGES[done];
+  if (when === "When you resume" || when === "On its way now") return DONE_MESSAGES.details;
+  return `Saved: your details are up to date. Lesson ${next.number} now arrives on ${when}.`;
+}
+
+export function ManagePage({ site, subscription, base, now, done, formToken, details, onItsWay }: ManagePageProps) {
   const { subscriber, enrollment } = subscription;
   const state = courseState(subscription, now);
   const receiving = state.kind === "active" || state.kind === "paused" || state.kind === "paused-until";
@@ -121,7 +141,7 @@ export function ManagePage({ site, subscription, base, now, done, onItsWay }: Ma
       </p>
       {done && (
         <p class="notice" role="status">
-          {DONE_MESSAGES[done]}
+          {doneMessage(done, next, when)}
         </p>
       )}
       {onItsWay && <OnItsWayNotice />}
@@ -156,6 +176,8 @@ export function ManagePage({ site, subscription, base, now, done, onItsWay }: Ma
         </dl>
       </section>
 
+      <DetailsForm action={`${base}/details`} formToken={formToken} state={details} />
+
       {subscribed && (state.kind === "active" || state.kind === "paused-until" || state.kind === "paused" || state.kind === "failed") && (
         <section aria-labelledby="pause-heading">
           <h2 id="pause-heading">{state.kind === "active" ? "Take a break" : "Carry on"}</h2>
@@ -163,8 +185,8 @@ export function ManagePage({ site, subscription, base, now, done, onItsWay }: Ma
             <>
               <p>Pausing keeps your place. Nothing is sent while you're paused.</p>
               <div class="actions">
-                <ActionButton base={base} action="pause-week" label="Pause for a week" />
-                <ActionButton base={base} action="pause" label="Pause until I resume" variant="secondary" />
+                <ActionButton base={base} token={formToken} action="pause-week" label="Pause for a week" />
+                <ActionButton base={base} token={formToken} action="pause" label="Pause until I resume" variant="secondary" />
               </div>
             </>
           )}
@@ -172,16 +194,19 @@ export function ManagePage({ site, subscription, base, now, done, onItsWay }: Ma
             <>
               <p>Your lessons start again by themselves when the week is up. You can also carry on now.</p>
               <div class="actions">
-                <ActionButton base={base} action="resume" label="Resume now" />
-                <ActionButton base={base} action="pause" label="Pause until I resume" variant="secondary" />
+                <ActionButton base={base} token={formToken} action="resume" label="Resume now" />
+                <ActionButton base={base} token={formToken} action="pause" label="Pause until I resume" variant="secondary" />
               </div>
             </>
           )}
           {state.kind === "paused" && (
             <>
-              <p>The next lesson goes out at the next morning send time after you resume, one lesson at a time.</p>
+              <p>
+                The next lesson goes out at {String(details.sendHour).padStart(2, "0")}:00 your time after you resume, one
+                lesson at a time.
+              </p>
               <div class="actions">
-                <ActionButton base={base} action="resume" label="Resume my lessons" />
+                <ActionButton base={base} token={formToken} action="resume" label="Resume my lessons" />
               </div>
             </>
           )}
@@ -189,7 +214,7 @@ export function ManagePage({ site, subscription, base, now, done, onItsWay }: Ma
             <>
               <p>Our email provider could not deliver to your address. If your inbox works again, try once more.</p>
               <div class="actions">
-                <ActionButton base={base} action="resume" label="Try sending again" />
+                <ActionButton base={base} token={formToken} action="resume" label="Try sending again" />
               </div>
             </>
           )}
@@ -201,7 +226,7 @@ export function ManagePage({ site, subscription, base, now, done, onItsWay }: Ma
           <h2 id="restart-heading">Start again</h2>
           <p>Get the whole course again from lesson 1, starting now.</p>
           <div class="actions">
-            <ActionButton base={base} action="restart" label="Restart from lesson 1" variant="secondary" />
+            <ActionButton base={base} token={formToken} action="restart" label="Restart from lesson 1" variant="secondary" />
           </div>
         </section>
       )}
@@ -223,7 +248,7 @@ export function ManagePage({ site, subscription, base, now, done, onItsWay }: Ma
           </p>
         )}
         <div class="actions">
-          {subscribed && <ActionButton base={base} action="unsubscribe" label="Unsubscribe" variant="secondary" />}
+          {subscribed && <ActionButton base={base} token={formToken} action="unsubscribe" label="Unsubscribe" variant="secondary" />}
           <a class="button danger" href={`${base}/delete`}>
             Delete my data…
           </a>
@@ -233,7 +258,7 @@ export function ManagePage({ site, subscription, base, now, done, onItsWay }: Ma
   );
 }
 
-export function DeleteConfirmPage(props: { site: SiteInfo; base: string }) {
+export function DeleteConfirmPage(props: { site: SiteInfo; base: string; formToken: string }) {
   return (
     <MessagePage title="Delete your data?" site={props.site}>
       <p class="lead">This erases your email address, your name and your course progress. It can't be undone.</p>
@@ -243,6 +268,7 @@ export function DeleteConfirmPage(props: { site: SiteInfo; base: string }) {
       </p>
       <div class="actions">
         <form method="post" action={`${props.base}/delete`}>
+          <FormTokenField token={props.formToken} />
           <button type="submit" class="danger">
             Yes, delete my data
           </button>

@@ -1,13 +1,13 @@
 /** @jsxImportSource hono/jsx */
 import { COURSE } from "../course";
 import { MessagePage, type SiteInfo } from "./layout";
-import { OnItsWayNotice } from "./manage";
+import { FormTokenField, OnItsWayNotice } from "./manage";
 
 /**
  * The page behind the unsubscribe link. Fetching it changes nothing (link scanners in corporate
  * mail open every link); the button POSTs to the same URL, like a mail client's one-click button.
  */
-export function UnsubscribePage(props: { site: SiteInfo; action: string; manageUrl: string }) {
+export function UnsubscribePage(props: { site: SiteInfo; action: string; manageUrl: string; formToken: string }) {
   return (
     <MessagePage title="Unsubscribe?" site={props.site}>
       <p class="lead">
@@ -16,9 +16,11 @@ export function UnsubscribePage(props: { site: SiteInfo; action: string; manageU
       <p>Just need a break? Pausing keeps your place, and you can resume from any lesson email.</p>
       <div class="actions">
         <form method="post" action={props.action}>
+          <FormTokenField token={props.formToken} />
           <button type="submit">Yes, unsubscribe me</button>
         </form>
         <form method="post" action={`${props.manageUrl}/pause`}>
+          <FormTokenField token={props.formToken} />
           <button type="submit" class="secondary">
             Pause instead
           </button>

@@ -11,5 +11,5 @@ export function wantsJson(c: Context<AppEnv>): boolean {
 }
 
 export function siteInfo(config: Config): SiteInfo {
-  return { brandName: config.brandName, postalAddress: config.postalAddress };
+  return { brandName: config.brandName, postalAddress: config.postalAddress, appUrl: config.appUrl };
 }

@@ -14,6 +14,18 @@ import { brokenLink, markPrivate } from "./subscriber-links";
  */
 const ARCHIVE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src https: data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
+/**
+ * The email's HTML as a web page: the HTML5 doctype (the email's XHTML 1.0 Transitional one puts
+ * browsers in limited-quirks mode) and a `main` landmark around the body, so screen readers can
+ * jump to the lesson (axe: landmark-one-main, region).
+ */
+export function asWebPage(emailHtml: string): string {
+  return emailHtml
+    .replace(/^\s*<!DOCTYPE[^>]*>/i, "<!DOCTYPE html>")
+    .replace(/<body\b[^>]*>/i, (body) => `${body}<main>`)
+    .replace(/<\/body>/i, "</main></body>");
+}
+
 export const lessonRoutes = new Hono<AppEnv>().get("/lessons/:slug", async (c) => {
   const { db, clock, config } = c.get("deps");
   const lesson = lessonBySlug(c.req.param("slug"));
@@ -39,5 +51,5 @@ export const lessonRoutes = new Hono<AppEnv>().get("/lessons/:slug", async (c) =
   );
   markPrivate(c);
   c.header("Content-Security-Policy", ARCHIVE_CSP);
-  return c.html(html);
+  return c.html(asWebPage(html));
 });

@@ -1,6 +1,5 @@
 /** @jsxImportSource hono/jsx */
 import { Hono, type Context } from "hono";
-import { csrf } from "hono/csrf";
 import type { AppEnv } from "../app-env";
 import {
   deleteSubscriber,
@@ -13,9 +12,14 @@ import {
   unsubscribe,
   type ControlResult,
   type Refusal,
+  type Subscription,
 } from "../db/controls";
+import { sendHourOf, updateDetails } from "../db/details";
+import { FORM_TOKEN_FIELD, signFormToken, verifyFormToken } from "../lib/form-token";
 import { AppError } from "../lib/errors";
 import { DeleteConfirmPage, DeletedPage, ManagePage, isDoneKey, type DoneKey } from "../pages/manage";
+import type { DetailsFormState } from "../pages/manage-details";
+import { parseDetails } from "./manage-details";
 import { siteInfo } from "./helpers";
 import { brokenLink, markPrivate, subscriberIdFrom } from "./subscriber-links";
 
@@ -52,50 +56,96 @@ const DONE: Record<Action, DoneKey> = {
 /** The origin our pages are served from (APP_URL may carry a path; Origin never does). */
 const appOrigin = (c: Context<AppEnv>) => new URL(c.get("deps").config.appUrl).origin;
 
+const refusedForm = () =>
+  new AppError(
+    403,
+    "form_expired",
+    "This form has expired or didn't come from your manage page, so nothing was changed. Please go back, reload the page and try again.",
+  );
+
+/**
+ * The subscriber a manage POST acts for, once it has passed the CSRF checks, with the form body.
+ * The signed form token (src/lib/form-token.ts) is required and is the defence that always applies;
+ * `Origin` and `Sec-Fetch-Site` refuse a cross-site POST early when a browser sends them, but
+ * `Origin: null` (what Chromium sends from a `no-referrer` page) is not held against a valid token.
+ */
+async function formPost(c: Context<AppEnv>): Promise<{ subscriberId: string; body: Record<string, unknown> }> {
+  const { config, clock } = c.get("deps");
+  const origin = c.req.header("origin");
+  if (origin !== undefined && origin !== "null" && origin !== appOrigin(c)) throw refusedForm();
+  if (c.req.header("sec-fetch-site") === "cross-site") throw refusedForm();
+  const subscriberId = await subscriberIdFrom(c, c.req.param("token"), "manage");
+  const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+  if (!(await verifyFormToken(config.appSecret, body[FORM_TOKEN_FIELD], subscriberId, "manage", clock()))) throw refusedForm();
+  return { subscriberId, body };
+}
+
+/** The manage page for `subscription`, with a fresh form token and the details form's state. */
+async function managePage(c: Context<AppEnv>, subscription: Subscription, details?: DetailsFormState, done?: DoneKey) {
+  const { clock, config } = c.get("deps");
+  const now = clock();
+  const { subscriber } = subscription;
+  markPrivate(c);
+  return (
+    <ManagePage
+      site={siteInfo(config)}
+      subscription={subscription}
+      base={`/manage/${encodeURIComponent(c.req.param("token") ?? "")}`}
+      now={now}
+      done={done}
+      formToken={await signFormToken(config.appSecret, subscriber.id, "manage", now)}
+      details={details ?? { firstName: subscriber.firstName ?? "", timeZone: subscriber.timeZone, sendHour: subscriber.sendHour ?? config.sendHour }}
+      onItsWay={await lessonOnItsWay(c.get("deps").db, subscription)}
+    />
+  );
+}
+
 export const manageRoutes = new Hono<AppEnv>()
-  // Browsers send Origin (and Sec-Fetch-Site) with every form POST; a POST from another site, or
-  // one with neither header, is refused with 403 before it reaches a handler.
-  .use("/manage/*", csrf({ origin: (origin, c) => origin === appOrigin(c) }))
   .get("/manage/:token", async (c) => {
-    const { db, clock, config } = c.get("deps");
-    const token = c.req.param("token");
-    const subscription = await findSubscription(db, await subscriberIdFrom(c, token, "manage"));
+    const { db } = c.get("deps");
+    const subscription = await findSubscription(db, await subscriberIdFrom(c, c.req.param("token"), "manage"));
     if (!subscription) throw brokenLink();
     const done = c.req.query("done");
-    markPrivate(c);
-    return c.html(
-      <ManagePage
-        site={siteInfo(config)}
-        subscription={subscription}
-        base={`/manage/${encodeURIComponent(token)}`}
-        now={clock()}
-        done={isDoneKey(done) ? done : undefined}
-        onItsWay={await lessonOnItsWay(db, subscription)}
-      />,
-    );
+    return c.html(await managePage(c, subscription, undefined, isDoneKey(done) ? done : undefined));
   })
   .get("/manage/:token/delete", async (c) => {
-    const { db, config } = c.get("deps");
+    const { db, config, clock } = c.get("deps");
     const token = c.req.param("token");
-    if (!(await findSubscription(db, await subscriberIdFrom(c, token, "manage")))) throw brokenLink();
+    const subscriberId = await subscriberIdFrom(c, token, "manage");
+    if (!(await findSubscription(db, subscriberId))) throw brokenLink();
     markPrivate(c);
-    return c.html(<DeleteConfirmPage site={siteInfo(config)} base={`/manage/${encodeURIComponent(token)}`} />);
+    const formToken = await signFormToken(config.appSecret, subscriberId, "manage", clock());
+    return c.html(<DeleteConfirmPage site={siteInfo(config)} base={`/manage/${encodeURIComponent(token)}`} formToken={formToken} />);
   })
   .post("/manage/:token/delete", async (c) => {
     const { db, clock, config, logger } = c.get("deps");
-    const subscriberId = await subscriberIdFrom(c, c.req.param("token"), "manage");
+    const { subscriberId } = await formPost(c);
     if (!(await deleteSubscriber(db, subscriberId, clock(), config.appSecret))) throw brokenLink();
     logger.info("subscriber_deleted", { subscriberId });
+    await c.get("deps").afterErase?.();
     return c.redirect("/deleted", 303);
+  })
+  .post("/manage/:token/details", async (c) => {
+    const { db, clock, config, logger } = c.get("deps");
+    const { subscriberId, body } = await formPost(c);
+    const subscription = await findSubscription(db, subscriberId);
+    if (!subscription) throw brokenLink();
+    const current = subscription.subscriber.sendHour ?? config.sendHour;
+    const parsed = parseDetails(body, current);
+    if (!parsed.ok) return c.html(await managePage(c, subscription, parsed.state), 400);
+    if (!(await updateDetails(db, subscriberId, parsed.details, clock())).ok) throw brokenLink();
+    logger.info("subscriber_details_changed", { subscriberId });
+    return c.redirect(`/manage/${encodeURIComponent(c.req.param("token"))}?done=details`, 303);
   })
   .post("/manage/:token/:action", async (c) => {
     const { db, clock, config, logger } = c.get("deps");
     const token = c.req.param("token");
     const action = c.req.param("action");
     if (!isAction(action)) throw new AppError(404, "not_found", "We couldn't find that page.");
-    const subscriberId = await subscriberIdFrom(c, token, "manage");
+    const { subscriberId } = await formPost(c);
     const now = clock();
-    const schedule = { now, sendHour: config.sendHour };
+    // The subscriber's own hour (manage page), else the configured one.
+    const schedule = { now, sendHour: await sendHourOf(db, subscriberId, config.sendHour) };
 
     switch (action) {
       case "pause-week":

@@ -3,46 +3,28 @@ import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { isSuppressed, recordSignup } from "../db/subscribers";
+import { CONFIRMATION_EMAIL } from "../course";
+import { recordSignup, type Subscriber } from "../db/subscribers";
 import { resolveTimeZone } from "../drip/schedule";
 import { emailAddress } from "../lib/email-address";
 import { AppError, badRequest } from "../lib/errors";
+import { firstName } from "../lib/first-name";
 import { keyedHash } from "../lib/hash";
 import { signedConfirmUrl, signedSubscriberLinks } from "../lib/links";
-import { hitRateLimit, pruneRateLimits } from "../lib/rate-limit";
-import { checkFormToken, clientIp, freshFormState, honeypotFilled, ipBucket, SIGNUP_LIMITS, verifyTurnstile } from "../lib/signup-guard";
+import { hitRateLimit, pruneRateLimits, releaseRateLimit } from "../lib/rate-limit";
+import { checkFormToken, clientIp, freshFormState, honeypotFilled, ipBucket, verifyTurnstile, type FormTokenCheck } from "../lib/signup-guard";
+import type { SignupDetails } from "../lib/tokens";
 import { composeAlreadySubscribed, composeConfirmation } from "../mail/compose";
+import type { SendResult } from "../mail/mailer";
 import { LandingPage, type SignupFormState } from "../pages/landing";
 import { MessagePage } from "../pages/layout";
 import { siteInfo, wantsJson } from "./helpers";
 
-const NAME_MAX = 60;
 const TIME_ZONE_MAX = 100;
-
-/**
- * First names go into email bodies only (never a header), escaped; still, they are held to what a
- * name looks like: letters, marks, spaces, apostrophes, hyphens and dots. No digits, slashes, `@`
- * or `:`, so the form cannot be used to put a link or an address in front of a stranger
- * ("Hi www.example.com, …").
- */
-const NAME_PATTERN = /^[\p{L}\p{M}' ’.-]*$/u;
 
 const signupSchema = z.object({
   email: emailAddress,
-  firstName: z
-    .string({ error: "Please enter your first name as plain text." })
-    // Control characters (CR, LF, tabs …) are refused outright rather than quietly tidied away.
-    .refine((value) => !/\p{Cc}/u.test(value), "Please use only letters, spaces, hyphens and apostrophes in your first name.")
-    .transform((value) => value.replace(/\p{Zs}+/gu, " ").trim())
-    .pipe(
-      z
-        .string()
-        .max(NAME_MAX, `Please keep your first name under ${NAME_MAX} characters.`)
-        .refine((value) => NAME_PATTERN.test(value), "Please use only letters, spaces, hyphens and apostrophes in your first name.")
-        .refine((value) => !/\.\p{L}{2}/u.test(value), "Please enter just your first name."),
-    )
-    .transform((value) => (value === "" ? null : value))
-    .nullish(),
+  firstName,
   timeZone: z.string({ error: "The time zone must be text." }).max(TIME_ZONE_MAX, "The time zone is too long.").nullish(),
 });
 
@@ -76,35 +58,126 @@ const asText = (value: unknown) => (typeof value === "string" ? value.slice(0, 3
 
 const CHECK_YOUR_INBOX = { status: "pending", message: "Check your inbox for a confirmation link." } as const;
 
+/** Clients whose address cannot be determined share this one bucket rather than skipping the limit. */
+const UNKNOWN_CLIENT = "unknown";
+
+/**
+ * A refusal that says why and when to come back, answered cheaply: JSON, or a short message page
+ * (never the whole landing page), with `Retry-After` in seconds.
+ */
+function tooMany(c: Context<AppEnv>, code: string, message: string, retryAfterSeconds: number) {
+  const retryAfter = String(retryAfterSeconds);
+  if (wantsJson(c)) throw new AppError(429, code, message, { "Retry-After": retryAfter });
+  c.header("Retry-After", retryAfter);
+  return c.html(
+    <MessagePage title="Please try again later" site={siteInfo(c.get("deps").config)}>
+      <p class="lead">{message}</p>
+    </MessagePage>,
+    429,
+  );
+}
+
+const inWords = (seconds: number) => {
+  const minutes = Math.ceil(seconds / 60);
+  if (minutes <= 90) return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+  const hours = Math.ceil(minutes / 60);
+  return hours >= 20 ? "a day" : `${hours} hours`;
+};
+
+/** The per-client limit; undefined when within it, else the 429 to answer. */
+async function perClientLimit(c: Context<AppEnv>, ip: string | undefined, now: number) {
+  const { db, config, logger } = c.get("deps");
+  const bucket = ip ? ipBucket(ip) : UNKNOWN_CLIENT;
+  const result = await hitRateLimit(db, await keyedHash(config.appSecret, `ip:${bucket}`), config.signupLimits.perIp, now);
+  if (result.allowed) return undefined;
+  logger.warn("signup_rate_limited", { scope: ip ? "ip" : "unknown_client" });
+  const message = `Too many signups from your network. Please try again in ${inWords(result.retryAfterSeconds)}.`;
+  return tooMany(c, "rate_limited", message, result.retryAfterSeconds);
+}
+
+/** The email this signup sends: a confirmation carrying `details`, or for an active address its manage link. */
+async function emailFor(c: Context<AppEnv>, subscriber: Subscriber, details: SignupDetails, now: number) {
+  const { config } = c.get("deps");
+  if (subscriber.status === "active") {
+    const { manageUrl } = await signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id);
+    return composeAlreadySubscribed(config, subscriber, manageUrl);
+  }
+  const url = await signedConfirmUrl(config.appUrl, config.appSecret, subscriber.id, subscriber.confirmationNonce, now, details);
+  // Greeted as they typed it: those are the details the link will apply.
+  return composeConfirmation(config, { ...subscriber, firstName: details.firstName }, url);
+}
+
+/**
+ * Sends the one email of a signup, counted against the per-address limit only once the provider has
+ * accepted it. Returns the provider's result, or "limit" when the address had its share already.
+ */
+async function sendCounted(c: Context<AppEnv>, subscriber: Subscriber, details: SignupDetails, now: number) {
+  const { db, mailer, config } = c.get("deps");
+  // Count first (one atomic statement, so concurrent signups cannot all slip under the limit), and
+  // take the hit back if the provider does not accept the email.
+  const key = await keyedHash(config.appSecret, `email:${subscriber.email}`);
+  const limit = await hitRateLimit(db, key, config.signupLimits.perAddress, now);
+  // Rendered either way, so an address over its limit takes the same work as any other.
+  const message = await emailFor(c, subscriber, details, now);
+  if (!limit.allowed) {
+    await releaseRateLimit(db, key);
+    return { outcome: "limit" as const, retryAfterSeconds: limit.retryAfterSeconds };
+  }
+  const result: SendResult = await mailer.send(message);
+  if (!result.ok) await releaseRateLimit(db, key);
+  return { outcome: "sent" as const, result };
+}
+
+/** Why a form token does not let this post through, or undefined when it does. */
+function formTokenProblem(token: FormTokenCheck, json: boolean): { code: string; message: string } | undefined {
+  // The form carries a signed "served at" time. Form posts must bring it: our page always renders
+  // it, with or without JavaScript, so only a script posting straight at /subscribe lacks it.
+  // JSON clients (an API, our own tests) may leave it out; they still meet the rate limits and,
+  // when it is on, Turnstile. A token that is present is always checked.
+  if (token === "ok" || (token === "missing" && json)) return undefined;
+  // Browser autofill and a quick click can beat the minimum fill time: nothing was sent, so say so
+  // and ask for one more click (the fields are kept). A day-old form is a tab left open.
+  const message =
+    token === "too_fast"
+      ? "Almost there: please check your details and press the button once more."
+      : token === "expired"
+        ? "This page was open for a long time, so we couldn't accept the form. Please send it again."
+        : "We couldn't accept the form. Please send it again.";
+  return { code: `form_${token}`, message };
+}
+
+/**
+ * Turnstile, when configured, for every client (skipping it for JSON would only move bots over to
+ * JSON). A missing or unreadable widget answer fails. Returns the message to show, or undefined.
+ */
+async function turnstileProblem(c: Context<AppEnv>, answer: unknown, ip: string | undefined): Promise<string | undefined> {
+  const { config, logger } = c.get("deps");
+  if (!config.turnstile) return undefined;
+  const outcome = await verifyTurnstile(config.turnstile, answer, ip);
+  if (outcome === "passed") return undefined;
+  logger.info("signup_refused", { reason: `turnstile_${outcome}` });
+  return outcome === "unavailable"
+    ? "We couldn't complete the anti-spam check just now. Please try again in a moment."
+    : "Please complete the anti-spam check (the box above the button) and send the form again.";
+}
+
 export const signupRoutes = new Hono<AppEnv>()
   .post("/subscribe", async (c) => {
-    const { db, mailer, clock, config, logger } = c.get("deps");
+    const { config, logger } = c.get("deps");
     const json = wantsJson(c);
     const body = await readBody(c);
-    const now = clock();
+    const now = c.get("deps").clock();
 
-    /**
-     * The answer to every accepted signup, and to refusals where saying more would help an
-     * attacker (a bot learning what trips the checks, or someone probing who is subscribed).
-     */
-    const checkYourInbox = () => (json ? c.json(CHECK_YOUR_INBOX, 202) : c.redirect("/check-your-inbox", 303));
-    const refuseQuietly = (reason: string) => {
-      logger.info("signup_refused", { reason });
-      return checkYourInbox();
-    };
+    // People never see the honeypot: only a bot fills it, and a bot learns nothing from a calm answer.
+    if (honeypotFilled(body.website)) {
+      logger.info("signup_refused", { reason: "honeypot" });
+      return json ? c.json(CHECK_YOUR_INBOX, 202) : c.redirect("/check-your-inbox", 303);
+    }
 
-    if (honeypotFilled(body.website)) return refuseQuietly("honeypot");
-
-    // The form carries a signed "served at" time. Form posts must bring it: our page always renders
-    // it, with or without JavaScript, so only a script posting straight at /subscribe lacks it.
-    // JSON clients (an API, our own tests) may leave it out; they still meet the rate limits and,
-    // when it is on, Turnstile. A token that is present is always checked.
     const token = await checkFormToken(config.appSecret, body.formToken, now);
-    if (token === "invalid" || token === "too_fast" || (token === "missing" && !json)) return refuseQuietly(`form_${token}`);
-
     /** The form again, with what was typed, a message, and a form token that is still good. */
-    const formAgain = async (status: ContentfulStatusCode, errors: FieldErrors) => {
-      const fresh = await freshFormState(config, now);
+    const formAgain = async (status: ContentfulStatusCode, errors: FieldErrors, options: { retry?: boolean } = {}) => {
+      const fresh = await freshFormState(config, now, options);
       const form: SignupFormState = {
         email: asText(body.email),
         firstName: asText(body.firstName),
@@ -116,93 +189,36 @@ export const signupRoutes = new Hono<AppEnv>()
       };
       return c.html(<LandingPage site={siteInfo(config)} sendHour={config.sendHour} form={form} />, status);
     };
+    /** A 400: the JSON error, or the form again with the message. */
+    const refuse = (code: string, errors: FieldErrors, options: { retry?: boolean } = {}) => {
+      if (json) throw new AppError(400, code, errors.email ?? errors.firstName ?? errors.form ?? "Please check the form.");
+      return formAgain(400, errors, options);
+    };
 
-    // A day-old form is a tab left open, not an attack: say so, and hand over a fresh form.
-    if (token === "expired") {
-      const message = "This page was open for a long time, so we couldn't accept the form. Please send it again.";
-      if (json) throw new AppError(400, "form_expired", message);
-      return formAgain(400, { form: message });
+    const tokenProblem = formTokenProblem(token, json);
+    if (tokenProblem) {
+      logger.info("signup_refused", { reason: tokenProblem.code });
+      return refuse(tokenProblem.code, { form: tokenProblem.message }, { retry: token === "too_fast" });
     }
 
     const parsed = signupSchema.safeParse(body);
-    if (!parsed.success) {
-      const errors = fieldErrors(parsed.error);
-      const message = errors.email ?? errors.firstName ?? errors.form ?? "Please check the form.";
-      if (json) throw new AppError(400, "invalid_signup", message);
-      return formAgain(400, errors);
-    }
-    const { email, firstName, timeZone } = parsed.data;
+    if (!parsed.success) return refuse("invalid_signup", fieldErrors(parsed.error));
+    const { email } = parsed.data;
+    const details: SignupDetails = { firstName: parsed.data.firstName ?? null, timeZone: resolveTimeZone(parsed.data.timeZone) };
 
     // Per client: a real limit, told plainly (with Retry-After) because a person behind a busy
-    // network needs to know to wait. Without a known client address (a runtime that reports none)
-    // there is nothing to count by; one shared bucket would let anyone lock everyone out.
+    // network needs to know to wait. Clients whose address is unknown share one bucket.
     const ip = clientIp(c);
-    if (ip) {
-      const perIp = await hitRateLimit(db, await keyedHash(config.appSecret, `ip:${ipBucket(ip)}`), SIGNUP_LIMITS.perIp, now);
-      if (!perIp.allowed) {
-        logger.warn("signup_rate_limited", { scope: "ip" });
-        const minutes = Math.ceil(perIp.retryAfterSeconds / 60);
-        const message = `Too many signups from your network. Please try again in ${minutes} minute${minutes === 1 ? "" : "s"}.`;
-        const retryAfter = String(perIp.retryAfterSeconds);
-        if (json) throw new AppError(429, "rate_limited", message, { "Retry-After": retryAfter });
-        c.header("Retry-After", retryAfter);
-        return formAgain(429, { form: message });
-      }
-    }
+    const limited = await perClientLimit(c, ip, now);
+    if (limited) return limited;
 
-    // Turnstile, when configured, applies to every client: skipping it for JSON would only move
-    // bots over to JSON.
-    if (config.turnstile) {
-      const outcome = await verifyTurnstile(config.turnstile, body["cf-turnstile-response"], ip);
-      if (outcome !== "passed") {
-        logger.info("signup_refused", { reason: `turnstile_${outcome}` });
-        const message =
-          outcome === "unavailable"
-            ? "We couldn't complete the anti-spam check just now. Please try again in a moment."
-            : "Please complete the anti-spam check (the box above the button) and send the form again.";
-        if (json) throw new AppError(400, "turnstile_failed", message);
-        return formAgain(400, { form: message });
-      }
-    }
+    const antiSpam = await turnstileProblem(c, body["cf-turnstile-response"], ip);
+    if (antiSpam) return refuse("turnstile_failed", { form: antiSpam });
 
-    const subscriber = await recordSignup(db, { email, firstName: firstName ?? null, timeZone: resolveTimeZone(timeZone) }, now);
-
-    // New, pending and active addresses take the same path: the same per-address limit, one email
-    // through the provider (a confirmation, or for an active address a note with their manage link),
-    // the same answer and the same 503 if the provider fails. So neither the answer nor the time it
-    // takes tells anyone whether an address is subscribed.
-    if (subscriber) {
-      // Per address: quiet, since saying "this address has had enough emails" would tell a
-      // stranger the address is known to us. An address that bounced or complained gets fewer.
-      const suppressed = await isSuppressed(db, await keyedHash(config.appSecret, email));
-      const [scope, rule] =
-        suppressed === "bounced" || suppressed === "complained"
-          ? ["suppressed-email", SIGNUP_LIMITS.perSuppressedAddress]
-          : ["email", SIGNUP_LIMITS.perAddress];
-      const perAddress = await hitRateLimit(db, await keyedHash(config.appSecret, `${scope}:${email}`), rule, now);
-      if (!perAddress.allowed) return refuseQuietly("address_limit");
-
-      const alreadyActive = subscriber.status === "active";
-      const message = alreadyActive
-        ? await composeAlreadySubscribed(config, subscriber, (await signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id)).manageUrl)
-        : await composeConfirmation(
-            config,
-            subscriber,
-            await signedConfirmUrl(config.appUrl, config.appSecret, subscriber.id, subscriber.confirmationNonce, now),
-          );
-      const result = await mailer.send(message);
-      if (!result.ok) {
-        logger.warn("confirmation_send_failed", { subscriberId: subscriber.id, status: result.error.status, reason: result.error.name });
-        throw new AppError(503, "mail_unavailable", "We couldn't send your confirmation email just now. Please try again in a few minutes.", {
-          "Retry-After": "120",
-        });
-      }
-      logger.info(alreadyActive ? "signup_already_subscribed" : "signup", { subscriberId: subscriber.id });
-    }
-
+    const response = await deliver(c, email, details, now, refuse);
     // Counters outlive their windows; clearing the old ones now and then keeps the table small.
-    if (Math.random() < 0.01) await pruneRateLimits(db, now);
-    return checkYourInbox();
+    if (Math.random() < 0.01) await pruneRateLimits(c.get("deps").db, now);
+    return response ?? (json ? c.json(CHECK_YOUR_INBOX, 202) : c.redirect("/check-your-inbox", 303));
   })
   .get("/check-your-inbox", (c) => {
     const { config } = c.get("deps");
@@ -210,8 +226,8 @@ export const signupRoutes = new Hono<AppEnv>()
       <MessagePage title="Check your inbox" site={siteInfo(config)}>
         <p class="lead">We've sent you an email with a link to confirm your subscription.</p>
         <p>
-          Open it and click <strong>Confirm my subscription</strong>. Lesson 1 arrives right after. The link works for 48
-          hours.
+          Open it, click <strong>{CONFIRMATION_EMAIL.button}</strong>, then press <strong>Confirm</strong> on the page that
+          opens. Lesson 1 arrives right after. The link works for 48 hours.
         </p>
         <p class="hint">
           Already subscribed? Then the email has your link to manage your subscription instead, and there's nothing to confirm.
@@ -220,3 +236,44 @@ export const signupRoutes = new Hono<AppEnv>()
       </MessagePage>,
     );
   });
+
+/**
+ * Records the signup and sends its one email. New, pending, active and suppressed addresses take the
+ * same path: the same statements, the same rendering, one email through the provider (a confirmation,
+ * or for an active address a note with their manage link) and the same answers, so neither the answer
+ * nor the time it takes tells anyone whether an address is subscribed or once bounced.
+ * Returns undefined when the email went out (the caller answers "check your inbox"), else the answer.
+ */
+async function deliver(
+  c: Context<AppEnv>,
+  email: string,
+  details: SignupDetails,
+  now: number,
+  refuse: (code: string, errors: FieldErrors) => Promise<Response>,
+): Promise<Response | undefined> {
+  const { db, logger } = c.get("deps");
+  const subscriber = await recordSignup(db, { email, ...details }, now);
+  if (!subscriber) throw new AppError(409, "signup_conflict", "Your signup crossed with another change. Please send the form again.");
+
+  const sent = await sendCounted(c, subscriber, details, now);
+  if (sent.outcome === "limit") {
+    logger.info("signup_refused", { reason: "address_limit" });
+    const message = `We've already sent several emails to this address. Please check your inbox (and your spam folder), or try again in ${inWords(sent.retryAfterSeconds)}.`;
+    return tooMany(c, "address_limit", message, sent.retryAfterSeconds);
+  }
+  const { result } = sent;
+  if (result.ok) {
+    logger.info(subscriber.status === "active" ? "signup_already_subscribed" : "signup", { subscriberId: subscriber.id });
+    return undefined;
+  }
+  logger.warn("confirmation_send_failed", { subscriberId: subscriber.id, status: result.error.status, reason: result.error.name });
+  // The provider refused the recipient itself: a typo or a mailbox that cannot exist, the person's to fix.
+  if (result.error.kind === "recipient") {
+    return refuse("address_refused", {
+      email: "Our mail provider refused this email address. Please check it for typos, or use another address.",
+    });
+  }
+  throw new AppError(503, "mail_unavailable", "We couldn't send your confirmation email just now. Please try again in a few minutes.", {
+    "Retry-After": "120",
+  });
+}

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { findSubscription, unsubscribeWithNotice } from "../db/controls";
 import { hasLeft } from "../lifecycle/machine";
+import { signFormToken } from "../lib/form-token";
 import { UnsubscribedPage, UnsubscribePage } from "../pages/unsubscribe";
 import { siteInfo } from "./helpers";
 import { brokenLink, managePath, markPrivate, subscriberIdFrom } from "./subscriber-links";
@@ -13,13 +14,14 @@ import { brokenLink, managePath, markPrivate, subscriberIdFrom } from "./subscri
  * RFC 8058 (one-click unsubscribe): the mail client POSTs `List-Unsubscribe=One-Click` to this URL,
  * from its own servers, with no cookies and no Origin we could check, and expects a 2xx without a
  * redirect. The signed, purpose-bound token in the path is the only credential, so this POST is
- * deliberately outside the CSRF protection that guards every other state change. A GET never
+ * deliberately outside the CSRF protection that guards every other state change (our own button's
+ * form carries a signed form token like every other form, but this endpoint does not require it). A GET never
  * changes anything (RFC 8058 §1: anti-spam software fetches URLs found in mail on its own); it shows
  * a page whose button POSTs here too.
  */
 export const unsubscribeRoutes = new Hono<AppEnv>()
   .get("/unsubscribe/:token", async (c) => {
-    const { db, config } = c.get("deps");
+    const { db, config, clock } = c.get("deps");
     const subscriberId = await subscriberIdFrom(c, c.req.param("token"), "unsubscribe");
     const subscription = await findSubscription(db, subscriberId);
     if (!subscription) throw brokenLink();
@@ -28,7 +30,9 @@ export const unsubscribeRoutes = new Hono<AppEnv>()
     if (hasLeft(subscription.subscriber.status)) {
       return c.html(<UnsubscribedPage site={siteInfo(config)} manageUrl={manageUrl} already />);
     }
-    return c.html(<UnsubscribePage site={siteInfo(config)} action={c.req.path} manageUrl={manageUrl} />);
+    // The "Pause instead" form posts to the manage page, which wants a signed form token.
+    const formToken = await signFormToken(config.appSecret, subscriberId, "manage", clock());
+    return c.html(<UnsubscribePage site={siteInfo(config)} action={c.req.path} manageUrl={manageUrl} formToken={formToken} />);
   })
   .post("/unsubscribe/:token", async (c) => {
     const { db, clock, config, logger } = c.get("deps");

@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { DISCLAIMER } from "../../emails/_components/footer";
 import { propsSchema as alreadySubscribedPropsSchema } from "../../emails/already-subscribed";
-import { COURSE, CONFIRMATION_EMAIL, GREETING_FALLBACK, renderEmail } from "../../src/course";
+import type { ReactElement } from "react";
+import { COURSE, CONFIRMATION_EMAIL, GREETING_FALLBACK, renderEmail as renderWithLines } from "../../src/course";
+import { MAX_HTML_LINE, MSO_COLUMN_END, MSO_COLUMN_START } from "../../src/course/render";
 import { ALREADY_SUBSCRIBED_EMAIL } from "../../src/course/meta";
 import {
   ALL_EMAILS,
@@ -18,6 +20,20 @@ import {
 
 /** Gmail clips messages whose HTML is larger than 102 KB and hides the rest (footer included). */
 const GMAIL_CLIP_BYTES = 102 * 1024;
+
+/**
+ * The HTML joined back into one line, for assertions about content: the renderer breaks long lines
+ * at spaces in text and between block tags (src/course/render.ts), which may split a phrase.
+ */
+const unwrap = (html: string) => html.replace(/>\n</g, "><").replace(/\n/g, " ");
+
+async function renderEmail(element: ReactElement) {
+  const rendered = await renderWithLines(element);
+  return { ...rendered, html: unwrap(rendered.html) };
+}
+
+/** Outlook-only markup (conditional comments), which other clients never see. */
+const withoutMso = (html: string) => html.replace(/<!--\[if mso\]>[\s\S]*?<!\[endif\]-->/g, "");
 
 describe.each(ALL_EMAILS)("$name", ({ element }) => {
   it("renders to HTML and plain text", async () => {
@@ -46,11 +62,31 @@ describe.each(ALL_EMAILS)("$name", ({ element }) => {
     for (const img of html.match(/<img\b[^>]*>/g) ?? []) expect(img).toMatch(/\salt="[^"]+"/);
   });
 
-  it("stays fluid: no fixed width wider than a 320px screen", async () => {
-    const { html } = await renderEmail(element());
+  it("stays fluid: no fixed width wider than a 320px screen (outside Outlook's conditional comments)", async () => {
+    const html = withoutMso((await renderEmail(element())).html);
     const styleWidths = [...html.matchAll(/(?<![-\w])width:\s*(\d+)px/g)].map((m) => Number(m[1]));
     const attrWidths = [...html.matchAll(/\swidth="(\d+)"/g)].map((m) => Number(m[1]));
     for (const width of [...styleWidths, ...attrWidths]) expect(width).toBeLessThanOrEqual(320);
+  });
+
+  it("keeps every HTML line short: no line near RFC 5322's 998 characters, most within the wrap width", async () => {
+    const { html } = await renderWithLines(element());
+    const lines = html.split("\n");
+    // As a quoted-printable encoder writes it: each non-ASCII byte becomes "=XX".
+    const qpLength = (line: string) => line.length + 2 * [...Buffer.from(line, "utf8")].filter((byte) => byte > 0x7f).length;
+    for (const line of lines) expect(qpLength(line), line.slice(0, 80)).toBeLessThan(998);
+    const long = lines.filter((line) => line.length > MAX_HTML_LINE);
+    expect(long.length).toBeLessThanOrEqual(lines.length / 10);
+  });
+
+  it("keeps a 600px column in Outlook for Windows (an MSO conditional table around the container)", async () => {
+    const { html } = await renderEmail(element());
+    const start = html.indexOf(MSO_COLUMN_START);
+    expect(start).toBeGreaterThan(html.indexOf("<body"));
+    const column = html.indexOf("max-width:600px", start);
+    expect(column).toBeGreaterThan(start);
+    expect(html.indexOf(MSO_COLUMN_END)).toBeGreaterThan(column);
+    expect(html).not.toContain("x-mso-column");
   });
 
   it("declares light and dark colour schemes", async () => {
@@ -86,7 +122,7 @@ describe.each(ALL_EMAILS)("$name", ({ element }) => {
 describe("the confirmation email", () => {
   it("writes the confirm link out in the text and links the button to it", async () => {
     const { html, text } = await renderEmail(confirmElement({ confirmUrl: MARKERS.confirmUrl }));
-    expect(text).toContain(`Yes, send me the course (${MARKERS.confirmUrl})`);
+    expect(text).toContain(`${CONFIRMATION_EMAIL.button} (${MARKERS.confirmUrl})`);
     expect(text.split("\n")).toContain(MARKERS.confirmUrl);
     expect(hrefs(html).filter((href) => href === MARKERS.confirmUrl)).toHaveLength(2);
   });

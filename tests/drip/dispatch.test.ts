@@ -11,7 +11,7 @@ import { openDatabase } from "../../src/node-deps";
 import type { Mailer } from "../../src/mail/mailer";
 import { createResendMailer } from "../../src/mail/resend";
 import { createSubscriber, createSubscribers } from "../support/factories";
-import { signUp } from "../support/signup";
+import { confirmByClick, signUp } from "../support/signup";
 import { createTestContext, linkIn, TEST_APP_URL, type TestContext } from "../support/test-app";
 
 let t: TestContext;
@@ -43,8 +43,7 @@ function lessonCounts() {
 describe("dispatch", () => {
   it("lesson 1 goes out on the first pass after confirmation", async () => {
     await signUp(t, { email: "first@example.com", firstName: "Mia", timeZone: "Europe/Paris" });
-    const confirm = linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`);
-    await t.app.request(confirm.replace(TEST_APP_URL, ""));
+    await confirmByClick(t.app, linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`));
 
     const report = await runDispatch(t.deps);
     expect(report.sent).toBe(1);

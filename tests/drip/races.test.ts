@@ -7,6 +7,7 @@ import { runDispatch } from "../../src/drip/dispatch";
 import { nextSendHourAfter } from "../../src/drip/schedule";
 import type { Logger } from "../../src/lib/logger";
 import { createSubscriber, createSubscribers } from "../support/factories";
+import { signFormToken } from "../../src/lib/form-token";
 import { signToken } from "../../src/lib/tokens";
 import { createTestContext, form, TEST_APP_URL, type TestContext } from "../support/test-app";
 
@@ -96,7 +97,8 @@ describe("controls win races, or say so", () => {
     const held = t.resend.holdNext();
     const pass = runDispatch(t.deps);
     await held.arrived;
-    const res = await t.app.request(`/manage/${token}/pause`, { ...form({}), headers: { "content-type": "application/x-www-form-urlencoded", origin: TEST_APP_URL } });
+    const csrf = await signFormToken(t.config.appSecret, s.id, "manage", t.clock.now());
+    const res = await t.app.request(`/manage/${token}/pause`, { ...form({ csrf }), headers: { "content-type": "application/x-www-form-urlencoded", origin: TEST_APP_URL } });
     expect(res.status).toBe(303);
     const page = await (await t.app.request(res.headers.get("location")!)).text();
     expect(page).toContain("may still arrive");

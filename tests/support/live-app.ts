@@ -27,7 +27,12 @@ export interface LiveApp {
   close(): Promise<void>;
 }
 
-export async function startLiveApp(): Promise<LiveApp> {
+/**
+ * `hostName`: the name in APP_URL (default 127.0.0.1). A name other than localhost shows what a
+ * real deployment over plain HTTP sees; map it to 127.0.0.1 in Chromium with
+ * `--host-resolver-rules` (see launchChromium).
+ */
+export async function startLiveApp(options: { hostName?: string } = {}): Promise<LiveApp> {
   const resend = await startFakeResend();
   const database = await createTestDb();
   let offset = 0;
@@ -51,7 +56,7 @@ export async function startLiveApp(): Promise<LiveApp> {
     );
   });
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${options.hostName ?? "127.0.0.1"}:${port}`;
   const config = testConfig({ APP_URL: url }, resend.url);
   const mailer = createResendMailer({ apiKey: "re_test_key", baseUrl: resend.url, timeoutMs: 5_000 });
   const deps: AppDeps = { db: database.db, mailer, clock: clock.now, config, logger: silentLogger };
