@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { LESSON_COUNT } from "../../src/course";
-import { pauseUntilResumed, restart, unsubscribeWithNotice } from "../../src/db/controls";
+import { pauseUntilResumed, restart, resume, unsubscribeWithNotice } from "../../src/db/controls";
 import { enrollments } from "../../src/db/schema";
 import { runDispatch } from "../../src/drip/dispatch";
 import { nextSendHourAfter } from "../../src/drip/schedule";
@@ -107,6 +107,17 @@ describe("controls win races, or say so", () => {
     const after = await (await t.app.request(`/manage/${token}`)).text();
     expect(after, "once recorded, the lesson has arrived: no notice, and lesson 2 is next").not.toContain("may still arrive");
     expect(after).toContain("Lesson 2 of");
+
+    // Resuming continues with lesson 2, at a send hour at least 20 hours after lesson 1 went out.
+    const sentAt = t.clock.now();
+    expect((await resume(t.db, s.id, schedule())).ok).toBe(true);
+    for (let hour = 0; hour < 48; hour++) {
+      t.clock.advance(HOUR);
+      await runDispatch(t.deps);
+    }
+    expect(lessonsTo(s.email)).toEqual([1, 2]);
+    const e = (await t.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, s.id) }))!;
+    expect(e.lastSentAt! - sentAt).toBeGreaterThanOrEqual(20 * HOUR);
   });
 
   it("a pause on a quiet moment gets no such notice", async () => {
