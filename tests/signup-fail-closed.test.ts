@@ -129,6 +129,20 @@ describe("signup limits as configuration", () => {
     }
     expect(loadConfig({}).signupLimits).toEqual({ perIp: { limit: 10, windowMs: HOUR }, perAddress: { limit: 3, windowMs: 24 * HOUR } });
   });
+
+  it("numbers are written in decimal digits: 1e3, 0x10 and 8.5 are refused, and an empty value means the default", () => {
+    for (const [name, value] of [
+      ["SIGNUP_LIMIT_PER_IP", "1e3"],
+      ["SIGNUP_LIMIT_PER_IP", "0x10"],
+      ["SEND_HOUR", "8.5"],
+      ["SEND_HOUR", "24"],
+      ["PORT", "0"],
+    ] as const) {
+      expect(() => loadConfig({ [name]: value }), `${name}=${value}`).toThrow(new RegExp(`${name}: must be a whole number from \\d+ to \\d+`));
+    }
+    // An empty SEND_HOUR= in a .env file must not mean midnight.
+    expect(loadConfig({ SEND_HOUR: "", PORT: " ", SIGNUP_LIMIT_PER_IP: "" })).toMatchObject({ sendHour: 8, port: 3000, signupLimits: { perIp: { limit: 10 } } });
+  });
 });
 
 describe("a refused request is answered cheaply", () => {
