@@ -69,6 +69,14 @@ describe("TRUST_PROXY: the client address behind reverse proxies", () => {
     expect(clientAddress(2, "203.0.113.9", socket)).toBeUndefined();
   });
 
+  it("a port after the forwarded address does not make a new bucket, and a value that is not an IP address gives the shared one", () => {
+    expect(clientAddress(1, "203.0.113.9:1001", socket)).toBe("203.0.113.9");
+    expect(clientAddress(1, "203.0.113.9:1002", socket)).toBe("203.0.113.9");
+    expect(clientAddress(1, "[2001:DB8::1]:443", socket)).toBe("2001:db8::1");
+    expect(clientAddress(1, "2001:db8::1", socket)).toBe("2001:db8::1");
+    for (const junk of ["aa", "unknown", "1.2.3", "999.1.1.1", "<script>"]) expect(clientAddress(1, junk, socket), junk).toBeUndefined();
+  });
+
   it("is validated in the configuration with a clear error", () => {
     expect(loadConfig({}).trustProxy).toBe(0);
     expect(loadConfig({ TRUST_PROXY: "true" }).trustProxy).toBe(1);

@@ -8,7 +8,7 @@ import { AppError } from "../lib/errors";
 import { signedSubscriberLinks } from "../lib/links";
 import { verifyToken, type TokenClaims } from "../lib/tokens";
 import { AlreadySubscribedPage, ConfirmedPage, ConfirmPage } from "../pages/confirm";
-import { siteInfo, wantsJson } from "./helpers";
+import { formFields, sentJson, siteInfo, wantsJson } from "./helpers";
 import { markPrivate } from "./subscriber-links";
 
 /**
@@ -51,8 +51,8 @@ async function check(c: Context<AppEnv>, token: string): Promise<Checked> {
 /** The token a POST carries: form field or JSON `token`, else the link's own `?token=`. */
 async function postedToken(c: Context<AppEnv>): Promise<string> {
   let body: unknown = {};
-  if (wantsJson(c)) body = await c.req.json().catch(() => ({}));
-  else body = await c.req.parseBody().catch(() => ({}));
+  if (sentJson(c)) body = await c.req.json().catch(() => ({}));
+  else body = (await formFields(c)) ?? {};
   const fromBody = typeof body === "object" && body !== null ? (body as Record<string, unknown>).token : undefined;
   if (typeof fromBody === "string" && fromBody !== "") return fromBody;
   return c.req.query("token") ?? "";

@@ -18,7 +18,7 @@ import { composeAlreadySubscribed, composeConfirmation } from "../mail/compose";
 import type { SendResult } from "../mail/mailer";
 import { LandingPage, type SignupFormState } from "../pages/landing";
 import { MessagePage } from "../pages/layout";
-import { siteInfo, wantsJson } from "./helpers";
+import { formFields, fromAnotherSite, sentJson, siteInfo, wantsJson } from "./helpers";
 
 const TIME_ZONE_MAX = 100;
 
@@ -40,18 +40,16 @@ function fieldErrors(error: z.ZodError): FieldErrors {
 }
 
 async function readBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
-  if (wantsJson(c)) {
+  if (sentJson(c)) {
     const body: unknown = await c.req.json().catch(() => {
       throw badRequest("The request body is not valid JSON.", "invalid_json");
     });
     if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("Expected a JSON object.");
     return body as Record<string, unknown>;
   }
-  const form = await c.req.parseBody().catch(() => {
-    throw badRequest("The form could not be read.", "invalid_form");
-  });
-  // A repeated field arrives as an array; only the first value counts.
-  return Object.fromEntries(Object.entries(form).map(([key, value]) => [key, Array.isArray(value) ? value[0] : value]));
+  const form = await formFields(c);
+  if (!form) throw badRequest("The form could not be read.", "invalid_form");
+  return form;
 }
 
 const asText = (value: unknown) => (typeof value === "string" ? value.slice(0, 300) : undefined);
@@ -165,6 +163,12 @@ export const signupRoutes = new Hono<AppEnv>()
   .post("/subscribe", async (c) => {
     const { config, logger } = c.get("deps");
     const json = wantsJson(c);
+    // Another site's page could otherwise make its visitors' browsers sign strangers up, each from
+    // the visitor's own address (around the per-client limit).
+    if (fromAnotherSite(c)) {
+      logger.info("signup_refused", { reason: "cross_site" });
+      throw new AppError(403, "cross_site", "Please sign up on our own page: forms from other sites are not accepted.");
+    }
     const body = await readBody(c);
     const now = c.get("deps").clock();
 
