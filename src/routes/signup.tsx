@@ -231,7 +231,7 @@ export const signupRoutes = new Hono<AppEnv>()
         <p class="lead">We've sent you an email with a link to confirm your subscription.</p>
         <p>
           Open it, click <strong>{CONFIRMATION_EMAIL.button}</strong>, then press <strong>Confirm</strong> on the page that
-          opens. Lesson 1 arrives right after. The link works for 48 hours.
+          opens. Your lessons start right after. The link works for 48 hours.
         </p>
         <p class="hint">
           Already subscribed? Then the email has your link to manage your subscription instead, and there's nothing to confirm.
