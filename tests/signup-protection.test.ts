@@ -292,7 +292,7 @@ describe("forms from other sites and odd bodies", () => {
     const page = await t.app.request("/");
     const formToken = formTokenIn(await page.text());
     t.clock.advance(5_000);
-    for (const headers of [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }]) {
+    for (const headers of [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }] as Record<string, string>[]) {
       const init = form({ email: "victim@example.com", formToken });
       const res = await t.app.request("/subscribe", { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } });
       expect(res.status).toBe(403);
