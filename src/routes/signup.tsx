@@ -11,7 +11,7 @@ import { AppError, badRequest } from "../lib/errors";
 import { firstName } from "../lib/first-name";
 import { keyedHash } from "../lib/hash";
 import { signedConfirmUrl, signedSubscriberLinks } from "../lib/links";
-import { hitRateLimit, pruneRateLimits, releaseRateLimit } from "../lib/rate-limit";
+import { hitRateLimit, releaseRateLimit } from "../lib/rate-limit";
 import { checkFormToken, clientIp, freshFormState, honeypotFilled, ipBucket, verifyTurnstile, type FormTokenCheck } from "../lib/signup-guard";
 import type { SignupDetails } from "../lib/tokens";
 import { composeAlreadySubscribed, composeConfirmation } from "../mail/compose";
@@ -220,8 +220,6 @@ export const signupRoutes = new Hono<AppEnv>()
     if (antiSpam) return refuse("turnstile_failed", { form: antiSpam });
 
     const response = await deliver(c, email, details, now, refuse);
-    // Counters outlive their windows; clearing the old ones now and then keeps the table small.
-    if (Math.random() < 0.01) await pruneRateLimits(c.get("deps").db, now);
     return response ?? (json ? c.json(CHECK_YOUR_INBOX, 202) : c.redirect("/check-your-inbox", 303));
   })
   .get("/check-your-inbox", (c) => {
