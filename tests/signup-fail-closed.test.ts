@@ -1,5 +1,6 @@
 import type { Client } from "@libsql/client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { issueFormToken } from "../src/lib/signup-guard";
 import { createApp } from "../src/app";
 import { ConfigError, loadConfig } from "../src/config";
 import { createDb } from "../src/db/client";
@@ -20,8 +21,10 @@ beforeEach(async () => {
 });
 afterEach(async () => t.close());
 
-function jsonSignup(body: unknown, headers: Record<string, string> = {}, app = t.app) {
-  return app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+/** A JSON signup carrying a genuine form token served five seconds ago, unless `body` brings its own. */
+async function jsonSignup(body: Record<string, unknown>, headers: Record<string, string> = {}, app = t.app) {
+  const formToken = await issueFormToken(t.config.appSecret, t.clock.now() - 5_000);
+  return app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ formToken, ...body }) });
 }
 
 describe("client address: unknown means one shared strict bucket, never no limit", () => {

@@ -17,8 +17,10 @@ beforeEach(async () => {
 });
 afterEach(async () => t.close());
 
-function jsonSignup(body: unknown, headers: Record<string, string> = {}, app = t.app) {
-  return app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+/** A JSON signup carrying a genuine form token served five seconds ago, unless `body` brings its own. */
+async function jsonSignup(body: Record<string, unknown>, headers: Record<string, string> = {}, app = t.app) {
+  const formToken = await issueFormToken(t.config.appSecret, t.clock.now() - 5_000);
+  return app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ formToken, ...body }) });
 }
 
 async function expectNothingHappened() {
@@ -98,10 +100,11 @@ describe("time to fill the form", () => {
     await expectNothingHappened();
   });
 
-  it("a JSON client may leave the token out", async () => {
-    const res = await jsonSignup({ email: "api@example.com" });
-    expect(res.status).toBe(202);
-    expect(t.resend.emailsTo("api@example.com")).toHaveLength(1);
+  it("a JSON client must bring the form token too: without it, a 400 and nothing is sent", async () => {
+    const res = await t.app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "api@example.com" }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "form_missing" } });
+    await expectNothingHappened();
   });
 
   it("a form left open for more than a day is shown again with a clear message and a fresh token", async () => {

@@ -6,6 +6,7 @@ import { createApp } from "../src/app";
 import type { Db } from "../src/db/client";
 import { ALREADY_SUBSCRIBED_EMAIL } from "../src/course/meta";
 import { confirmSubscriber } from "../src/db/subscribers";
+import { issueFormToken } from "../src/lib/signup-guard";
 import { signToken } from "../src/lib/tokens";
 import { createSubscriber } from "./support/factories";
 import { confirmByClick, confirmFormIn, signUp } from "./support/signup";
@@ -80,10 +81,11 @@ describe("post /subscribe", () => {
   });
 
   it("a json client gets a 400 with the same message", async () => {
+    const formToken = await issueFormToken(t.config.appSecret, t.clock.now() - 5_000);
     const res = await t.app.request("/subscribe", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email: "nope" }),
+      body: JSON.stringify({ email: "nope", formToken }),
     });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; message: string } };
@@ -154,8 +156,10 @@ describe("post /subscribe", () => {
   });
 
   it("a json client gets the same answer for an active address as for a new one", async () => {
-    const subscribe = (email: string) =>
-      t.app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email }) });
+    const subscribe = async (email: string) => {
+      const formToken = await issueFormToken(t.config.appSecret, t.clock.now() - 5_000);
+      return t.app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, formToken }) });
+    };
     await subscribe("json-member@example.com");
     await confirmByClick(t.app, linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`));
     const active = await subscribe("json-member@example.com");

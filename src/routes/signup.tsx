@@ -127,12 +127,11 @@ async function sendCounted(c: Context<AppEnv>, subscriber: Subscriber, details: 
 }
 
 /** Why a form token does not let this post through, or undefined when it does. */
-function formTokenProblem(token: FormTokenCheck, json: boolean): { code: string; message: string } | undefined {
-  // The form carries a signed "served at" time. Form posts must bring it: our page always renders
-  // it, with or without JavaScript, so only a script posting straight at /subscribe lacks it.
-  // JSON clients (an API, our own tests) may leave it out; they still meet the rate limits and,
-  // when it is on, Turnstile. A token that is present is always checked.
-  if (token === "ok" || (token === "missing" && json)) return undefined;
+function formTokenProblem(token: FormTokenCheck): { code: string; message: string } | undefined {
+  // The form carries a signed "served at" time, and every post must bring it, as a form field or a
+  // JSON `formToken`: our page always renders it, with or without JavaScript, so only a script
+  // posting straight at /subscribe lacks it (integrations enrol people through /api/v1 instead).
+  if (token === "ok") return undefined;
   // Browser autofill and a quick click can beat the minimum fill time: nothing was sent, so say so
   // and ask for one more click (the fields are kept). A day-old form is a tab left open.
   const message =
@@ -199,7 +198,7 @@ export const signupRoutes = new Hono<AppEnv>()
       return formAgain(400, errors, options);
     };
 
-    const tokenProblem = formTokenProblem(token, json);
+    const tokenProblem = formTokenProblem(token);
     if (tokenProblem) {
       logger.info("signup_refused", { reason: tokenProblem.code });
       return refuse(tokenProblem.code, { form: tokenProblem.message }, { retry: token === "too_fast" });
