@@ -237,7 +237,7 @@ describe("refusals", () => {
 
   it("answers hostile input with a 4xx and a helpful message, never a 5xx, and records nothing", async () => {
     const { token } = await readerWithLesson1();
-    const cases: [string, Promise<Response>, number][] = [
+    const cases: [string, Response | Promise<Response>, number][] = [
       ["a 1,001-character comment", votePost(token, "helpful", { comment: "x".repeat(1_001) }), 400],
       ["an unknown answer", votePost(token, "maybe"), 400],
       ["an extra field", votePost(token, "helpful", { subscriberId: "someone-else" }), 400],
