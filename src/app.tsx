@@ -61,6 +61,8 @@ export function createApp(deps: AppDeps) {
         defaultSrc: ["'none'"],
         styleSrc: ["'self'"],
         scriptSrc: ["'self'", ...challenges],
+        // Our own scripts may call back to us (the feedback page POSTs its vote); nowhere else.
+        connectSrc: ["'self'"],
         ...(challenges.length > 0 && { frameSrc: challenges }),
         imgSrc: ["'self'", "data:"],
         formAction: ["'self'"],

@@ -89,6 +89,7 @@ describe("voting", () => {
     expect(page.headers.get("cache-control")).toBe("no-store");
     expect(page.headers.get("x-robots-tag")).toBe("noindex");
     expect(page.headers.get("content-security-policy")).toContain("script-src 'self'");
+    expect(page.headers.get("content-security-policy")).toContain("connect-src 'self'");
     const html = await page.text();
     expect(html).toMatch(/<script src="\/assets\/feedback.js" defer(="")?><\/script>/);
     expect(html).not.toMatch(/<script>/);
