@@ -33,6 +33,8 @@ describe("REPLY_TO", () => {
     expect(lesson?.reply_to).toEqual(REPLY_TO);
     expect(lesson?.from).toBe(t.config.mailFrom);
     expect(lesson?.text).toContain(INVITATION);
+    // Out-of-office responders that honour these stay quiet (RFC 3834; Exchange).
+    expect(lesson?.headers).toMatchObject({ "Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "OOF, AutoReply" });
   });
 
   it("never sets a Reply-To on the confirmation email", async () => {

@@ -68,6 +68,10 @@ export async function composeLessonEmail(
       // RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs to this URL.
       "List-Unsubscribe": `<${links.unsubscribeUrl}>`,
       "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+      // RFC 3834: scheduled, not written to this reader, so vacation and out-of-office responders stay
+      // quiet (Exchange reads the second header): the REPLY_TO inbox gets people's replies, not robots'.
+      "Auto-Submitted": "auto-generated",
+      "X-Auto-Response-Suppress": "OOF, AutoReply",
     },
     tags: [
       { name: "category", value: "lesson" },
