@@ -103,7 +103,8 @@ describe("voting", () => {
     for (let i = 0; i < 3; i++) {
       const answer = await votePost(token, "helpful");
       expect(answer.status).toBe(200);
-      expect(await answer.json()).toEqual({ vote: "helpful", hasComment: false });
+      // Only the first POST changes anything (and would be the one `lesson.rated` event).
+      expect(await answer.json()).toEqual({ vote: "helpful", hasComment: false, changed: i === 0 });
     }
     expect(await lessonRatings(t.db, COURSE_SLUG)).toEqual([{ lesson: 1, helpful: 1, notHelpful: 0, comments: 0 }]);
     const [row] = await t.db.select().from(lessonVotes).where(eq(lessonVotes.subscriberId, subscriber.id));
@@ -174,6 +175,7 @@ describe("comments", () => {
     await t.app.request("/feedback", form({ token, vote: "helpful", comment: "Loved the garden picture." }));
     await votePost(token, "not-helpful");
     expect((await lessonComments(t.db, COURSE_SLUG)).map((c) => [c.vote, c.comment])).toEqual([["not_helpful", "Loved the garden picture."]]);
+    expect(((await (await votePost(token, "not-helpful", { comment: "Loved the garden picture." })).json()) as { changed: boolean }).changed).toBe(false);
     await t.app.request("/feedback", form({ token, vote: "not-helpful", comment: "   " }));
     expect(await lessonComments(t.db, COURSE_SLUG)).toEqual([]);
   });

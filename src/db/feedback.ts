@@ -47,24 +47,30 @@ export interface StoredVote {
 
 /**
  * Records `input` as the subscriber's one vote for that course, run and lesson: a first vote
- * inserts, a later one replaces the vote (and the comment when one is given). The insert only
- * happens while the subscriber exists, so a vote racing a deletion never names a deleted person.
- * Returns the stored vote, or null when the subscriber does not exist (the caller answers 404).
+ * inserts, a later one replaces the vote (and the comment when one is given); a repeat of what is
+ * stored writes nothing. The insert only happens while the subscriber exists, so a vote racing a
+ * deletion never names a deleted person. Returns the stored vote with `changed` (false for a
+ * repeat), or null when the subscriber does not exist (the caller answers 404).
  * `now`: ms since the epoch (UTC).
+ *
+ * The `lesson.rated` event (LESSON_RATED, payload LessonRatedPayload) belongs in the same batch,
+ * right after the upsert, as `insert … select … where changes() > 0`: SQLite's changes() counts the
+ * upsert's row, so only a new or changed vote becomes an event.
  */
-export async function recordVote(db: Db, input: VoteInput, now: number): Promise<StoredVote | null> {
+export async function recordVote(db: Db, input: VoteInput, now: number): Promise<(StoredVote & { changed: boolean }) | null> {
   const comment = input.comment === undefined ? undefined : input.comment.trim() === "" ? null : input.comment;
-  const commentOnConflict = comment === undefined ? sql`${lessonVotes.comment}` : sql`excluded.comment`;
-  // One batch (a transaction): the outbound-webhook event row for LESSON_RATED belongs in it too.
+  const commentOnConflict = comment === undefined ? sql`lesson_votes.comment` : sql`excluded.comment`;
   const [result] = await db.batch([
     db.run(sql`insert into lesson_votes (id, subscriber_id, course_slug, run, lesson_number, vote, comment, created_at, updated_at)
       select ${newId()}, ${input.subscriberId}, ${input.courseSlug}, ${input.run}, ${input.lessonNumber}, ${input.vote}, ${comment ?? null}, ${now}, ${now}
       where exists (select 1 from subscribers where id = ${input.subscriberId})
       on conflict (subscriber_id, course_slug, run, lesson_number)
-      do update set vote = excluded.vote, comment = ${commentOnConflict}, updated_at = excluded.updated_at`),
+      do update set vote = excluded.vote, comment = ${commentOnConflict}, updated_at = excluded.updated_at
+      where lesson_votes.vote is not excluded.vote or lesson_votes.comment is not ${commentOnConflict}`),
   ] as [BatchItem<"sqlite">]);
-  if (Number((result as { rowsAffected?: number }).rowsAffected ?? 0) === 0) return null;
-  return findVote(db, input);
+  const changed = Number((result as { rowsAffected?: number }).rowsAffected ?? 0) > 0;
+  const stored = await findVote(db, input);
+  return stored ? { ...stored, changed } : null;
 }
 
 /** The subscriber's stored vote for that course, run and lesson, or null. */

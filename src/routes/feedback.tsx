@@ -115,9 +115,11 @@ export const feedbackRoutes = new Hono<AppEnv>()
     const input = { subscriberId: target.subscriberId, courseSlug: target.courseSlug, run: target.run, lessonNumber: target.lesson.number, vote, comment: form.comment };
     const stored = await recordVote(db, input, clock());
     if (!stored) throw brokenLink();
-    logger.info("lesson_rated", { subscriberId: target.subscriberId, course: target.courseSlug, run: target.run, lesson: target.lesson.number, vote });
+    if (stored.changed) {
+      logger.info("lesson_rated", { subscriberId: target.subscriberId, course: target.courseSlug, run: target.run, lesson: target.lesson.number, vote });
+    }
     markPrivate(c);
-    if (wantsJson(c)) return c.json({ vote: stored.vote, hasComment: stored.comment !== null });
+    if (wantsJson(c)) return c.json({ vote: stored.vote, hasComment: stored.comment !== null, changed: stored.changed });
     const saved = form.comment === undefined ? "vote" : "comment";
     return c.redirect(`${feedbackUrl("", form.token, form.vote)}?saved=${saved}`, 303);
   });
