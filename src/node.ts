@@ -4,6 +4,7 @@ import { runDispatch } from "./drip/dispatch";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Server } from "node:http";
 import type { AppDeps } from "./app-env";
+import { runHousekeeping } from "./db/retention";
 import { clientAddress } from "./lib/client-address";
 import { createLogger, errorFields } from "./lib/logger";
 import { createPassRunner } from "./lib/pass-runner";
@@ -40,7 +41,10 @@ async function main() {
   // CLI, a second server) are kept apart by the database leases.
   const shuttingDown = new AbortController();
   const passes = createPassRunner(
-    () => runDispatch(deps, { signal: shuttingDown.signal }),
+    async () => {
+      await runDispatch(deps, { signal: shuttingDown.signal });
+      await runHousekeeping(deps);
+    },
     (error) => logger.error("dispatch_failed", errorFields(error)),
   );
   const timer = setInterval(() => passes.request(), config.tickIntervalSeconds * 1000);

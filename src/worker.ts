@@ -4,6 +4,7 @@ import { createApp, type App } from "./app";
 import type { AppDeps } from "./app-env";
 import { ConfigError, loadConfig } from "./config";
 import { createDb } from "./db/client";
+import { HOUSEKEEPING_CALLS, runHousekeeping } from "./db/retention";
 import { createLogger, errorFields } from "./lib/logger";
 import { createResendMailer } from "./mail/resend";
 import { runDispatch } from "./drip/dispatch";
@@ -58,7 +59,12 @@ export default {
   async scheduled(controller, env, ctx) {
     // Bounded by the configured per-run budget; whatever is left is due again at the next cron run.
     ctx.waitUntil(
-      runDispatch(depsFor(env).deps).catch((error: unknown) => {
+      (async () => {
+        const { deps } = depsFor(env);
+        const report = await runDispatch(deps);
+        // Workers count subrequests per invocation: housekeeping runs only when the pass left room.
+        if (report.calls + HOUSEKEEPING_CALLS <= deps.config.dispatchBudget.maxSubrequests) await runHousekeeping(deps);
+      })().catch((error: unknown) => {
         // Leases expire and the next run picks the work up; the operator needs to see why.
         logger.error("dispatch_failed", { cron: controller.cron, ...errorFields(error) });
       }),

@@ -286,3 +286,40 @@ describe("Turnstile", () => {
     expect(() => testConfig({ TURNSTILE_SECRET: "ts-secret" })).toThrow(ConfigError);
   });
 });
+
+describe("forms from other sites and odd bodies", () => {
+  it("a signup posted from another site's page is refused with 403 and nothing is sent", async () => {
+    const page = await t.app.request("/");
+    const formToken = formTokenIn(await page.text());
+    t.clock.advance(5_000);
+    for (const headers of [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }] as Record<string, string>[]) {
+      const init = form({ email: "victim@example.com", formToken });
+      const res = await t.app.request("/subscribe", { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } });
+      expect(res.status).toBe(403);
+      expect(await res.text()).toContain("Please sign up on our own page");
+    }
+    await expectNothingHappened();
+  });
+
+  it("a repeated form field counts with its first value only", async () => {
+    const page = await t.app.request("/");
+    const formToken = formTokenIn(await page.text());
+    t.clock.advance(5_000);
+    const body = new URLSearchParams([["formToken", formToken], ["email", "first@example.com"], ["email", "second@example.com"]]);
+    const res = await t.app.request("/subscribe", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: body.toString() });
+    expectCalmAnswer(res);
+    expect(t.resend.emailsTo("first@example.com")).toHaveLength(1);
+    expect(t.resend.emailsTo("second@example.com")).toHaveLength(0);
+  });
+
+  it("a form body is read as a form even when the client asks for JSON back", async () => {
+    const page = await t.app.request("/");
+    const formToken = formTokenIn(await page.text());
+    t.clock.advance(5_000);
+    const init = form({ email: "formjson@example.com", formToken });
+    const res = await t.app.request("/subscribe", { ...init, headers: { ...(init.headers as Record<string, string>), accept: "application/json" } });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ status: "pending" });
+    expect(t.resend.emailsTo("formjson@example.com")).toHaveLength(1);
+  });
+});

@@ -358,6 +358,33 @@ describe("a pending signup belongs to whoever reads the address's mail", () => {
     expect(await subscriberRow("owner@example.com")).toMatchObject({ status: "active", firstName: "Olga", timeZone: "Europe/Berlin" });
   });
 
+  it("the confirmation link does not reveal the name or zone it carries to whoever sees the URL", async () => {
+    await signUp(t, { email: "private@example.com", firstName: "Philippa", timeZone: "America/New_York" });
+    const link = linkIn(t.resend.emailsTo("private@example.com")[0]!.text, `${TEST_APP_URL}/confirm?token=`);
+    const token = decodeURIComponent(new URL(link).searchParams.get("token")!);
+    const readable = token
+      .split(".")
+      .map((part) => Buffer.from(part, "base64url").toString("latin1"))
+      .join(" ");
+    expect(readable).not.toContain("Philippa");
+    expect(readable).not.toContain("New_York");
+    await confirmByClick(t.app, link);
+    expect(await subscriberRow("private@example.com")).toMatchObject({ firstName: "Philippa", timeZone: "America/New_York" });
+  });
+
+  it("once the owner has confirmed, the stranger's still-valid link shows neither its name nor a time in its zone", async () => {
+    await signUp(t, { email: "vic@example.com", firstName: "Victoria", timeZone: "Europe/Rome" });
+    await signUp(t, { email: "vic@example.com", firstName: "Mallory", timeZone: "Pacific/Kiritimati" });
+    const [mine, theirs] = t.resend.emailsTo("vic@example.com");
+    await confirmByClick(t.app, linkIn(mine!.text, `${TEST_APP_URL}/confirm?token=`));
+
+    const page = await (await t.app.request(linkIn(theirs!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, ""))).text();
+    expect(page).toContain("already subscribed");
+    expect(page).not.toContain("Mallory");
+    expect(confirmFormIn(page)).toBeUndefined();
+    expect(await subscriberRow("vic@example.com")).toMatchObject({ firstName: "Victoria", timeZone: "Europe/Rome" });
+  });
+
   it("the owner who signs up again to correct their details gets them by confirming the newer email", async () => {
     await signUp(t, { email: "fixer@example.com", firstName: "Jon", timeZone: "UTC" });
     await signUp(t, { email: "fixer@example.com", firstName: "John", timeZone: "America/Chicago" });

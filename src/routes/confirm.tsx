@@ -8,7 +8,7 @@ import { AppError } from "../lib/errors";
 import { signedSubscriberLinks } from "../lib/links";
 import { verifyToken, type TokenClaims } from "../lib/tokens";
 import { AlreadySubscribedPage, ConfirmedPage, ConfirmPage } from "../pages/confirm";
-import { siteInfo, wantsJson } from "./helpers";
+import { formFields, sentJson, siteInfo, wantsJson } from "./helpers";
 import { markPrivate } from "./subscriber-links";
 
 /**
@@ -51,8 +51,8 @@ async function check(c: Context<AppEnv>, token: string): Promise<Checked> {
 /** The token a POST carries: form field or JSON `token`, else the link's own `?token=`. */
 async function postedToken(c: Context<AppEnv>): Promise<string> {
   let body: unknown = {};
-  if (wantsJson(c)) body = await c.req.json().catch(() => ({}));
-  else body = await c.req.parseBody().catch(() => ({}));
+  if (sentJson(c)) body = await c.req.json().catch(() => ({}));
+  else body = (await formFields(c)) ?? {};
   const fromBody = typeof body === "object" && body !== null ? (body as Record<string, unknown>).token : undefined;
   if (typeof fromBody === "string" && fromBody !== "") return fromBody;
   return c.req.query("token") ?? "";
@@ -66,7 +66,9 @@ export const confirmRoutes = new Hono<AppEnv>()
     const token = c.req.query("token") ?? "";
     const checked = await check(c, token);
     const site = siteInfo(c.get("deps").config);
-    if (checked.kind === "expired-but-active") {
+    // Already subscribed (this link or another one was used): nothing to confirm, and the details a
+    // second, unused link carries are not theirs to show.
+    if (checked.kind === "expired-but-active" || checked.kind === "active") {
       return wantsJson(c) ? c.json({ status: "active" }) : c.html(<AlreadySubscribedPage site={site} />);
     }
     if (wantsJson(c)) return c.json({ status: checked.kind, confirm: "POST /confirm with this token" });
@@ -102,11 +104,13 @@ export const confirmRoutes = new Hono<AppEnv>()
     if (wantsJson(c)) return c.json({ status: "active" });
     const { manageUrl } = await signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id);
     const next = await findEnrollment(db, subscriber.id);
+    // Told in the zone that was stored: a second link's details do not apply to someone already in.
+    const storedZone = (await findSubscriber(db, subscriber.id))?.timeZone ?? timeZone;
     const lesson = next?.nextLesson ?? 1;
     // Lesson 1 goes out at once; a returning subscriber continues at their next local send hour.
     const when =
       !next?.nextSendAt || next.nextSendAt <= now + 60_000
         ? `Lesson ${lesson} is on its way to your inbox now.`
-        : `Lesson ${lesson} arrives on ${formatLocal(next.nextSendAt, timeZone)}.`;
+        : `Lesson ${lesson} arrives on ${formatLocal(next.nextSendAt, storedZone)}.`;
     return c.html(<ConfirmedPage site={siteInfo(config)} when={when} manageUrl={manageUrl} />);
   });
