@@ -261,6 +261,14 @@ describe("refusals", () => {
     expect(await lessonRatings(t.db, COURSE_SLUG)).toEqual([]);
   });
 
+  it("counts a repeated field once, with its first value, like every other form", async () => {
+    const { token } = await readerWithLesson1();
+    const body = `token=${encodeURIComponent(token)}&vote=helpful&vote=not-helpful`;
+    const answer = await t.app.request("/feedback", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" }, body });
+    expect(answer.status).toBe(200);
+    expect(await lessonRatings(t.db, COURSE_SLUG)).toEqual([{ lesson: 1, helpful: 1, notHelpful: 0, comments: 0 }]);
+  });
+
   it("accepts `Origin: null`, which Chromium sends from a no-referrer page, since the token is the proof", async () => {
     const { token } = await readerWithLesson1();
     expect((await votePost(token, "helpful", {}, { origin: "null" })).status).toBe(200);

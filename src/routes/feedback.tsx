@@ -11,7 +11,7 @@ import { FEEDBACK_CHOICES, feedbackUrl, type FeedbackChoice } from "../lib/links
 import { verifyToken } from "../lib/tokens";
 import { FEEDBACK_JS } from "../pages/assets";
 import { FeedbackPage } from "../pages/feedback";
-import { siteInfo, wantsJson } from "./helpers";
+import { formFields, fromAnotherSite, sentJson, siteInfo, wantsJson } from "./helpers";
 import { brokenLink, markPrivate } from "./subscriber-links";
 
 /**
@@ -63,10 +63,8 @@ const refusedOrigin = () =>
 
 /** The POST body, once it has passed the origin checks and the schema; 4xx otherwise. */
 async function readVote(c: Context<AppEnv>): Promise<z.infer<typeof postSchema>> {
-  const origin = c.req.header("origin");
-  if (origin !== undefined && origin !== "null" && origin !== new URL(c.get("deps").config.appUrl).origin) throw refusedOrigin();
-  if (c.req.header("sec-fetch-site") === "cross-site") throw refusedOrigin();
-  const body = await c.req.parseBody().catch(() => null);
+  if (fromAnotherSite(c)) throw refusedOrigin();
+  const body = sentJson(c) ? null : await formFields(c);
   if (!body) throw badForm("Send the feedback form as a form (application/x-www-form-urlencoded or multipart/form-data).");
   const parsed = postSchema.safeParse(body);
   if (!parsed.success) {
