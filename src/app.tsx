@@ -12,6 +12,7 @@ import { errorFields } from "./lib/logger";
 import { MessagePage } from "./pages/layout";
 import { adminRoutes } from "./routes/admin";
 import { confirmRoutes } from "./routes/confirm";
+import { feedbackRoutes } from "./routes/feedback";
 import { siteInfo, wantsJson } from "./routes/helpers";
 import { landingRoutes } from "./routes/landing";
 import { lessonRoutes } from "./routes/lessons";
@@ -60,6 +61,8 @@ export function createApp(deps: AppDeps) {
         defaultSrc: ["'none'"],
         styleSrc: ["'self'"],
         scriptSrc: ["'self'", ...challenges],
+        // Our own scripts may call back to us (the feedback page POSTs its vote); nowhere else.
+        connectSrc: ["'self'"],
         ...(challenges.length > 0 && { frameSrc: challenges }),
         imgSrc: ["'self'", "data:"],
         formAction: ["'self'"],
@@ -97,6 +100,7 @@ export function createApp(deps: AppDeps) {
   app.route("/", manageRoutes);
   app.route("/", unsubscribeRoutes);
   app.route("/", lessonRoutes);
+  app.route("/", feedbackRoutes);
   app.route("/", webhookRoutes);
   app.route("/", adminRoutes);
 

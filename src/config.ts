@@ -53,6 +53,13 @@ const envSchema = z
         .optional(),
     ),
     MAIL_FROM: optionalString,
+    /** Reply-To of lesson emails: an address (or `Name <address>`) a person reads. */
+    REPLY_TO: optionalString.pipe(
+      z
+        .string()
+        .regex(/^(?:[^\r\n<>@]*<[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+)$/, "must be an email address a person reads, like hello@example.com or Jo <hello@example.com>")
+        .optional(),
+    ),
     MAIL_POSTAL_ADDRESS: optionalString,
     BRAND_NAME: optionalString,
     OUTBOX_DIR: optionalString,
@@ -102,6 +109,8 @@ export interface Config {
   resend?: { apiKey: string; baseUrl?: string };
   resendWebhookSecret?: string;
   mailFrom: string;
+  /** Reply-To of lesson emails (never of confirmations); undefined = none. */
+  replyTo?: string;
   brandName: string;
   postalAddress: string;
   outboxDir: string;
@@ -172,6 +181,7 @@ export function loadConfig(env: Record<string, string | undefined>, runtime: Run
     resend: e.RESEND_API_KEY ? { apiKey: e.RESEND_API_KEY, baseUrl: e.RESEND_BASE_URL } : undefined,
     resendWebhookSecret: e.RESEND_WEBHOOK_SECRET,
     mailFrom: e.MAIL_FROM ?? `${brandName} <lessons@localhost>`,
+    replyTo: e.REPLY_TO,
     brandName,
     postalAddress: e.MAIL_POSTAL_ADDRESS ?? DEV_POSTAL_ADDRESS,
     outboxDir: e.OUTBOX_DIR ?? "data/outbox",

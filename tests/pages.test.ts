@@ -121,7 +121,7 @@ describe("copy that matches", () => {
       // The title without its "Step n:" prefix is the lesson's name; the subject must carry it.
       const name = lesson.title.replace(/^Step \d+: /, "");
       expect(lesson.subject.toLowerCase()).toContain(name.toLowerCase());
-      const props = { firstName: "Ana", manageUrl: `${TEST_APP_URL}/m`, unsubscribeUrl: `${TEST_APP_URL}/u`, viewInBrowserUrl: `${TEST_APP_URL}/v` };
+      const props = { firstName: "Ana", manageUrl: `${TEST_APP_URL}/m`, unsubscribeUrl: `${TEST_APP_URL}/u`, viewInBrowserUrl: `${TEST_APP_URL}/v`, helpfulUrl: `${TEST_APP_URL}/y`, notHelpfulUrl: `${TEST_APP_URL}/n` };
       const { html } = await renderEmail(createElement(lesson.Email, { ...props, brandName: "B", postalAddress: "P", appUrl: TEST_APP_URL }));
       const oneLine = decode(html.replace(/>\n</g, "><").replace(/\n/g, " "));
       expect(oneLine).toContain(`<title>${lesson.subject}</title>`);

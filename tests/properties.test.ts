@@ -168,10 +168,10 @@ describe("token endpoints under generated input", () => {
 
   it(`${RUNS.tokens} forged, foreign, truncated and random tokens never cause a 5xx`, async () => {
     const id = fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...subscriberIds) }, { weight: 1, arbitrary: fc.uuid() }, { weight: 1, arbitrary: fc.string({ maxLength: 40 }) });
-    const purpose = fc.constantFrom("confirm", "manage", "unsubscribe", "lesson") as fc.Arbitrary<"confirm" | "manage" | "unsubscribe" | "lesson">;
+    const purpose = fc.constantFrom("confirm", "manage", "unsubscribe", "lesson", "feedback") as fc.Arbitrary<"confirm" | "manage" | "unsubscribe" | "lesson" | "feedback">;
     const signed = fc
       .tuple(purpose, id, fc.option(fc.integer(), { nil: undefined }), fc.constantFrom(t.config.appSecret, "wrong-secret-wrong-secret-wrong-secret!"))
-      .map(async ([p, subscriberId, n, secret]) => signToken(secret, { purpose: p, subscriberId, nonce: n, lesson: n }));
+      .map(async ([p, subscriberId, n, secret]) => signToken(secret, { purpose: p, subscriberId, nonce: n, lesson: n, ...(p === "feedback" && { course: "clear-skin", run: n }) }));
     const token = fc.oneof(
       nastyString.map(async (s) => s),
       signed,
@@ -184,7 +184,7 @@ describe("token endpoints under generated input", () => {
     );
     const slug = fc.oneof(fc.constantFrom(...COURSE.lessons.map((l) => l.slug)), fc.string({ maxLength: 30 }));
     const action = fc.constantFrom("pause-week", "pause", "resume", "restart", "unsubscribe", "explode");
-    const endpoint = fc.constantFrom("confirm", "confirm-post", "manage", "manage-post", "manage-delete", "unsubscribe", "unsubscribe-post", "lesson");
+    const endpoint = fc.constantFrom("confirm", "confirm-post", "manage", "manage-post", "manage-delete", "unsubscribe", "unsubscribe-post", "lesson", "feedback", "feedback-post");
     const appOrigin = new URL(TEST_APP_URL).origin;
 
     await fc.assert(
@@ -201,6 +201,8 @@ describe("token endpoints under generated input", () => {
           unsubscribe: [`/unsubscribe/${enc}`],
           "unsubscribe-post": [`/unsubscribe/${enc}`, { method: "POST", headers: form, body: "List-Unsubscribe=One-Click" }],
           lesson: [`/lessons/${encodeURIComponent(lessonSlug)}?token=${enc}`],
+          feedback: [`/feedback/${enc}/${action === "explode" ? "maybe" : "helpful"}`],
+          "feedback-post": ["/feedback", { method: "POST", headers: form, body: `token=${enc}&vote=not-helpful&comment=${encodeURIComponent(lessonSlug)}` }],
         }[where] as [string, RequestInit?];
         const res = await t.app.request(...request);
         expectNo5xx(res, `${where} ${value.slice(0, 120)}`);

@@ -4,6 +4,7 @@ import { COURSE_TITLE, LESSON_COUNT, lessonMeta, nextLessonMeta } from "../../sr
 import { Footer } from "./footer";
 import { Greeting } from "./greeting";
 import { Layout } from "./layout";
+import { LessonFeedback } from "./lesson-feedback";
 import type { LessonEmailProps } from "./lesson-props";
 import * as s from "./styles";
 
@@ -15,7 +16,10 @@ interface LessonLayoutProps extends LessonEmailProps {
   children: ReactNode;
 }
 
-/** Everything a lesson email shares: the "Lesson N of 6" label, title, greeting, teaser, sign-off, footer. */
+/**
+ * Everything a lesson email shares: the "Lesson N of 6" label, title, greeting, teaser, sign-off,
+ * "Was this lesson helpful?", footer.
+ */
 export function LessonLayout({ lesson, comingNext, children, ...props }: LessonLayoutProps) {
   const meta = lessonMeta(lesson);
   const next = nextLessonMeta(lesson);
@@ -65,6 +69,7 @@ export function LessonLayout({ lesson, comingNext, children, ...props }: LessonL
         <br />
         {`The ${props.brandName} team`}
       </Text>
+      <LessonFeedback helpfulUrl={props.helpfulUrl} notHelpfulUrl={props.notHelpfulUrl} />
     </Layout>
   );
 }

@@ -1,6 +1,7 @@
 export { COURSE, LESSON_COUNT, lessonByNumber, lessonBySlug, type Lesson } from "./lessons";
 export {
   COURSE_TITLE,
+  COURSE_SLUG,
   CONFIRMATION_EMAIL,
   CONFIRM_LINK_TTL_HOURS,
   LESSON_META,

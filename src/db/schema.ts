@@ -137,4 +137,36 @@ export const rateLimits = sqliteTable("rate_limits", {
   count: integer().notNull(),
 });
 
-export const schema = { subscribers, enrollments, deliveries, suppressions, webhookEvents, rateLimits };
+export const lessonVoteValues = ["helpful", "not_helpful"] as const;
+export type LessonVoteValue = (typeof lessonVoteValues)[number];
+
+/**
+ * "Was this lesson helpful?": one row per (subscriber, course, run, lesson); a later click changes
+ * the row. When the subscriber is deleted the row stays as an anonymous count: `subscriber_id`
+ * becomes null and the comment (their words, so their data) is deleted (src/db/feedback.ts).
+ * NULLs are distinct in SQLite's unique index, so anonymous rows never collide.
+ */
+export const lessonVotes = sqliteTable(
+  "lesson_votes",
+  {
+    id: text().primaryKey(),
+    subscriberId: text().references(() => subscribers.id, { onDelete: "set null" }),
+    /** The course's slug (today always "clear-skin"); plain text so a course can be data, not a table. */
+    courseSlug: text().notNull(),
+    /** The enrollment run the vote was given in (a restart starts run 2). */
+    run: integer().notNull(),
+    lessonNumber: integer().notNull(),
+    vote: text({ enum: lessonVoteValues }).notNull(),
+    /** Optional free text, at most 1,000 characters; stored as typed, escaped wherever shown. */
+    comment: text(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [
+    uniqueIndex("lesson_votes_subscriber_course_run_lesson_unique").on(t.subscriberId, t.courseSlug, t.run, t.lessonNumber),
+    // Ratings per course and lesson, for the console and the API.
+    index("lesson_votes_course_lesson_idx").on(t.courseSlug, t.lessonNumber),
+  ],
+);
+
+export const schema = { subscribers, enrollments, deliveries, suppressions, webhookEvents, rateLimits, lessonVotes };

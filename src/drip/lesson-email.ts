@@ -1,7 +1,7 @@
 import { createElement } from "react";
 import type { Config } from "../config";
-import { type Lesson, renderEmail } from "../course";
-import { signedLessonUrl, signedSubscriberLinks } from "../lib/links";
+import { COURSE_SLUG, type Lesson, renderEmail } from "../course";
+import { signedFeedbackLinks, signedLessonUrl, signedSubscriberLinks } from "../lib/links";
 import { headerSafe } from "../mail/compose";
 import type { OutgoingEmail } from "../mail/mailer";
 import { compileTemplate, MARKERS, personalise, type Template } from "./personalise";
@@ -12,8 +12,9 @@ import { compileTemplate, MARKERS, personalise, type Template } from "./personal
  */
 const templates = new Map<string, Promise<Template>>();
 
-export function lessonTemplate(lesson: Lesson, config: Pick<Config, "brandName" | "postalAddress" | "appUrl">): Promise<Template> {
-  const key = `${lesson.number}\n${config.brandName}\n${config.postalAddress}\n${config.appUrl}`;
+export function lessonTemplate(lesson: Lesson, config: Pick<Config, "brandName" | "postalAddress" | "appUrl" | "replyTo">): Promise<Template> {
+  const repliesWelcome = config.replyTo !== undefined;
+  const key = `${lesson.number}\n${config.brandName}\n${config.postalAddress}\n${config.appUrl}\n${repliesWelcome}`;
   let template = templates.get(key);
   if (!template) {
     template = renderEmail(
@@ -22,6 +23,7 @@ export function lessonTemplate(lesson: Lesson, config: Pick<Config, "brandName" 
         brandName: config.brandName,
         postalAddress: config.postalAddress,
         appUrl: config.appUrl,
+        repliesWelcome,
       }),
     ).then(compileTemplate);
     // A failed render must not poison the cache.
@@ -35,23 +37,30 @@ export interface LessonRecipient {
   subscriberId: string;
   email: string;
   firstName: string | null;
+  /** The enrollment run this lesson is sent in; the feedback links name it. */
+  run: number;
 }
 
-/** One recipient's lesson email, with RFC 8058 one-click unsubscribe headers. */
+/**
+ * One recipient's lesson email, with RFC 8058 one-click unsubscribe headers, the feedback links,
+ * and Reply-To when REPLY_TO is set.
+ */
 export async function composeLessonEmail(
   config: Config,
   lesson: Lesson,
   template: Template,
   recipient: LessonRecipient,
 ): Promise<OutgoingEmail> {
-  const [links, viewInBrowserUrl] = await Promise.all([
+  const [links, viewInBrowserUrl, feedback] = await Promise.all([
     signedSubscriberLinks(config.appUrl, config.appSecret, recipient.subscriberId),
     signedLessonUrl(config.appUrl, config.appSecret, recipient.subscriberId, lesson),
+    signedFeedbackLinks(config.appUrl, config.appSecret, { subscriberId: recipient.subscriberId, course: COURSE_SLUG, run: recipient.run, lesson: lesson.number }),
   ]);
-  const { html, text } = personalise(template, { firstName: recipient.firstName, ...links, viewInBrowserUrl });
+  const { html, text } = personalise(template, { firstName: recipient.firstName, ...links, viewInBrowserUrl, ...feedback });
   return {
     to: recipient.email,
     from: headerSafe(config.mailFrom),
+    ...(config.replyTo !== undefined && { replyTo: headerSafe(config.replyTo) }),
     subject: lesson.subject,
     html,
     text,
@@ -59,6 +68,10 @@ export async function composeLessonEmail(
       // RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs to this URL.
       "List-Unsubscribe": `<${links.unsubscribeUrl}>`,
       "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+      // RFC 3834: scheduled, not written to this reader, so vacation and out-of-office responders stay
+      // quiet (Exchange reads the second header): the REPLY_TO inbox gets people's replies, not robots'.
+      "Auto-Submitted": "auto-generated",
+      "X-Auto-Response-Suppress": "OOF, AutoReply",
     },
     tags: [
       { name: "category", value: "lesson" },

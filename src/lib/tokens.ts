@@ -9,15 +9,18 @@ import { CONFIRM_LINK_TTL_HOURS } from "../course/meta";
  * Expiry is checked against the injected clock rather than the wall clock, so tests can move time.
  */
 
-export type TokenPurpose = "confirm" | "manage" | "unsubscribe" | "lesson";
+export type TokenPurpose = "confirm" | "manage" | "unsubscribe" | "lesson" | "feedback";
 
 export interface TokenClaims {
   purpose: TokenPurpose;
   subscriberId: string;
   /** For confirm tokens: the subscriber's confirmation nonce at signing time. */
   nonce?: number;
-  /** For lesson tokens: the lesson the token opens. */
+  /** For lesson tokens: the lesson the token opens; for feedback tokens: the lesson rated. */
   lesson?: number;
+  /** For feedback tokens: the course's slug and the enrollment run the lesson was sent in. */
+  course?: string;
+  run?: number;
   /** Milliseconds since the epoch; absent for links that live as long as the subscriber. */
   expiresAt?: number;
   /**
@@ -44,6 +47,8 @@ export async function signToken(secret: string, claims: TokenClaims): Promise<st
       aud: claims.purpose,
       ...(claims.nonce !== undefined && { n: claims.nonce }),
       ...(claims.lesson !== undefined && { l: claims.lesson }),
+      ...(claims.course !== undefined && { c: claims.course }),
+      ...(claims.run !== undefined && { r: claims.run }),
       ...(claims.expiresAt !== undefined && { exp: Math.floor(claims.expiresAt / 1000) }),
       ...(claims.details !== undefined && { d: await sealDetails(secret, claims.details) }),
     },
@@ -76,6 +81,8 @@ export async function verifyToken(
       subscriberId: payload.sub,
       nonce: typeof payload.n === "number" ? payload.n : undefined,
       lesson: typeof payload.l === "number" ? payload.l : undefined,
+      course: typeof payload.c === "string" ? payload.c : undefined,
+      run: typeof payload.r === "number" ? payload.r : undefined,
       expiresAt,
       details: await openDetails(secret, payload.d),
       ...(expired && { expired: true }),

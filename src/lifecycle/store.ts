@@ -2,6 +2,7 @@ import { and, eq, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { LESSON_COUNT, LESSON_META } from "../course/meta";
 import type { Db } from "../db/client";
+import { anonymiseVotesStatement } from "../db/feedback";
 import { deliveries, enrollments, subscribers, suppressions } from "../db/schema";
 import {
   transition,
@@ -237,6 +238,8 @@ export function suppressStatement(db: Db, emailHash: string, reason: "unsubscrib
  */
 function eraseStatements(db: Db, id: string, hash: string | undefined, now: number): BatchItem<"sqlite">[] {
   return [
+    // Lesson feedback (src/db/feedback.ts): votes stay as anonymous counts, comments go.
+    anonymiseVotesStatement(db, id),
     db.delete(deliveries).where(eq(deliveries.subscriberId, id)),
     db.delete(enrollments).where(eq(enrollments.subscriberId, id)),
     db.delete(subscribers).where(eq(subscribers.id, id)),
