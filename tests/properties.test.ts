@@ -221,7 +221,8 @@ describe("POST /webhooks/resend under generated input", () => {
   beforeAll(async () => {
     t = await createTestContext({ env: { RESEND_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET } });
     for (const email of addresses) {
-      await t.app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email }) });
+      const formToken = await issueFormToken(t.config.appSecret, t.clock.now() - 10_000);
+      await t.app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, formToken }) });
       await confirmByClick(t.app, linkIn(t.resend.emailsTo(email)[0]!.text, `${TEST_APP_URL}/confirm?token=`));
     }
     await runDispatch(t.deps);
