@@ -21,7 +21,7 @@ CREATE TABLE `api_keys` (
 --> statement-breakpoint
 CREATE UNIQUE INDEX `api_keys_hash_unique` ON `api_keys` (`hash`);--> statement-breakpoint
 CREATE TABLE `events` (
-	`id` text PRIMARY KEY NOT NULL,
+	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`type` text NOT NULL,
 	`subscriber_id` text,
 	`course_slug` text,
@@ -45,7 +45,7 @@ CREATE INDEX `webhook_attempts_delivery_idx` ON `webhook_attempts` (`delivery_id
 CREATE TABLE `webhook_deliveries` (
 	`id` text PRIMARY KEY NOT NULL,
 	`endpoint_id` text NOT NULL,
-	`event_id` text NOT NULL,
+	`event_id` integer NOT NULL,
 	`status` text DEFAULT 'pending' NOT NULL,
 	`attempts` integer DEFAULT 0 NOT NULL,
 	`next_attempt_at` integer NOT NULL,
@@ -64,7 +64,7 @@ CREATE TABLE `webhook_endpoints` (
 	`created_at` integer NOT NULL,
 	`disabled_at` integer,
 	`disabled_reason` text,
-	`cursor` text NOT NULL,
+	`cursor` integer NOT NULL,
 	`failing_since` integer,
 	`lease_id` text,
 	`lease_until` integer

@@ -1,6 +1,7 @@
 import { serve } from "@hono/node-server";
 import { createApp } from "./app";
 import { runDispatch } from "./drip/dispatch";
+import { runWebhookDeliveries } from "./outbound/deliver";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Server } from "node:http";
 import type { AppDeps } from "./app-env";
@@ -40,7 +41,11 @@ async function main() {
   // CLI, a second server) are kept apart by the database leases.
   const shuttingDown = new AbortController();
   const passes = createPassRunner(
-    () => runDispatch(deps, { signal: shuttingDown.signal }),
+    async () => {
+      await runDispatch(deps, { signal: shuttingDown.signal });
+      // Outbound webhooks after the lessons, in the same non-overlapping runner (issue 14).
+      await runWebhookDeliveries(deps).catch((error: unknown) => logger.error("webhook_pass_failed", errorFields(error)));
+    },
     (error) => logger.error("dispatch_failed", errorFields(error)),
   );
   const timer = setInterval(() => passes.request(), config.tickIntervalSeconds * 1000);

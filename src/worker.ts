@@ -7,6 +7,7 @@ import { createDb } from "./db/client";
 import { createLogger, errorFields } from "./lib/logger";
 import { createResendMailer } from "./mail/resend";
 import { runDispatch } from "./drip/dispatch";
+import { runWebhookDeliveries } from "./outbound/deliver";
 
 /** Worker bindings: every variable and secret from ARCHITECTURE.md arrives as a string. */
 export type Env = Record<string, string | undefined>;
@@ -61,6 +62,12 @@ export default {
       runDispatch(depsFor(env).deps).catch((error: unknown) => {
         // Leases expire and the next run picks the work up; the operator needs to see why.
         logger.error("dispatch_failed", { cron: controller.cron, ...errorFields(error) });
+      }),
+    );
+    // Outbound webhooks (issue 14): their own endpoint leases keep two runs apart.
+    ctx.waitUntil(
+      runWebhookDeliveries(depsFor(env).deps, { maxDeliveries: 20 }).catch((error: unknown) => {
+        logger.error("webhook_pass_failed", { cron: controller.cron, ...errorFields(error) });
       }),
     );
   },

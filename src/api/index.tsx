@@ -2,6 +2,7 @@
 import { siteInfo } from "../routes/helpers";
 import { ReferencePage, type OpenApiDocument } from "./reference";
 import { api } from "./routes";
+import "./webhook-routes";
 
 /**
  * The API as mounted by src/app.tsx: the routes, the OpenAPI 3.1 document generated from their

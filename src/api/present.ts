@@ -80,9 +80,9 @@ export function decodePosition(cursor: string | undefined): Position | undefined
   throw apiError("invalid_cursor", "That cursor is not valid: pass `nextCursor` from a previous page unchanged.");
 }
 
-export function decodeEventCursor(cursor: string | undefined): string | undefined {
+export function decodeEventCursor(cursor: string | undefined): number | undefined {
   if (cursor === undefined) return undefined;
   const value = decodeCursor(cursor);
-  if (typeof value === "string" && value.length <= 100) return value;
+  if (Number.isSafeInteger(value) && (value as number) >= 0) return value as number;
   throw apiError("invalid_cursor", "That cursor is not valid: pass `nextCursor` from a previous page unchanged.");
 }

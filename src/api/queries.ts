@@ -146,7 +146,7 @@ export type EventRow = typeof events.$inferSelect;
 /** Events in id (time) order after `afterId`, optionally of one subscriber, course or types. */
 export async function listEvents(
   db: Db,
-  filter: { subscriberId?: string; course?: string; types?: string[]; afterId?: string; limit: number },
+  filter: { subscriberId?: string; course?: string; types?: string[]; afterId?: number; limit: number },
 ): Promise<EventRow[]> {
   const conditions: SQL[] = [];
   if (filter.subscriberId) conditions.push(eq(events.subscriberId, filter.subscriberId));

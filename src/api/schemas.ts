@@ -107,7 +107,7 @@ export const Delivery = z
 
 export const Event = z
   .object({
-    id: z.string().openapi({ description: "Sortable: later events have greater ids." }),
+    id: z.number().int().openapi({ description: "Grows in commit order: later events have greater ids." }),
     type: z.enum(EVENT_TYPES),
     subscriberId: z.string().nullable(),
     course: z.string().nullable(),

@@ -176,13 +176,15 @@ export const apiIdempotency = sqliteTable(
 );
 
 /**
- * What happened, one row per state change, written in the same transaction as the change. Ids sort
- * by time (`src/events/ids.ts`). The payload never holds personal data (no address, no name).
+ * What happened, one row per state change, written in the same transaction as the change. The id
+ * is SQLite's AUTOINCREMENT: ids grow in commit order (SQLite has one writer at a time) and are never
+ * reused, so "every event after id N" never misses one that committed late, which a time-ordered
+ * id could. The payload never holds personal data (no address, no name).
  */
 export const events = sqliteTable(
   "events",
   {
-    id: text().primaryKey(),
+    id: integer().primaryKey({ autoIncrement: true }),
     type: text().notNull(),
     subscriberId: text(),
     courseSlug: text(),
@@ -206,7 +208,7 @@ export const webhookEndpoints = sqliteTable("webhook_endpoints", {
   disabledAt: integer(),
   disabledReason: text(),
   /** Events after this id are the endpoint's to receive (it never gets events from before it existed). */
-  cursor: text().notNull(),
+  cursor: integer().notNull(),
   /** Start of the current run of failures; null while deliveries succeed. */
   failingSince: integer(),
   leaseId: text(),
@@ -221,7 +223,7 @@ export const webhookDeliveries = sqliteTable(
   {
     id: text().primaryKey(),
     endpointId: text().notNull(),
-    eventId: text().notNull(),
+    eventId: integer().notNull(),
     status: text({ enum: webhookDeliveryStatuses }).notNull().default("pending"),
     attempts: integer().notNull().default(0),
     nextAttemptAt: integer().notNull(),
