@@ -101,7 +101,9 @@ export async function listSubscribers(
 ): Promise<SubscriberWithEnrollments[]> {
   const conditions: SQL[] = [];
   if (filter.state) conditions.push(sql`${stateSql} = ${filter.state}`);
-  if (filter.course) conditions.push(sql`${enrollments.subscriberId} is not null`);
+  // Today every subscriber, pending ones included, signed up for the one course, so a course filter
+  // (already checked to name it) keeps everyone. Issue 12: filter on the course's enrollments.
+  if (filter.course && filter.course !== DEFAULT_COURSE_SLUG) return [];
   if (filter.after) {
     const { createdAt, id } = filter.after;
     conditions.push(or(gt(subscribers.createdAt, createdAt), and(eq(subscribers.createdAt, createdAt), gt(subscribers.id, id)))!);

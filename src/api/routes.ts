@@ -6,7 +6,8 @@ import { resolveTimeZone } from "../drip/schedule";
 import { AppError } from "../lib/errors";
 import { deliver } from "../routes/signup";
 import { requireApiKey, type ApiEnv } from "./auth";
-import { apiError, type ApiErrorCode } from "./errors";
+import { errors, json, security } from "./contract";
+import { apiError } from "./errors";
 import { withIdempotency } from "./idempotency";
 import { decodeEventCursor, decodePosition, encodeCursor, presentDelivery, presentEvent, presentSubscriber } from "./present";
 import * as q from "./queries";
@@ -19,16 +20,6 @@ import * as s from "./schemas";
  * (`requireApiKey`); reads need scope `read`, writes `write`. Errors use the one JSON envelope.
  */
 
-const errors = (...codes: ApiErrorCode[]) =>
-  Object.fromEntries(
-    [...new Set<ApiErrorCode>(["unauthorized", "forbidden", "rate_limited", ...codes])].map((code) => [
-      String({ bad_request: 400, invalid_cursor: 400, unauthorized: 401, forbidden: 403, not_found: 404, conflict: 409, idempotency_conflict: 409, refused: 422, rate_limited: 429, mail_unavailable: 503, internal_error: 500 }[code]),
-      { description: code.replace(/_/g, " "), content: { "application/json": { schema: s.ErrorSchema } } },
-    ]),
-  );
-
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
-const security = [{ bearer: [] }];
 
 /** Validation failures become 400s in the envelope, naming the field. */
 export function createApiApp() {

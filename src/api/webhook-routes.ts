@@ -4,9 +4,10 @@ import { createEndpoint, deleteEndpoint, enableEndpoint, findEndpoint, listEndpo
 import { checkEndpointUrl } from "../outbound/url";
 import { EVENT_TYPES, TEST_EVENT_TYPE } from "../events/types";
 import { newId } from "../lib/ids";
-import { apiError, type ApiErrorCode } from "./errors";
+import { errors, json, security } from "./contract";
+import { apiError } from "./errors";
 import { api } from "./routes";
-import { ErrorSchema, IdParam } from "./schemas";
+import { IdParam } from "./schemas";
 
 /**
  * Webhook endpoints through the API (the console gets the same operations later): register (the
@@ -14,16 +15,6 @@ import { ErrorSchema, IdParam } from "./schemas";
  * and read the recent attempts.
  */
 
-const STATUS: Record<ApiErrorCode, number> = { bad_request: 400, invalid_cursor: 400, unauthorized: 401, forbidden: 403, not_found: 404, conflict: 409, idempotency_conflict: 409, refused: 422, rate_limited: 429, mail_unavailable: 503, internal_error: 500 };
-const errors = (...codes: ApiErrorCode[]) =>
-  Object.fromEntries(
-    [...new Set<ApiErrorCode>(["unauthorized", "forbidden", "rate_limited", ...codes])].map((code) => [
-      String(STATUS[code]),
-      { description: code.replace(/_/g, " "), content: { "application/json": { schema: ErrorSchema } } },
-    ]),
-  );
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
-const security = [{ bearer: [] }];
 const time = z.string().openapi({ format: "date-time" });
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

@@ -93,6 +93,12 @@ describe("list and get subscribers", () => {
     expect(paused.data.map((s: { id: string }) => s.id)).toEqual([made[1]!.id]);
   });
 
+  it("an address enrolled through the API is listed under the course as pending before it confirms", async () => {
+    const { subscriberId } = await (await enroll({ email: "waiting@example.com" })).json();
+    const pending = await (await apiCall(t, read, "GET", "/api/v1/subscribers?course=clear-skin&state=pending")).json();
+    expect(pending.data.map((s: { id: string }) => s.id)).toEqual([subscriberId]);
+  });
+
   it("refuses a bad cursor, a bad state, an unknown course and a silly limit with 4xx", async () => {
     expect(await (await apiCall(t, read, "GET", "/api/v1/subscribers?cursor=garbage!!")).json()).toMatchObject({ error: { code: "invalid_cursor" } });
     expect((await apiCall(t, read, "GET", `/api/v1/subscribers?cursor=${btoa('{"a":1}')}`)).status).toBe(400);
