@@ -58,17 +58,24 @@ export default {
   },
   async scheduled(controller, env, ctx) {
     // Bounded by the configured per-run budget; whatever is left is due again at the next cron run.
+    const deps = depsFor(env).deps;
     ctx.waitUntil(
-      runDispatch(depsFor(env).deps).catch((error: unknown) => {
-        // Leases expire and the next run picks the work up; the operator needs to see why.
-        logger.error("dispatch_failed", { cron: controller.cron, ...errorFields(error) });
-      }),
-    );
-    // Outbound webhooks (issue 14): their own endpoint leases keep two runs apart.
-    ctx.waitUntil(
-      runWebhookDeliveries(depsFor(env).deps, { maxDeliveries: 20 }).catch((error: unknown) => {
-        logger.error("webhook_pass_failed", { cron: controller.cron, ...errorFields(error) });
-      }),
+      runDispatch(deps)
+        .catch((error: unknown) => {
+          // Leases expire and the next run picks the work up; the operator needs to see why.
+          logger.error("dispatch_failed", { cron: controller.cron, ...errorFields(error) });
+          return undefined;
+        })
+        // Outbound webhooks (issue 14) share the run's subrequest budget: lessons first; webhooks
+        // only once no lesson is waiting, within what is left. Endpoint leases keep runs apart.
+        .then((report) => {
+          if (report?.stoppedBy !== "done") return;
+          const left = deps.config.dispatchBudget.maxSubrequests - report.calls;
+          return runWebhookDeliveries(deps, { maxSubrequests: left }).then(
+            (webhooks) => logger.info("webhook_pass", { ...webhooks }),
+            (error: unknown) => logger.error("webhook_pass_failed", { cron: controller.cron, ...errorFields(error) }),
+          );
+        }),
     );
   },
 } satisfies ExportedHandler<Env>;

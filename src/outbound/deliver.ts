@@ -34,6 +34,11 @@ export interface WebhookPassOptions {
   /** Most deliveries one pass sends (all endpoints). */
   maxDeliveries?: number;
   leaseMs?: number;
+  /**
+   * Outbound calls (database and HTTP) this pass may make; Workers count them as subrequests.
+   * The pass starts nothing it could not finish within it. Default: no limit.
+   */
+  maxSubrequests?: number;
 }
 
 export interface WebhookPassReport {
@@ -42,9 +47,15 @@ export interface WebhookPassReport {
   retrying: number;
   failed: number;
   disabled: number;
+  /** Outbound calls made (database and HTTP). */
+  calls: number;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
+/** Outbound calls: claiming endpoints; per endpoint (fan-out, release); per delivery (next, event, POST, record, settle a failure). */
+const CLAIM_CALLS = 1;
+const ENDPOINT_CALLS = 2;
+const DELIVERY_CALLS = 5;
 const FAN_OUT_LIMIT = 500;
 const EXCERPT_CHARS = 200;
 
@@ -53,15 +64,21 @@ export function retryDelayMs(attempts: number): number {
 }
 
 export async function runWebhookDeliveries(deps: Pick<AppDeps, "db" | "clock" | "config" | "logger">, options: WebhookPassOptions = {}): Promise<WebhookPassReport> {
-  const report: WebhookPassReport = { endpoints: 0, succeeded: 0, retrying: 0, failed: 0, disabled: 0 };
+  const report: WebhookPassReport = { endpoints: 0, succeeded: 0, retrying: 0, failed: 0, disabled: 0, calls: 0 };
+  const maxCalls = options.maxSubrequests ?? Number.POSITIVE_INFINITY;
+  if (maxCalls < CLAIM_CALLS + ENDPOINT_CALLS + DELIVERY_CALLS) return report;
   const leaseId = newId();
+  report.calls++;
   const claimed = await claimEndpoints(deps.db, leaseId, deps.clock(), options.leaseMs ?? 5 * 60_000);
   let budget = options.maxDeliveries ?? 500;
   for (const endpoint of claimed) {
     report.endpoints++;
     try {
+      report.calls += 2; // the fan-out now, the lease release in `finally`
       await fanOut(deps.db, endpoint, deps.clock());
-      budget = await drain(deps, endpoint, options, report, budget);
+      // Deliveries that still fit, keeping room for the other endpoints' release.
+      const fit = Math.floor((maxCalls - report.calls - (claimed.length - report.endpoints)) / DELIVERY_CALLS);
+      budget = await drain(deps, endpoint, options, report, Math.min(budget, fit));
     } catch (error) {
       deps.logger.error("webhook_pass_failed", { endpointId: endpoint.id, ...errorFields(error) });
     } finally {
@@ -99,6 +116,7 @@ type Delivery = typeof webhookDeliveries.$inferSelect;
 async function drain(deps: Pick<AppDeps, "db" | "clock" | "config" | "logger">, endpoint: Endpoint, options: WebhookPassOptions, report: WebhookPassReport, budget: number) {
   const { db } = deps;
   while (budget > 0) {
+    report.calls++;
     const [next] = await db
       .select()
       .from(webhookDeliveries)
@@ -107,6 +125,7 @@ async function drain(deps: Pick<AppDeps, "db" | "clock" | "config" | "logger">, 
       .limit(1);
     if (!next || next.nextAttemptAt > deps.clock()) return budget;
     budget--;
+    report.calls += 3;
     const event = await db.query.events.findFirst({ where: eq(events.id, next.eventId) });
     const result = event ? await attempt(deps, endpoint, eventMessage(event), options) : ({ ok: true, status: null, durationMs: 0, excerpt: "event gone" } as AttemptResult);
     await recordAttempt(db, endpoint, next, result, deps.clock());
@@ -114,6 +133,7 @@ async function drain(deps: Pick<AppDeps, "db" | "clock" | "config" | "logger">, 
       report.succeeded++;
       continue;
     }
+    report.calls++;
     const outcome = await settleFailure(deps, endpoint, next, result);
     report[outcome]++;
     return budget;

@@ -132,6 +132,21 @@ describe("outbound webhooks", () => {
     expect(new Set(receiver.accepted.map((r) => r.id)).size).toBe(10);
   });
 
+  it("a pass stays within a subrequest budget and leaves the rest for the next, still in order", async () => {
+    await register();
+    const subscriber = await createSubscriber(t.db, t.clock.now());
+    for (let i = 0; i < 3; i++) {
+      await apiCall(t, write, "POST", `/api/v1/subscribers/${subscriber.id}/courses/clear-skin/pause`);
+      await apiCall(t, write, "POST", `/api/v1/subscribers/${subscriber.id}/courses/clear-skin/resume`);
+    }
+    expect((await runWebhookDeliveries(t.deps, { maxSubrequests: 7 })).calls).toBe(0);
+    const first = await runWebhookDeliveries(t.deps, { maxSubrequests: 15 });
+    expect(first.calls).toBeLessThanOrEqual(15);
+    expect(first.succeeded).toBe(2);
+    await pass();
+    expect(receiver.accepted.map((r) => r.event.type)).toEqual(Array.from({ length: 3 }, () => ["enrollment.paused", "enrollment.resumed"]).flat());
+  });
+
   it("a forged or replayed delivery is detectable by the receiver", async () => {
     const endpoint = await register();
     const subscriber = await createSubscriber(t.db, t.clock.now());
