@@ -65,7 +65,9 @@ const envSchema = z
     OUTBOX_DIR: optionalString,
     SEND_HOUR: wholeNumberOr(0, 23, 8),
     TICK_INTERVAL_SECONDS: wholeNumberOr(1, 86_400, 60),
-    ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+    /** Requests one API key may make per window (see README, "API"). */
+    API_RATE_LIMIT: wholeNumberOr(1, 1_000_000, 600),
+    API_RATE_LIMIT_WINDOW_SECONDS: wholeNumberOr(1, 86_400, 60),
     TURNSTILE_SECRET: optionalString,
     TURNSTILE_SITE_KEY: optionalString,
     /** Cloudflare's siteverify endpoint; overridable so tests can stand a fake in its place. */
@@ -116,7 +118,8 @@ export interface Config {
   outboxDir: string;
   sendHour: number;
   tickIntervalSeconds: number;
-  adminToken?: string;
+  /** Requests per API key and window (ms). */
+  apiRateLimit: { limit: number; windowMs: number };
   turnstile?: { secret: string; siteKey: string; verifyUrl: string };
   /** Signup limits; windows in milliseconds. */
   signupLimits: { perIp: { limit: number; windowMs: number }; perAddress: { limit: number; windowMs: number } };
@@ -187,7 +190,7 @@ export function loadConfig(env: Record<string, string | undefined>, runtime: Run
     outboxDir: e.OUTBOX_DIR ?? "data/outbox",
     sendHour: e.SEND_HOUR,
     tickIntervalSeconds: e.TICK_INTERVAL_SECONDS,
-    adminToken: e.ADMIN_TOKEN,
+    apiRateLimit: { limit: e.API_RATE_LIMIT, windowMs: e.API_RATE_LIMIT_WINDOW_SECONDS * 1000 },
     turnstile:
       e.TURNSTILE_SECRET && e.TURNSTILE_SITE_KEY
         ? { secret: e.TURNSTILE_SECRET, siteKey: e.TURNSTILE_SITE_KEY, verifyUrl: e.TURNSTILE_VERIFY_URL ?? TURNSTILE_VERIFY_URL }

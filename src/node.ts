@@ -1,6 +1,7 @@
 import { serve } from "@hono/node-server";
 import { createApp } from "./app";
 import { runDispatch } from "./drip/dispatch";
+import { runWebhookDeliveries } from "./outbound/deliver";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Server } from "node:http";
 import type { AppDeps } from "./app-env";
@@ -43,6 +44,8 @@ async function main() {
   const passes = createPassRunner(
     async () => {
       await runDispatch(deps, { signal: shuttingDown.signal });
+      // Outbound webhooks after the lessons, in the same non-overlapping runner (issue 14).
+      await runWebhookDeliveries(deps).catch((error: unknown) => logger.error("webhook_pass_failed", errorFields(error)));
       await runHousekeeping(deps);
     },
     (error) => logger.error("dispatch_failed", errorFields(error)),

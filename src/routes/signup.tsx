@@ -245,7 +245,7 @@ export const signupRoutes = new Hono<AppEnv>()
  * nor the time it takes tells anyone whether an address is subscribed or once bounced.
  * Returns undefined when the email went out (the caller answers "check your inbox"), else the answer.
  */
-async function deliver(
+export async function deliver(
   c: Context<AppEnv>,
   email: string,
   details: SignupDetails,
