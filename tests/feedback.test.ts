@@ -1,14 +1,15 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { sign } from "hono/jwt";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { COURSE_SLUG } from "../src/course";
 import { deleteSubscriber, restart } from "../src/db/controls";
 import { lessonComments, lessonRatings, votesOf } from "../src/db/feedback";
-import { lessonVotes } from "../src/db/schema";
+import { events, lessonVotes } from "../src/db/schema";
 import { runDispatch } from "../src/drip/dispatch";
 import { hmacKey } from "../src/lib/hash";
 import { signToken } from "../src/lib/tokens";
 import type { CapturedEmail } from "./support/fake-resend";
+import { apiCall, apiKey } from "./api/support";
 import { createSubscriber } from "./support/factories";
 import { createTestContext, form, linkIn, TEST_APP_URL, type TestContext } from "./support/test-app";
 
@@ -293,5 +294,27 @@ describe("deleting a subscriber", () => {
     expect((await t.app.request(path(yes))).status).toBe(404);
     expect((await votePost(token, "not-helpful")).status).toBe(404);
     expect(await lessonRatings(t.db, COURSE_SLUG)).toEqual([{ lesson: 1, helpful: 2, notHelpful: 0, comments: 1 }]);
+  });
+});
+
+describe("votes reach the API and outbound webhooks", () => {
+  it("a vote is counted in GET /api/v1/courses and becomes one lesson.rated event; the same vote again adds none", async () => {
+    const { subscriber, token } = await readerWithLesson1();
+    await votePost(token, "helpful", { comment: "Loved the garden metaphor" });
+    await votePost(token, "helpful", { comment: "Loved the garden metaphor" });
+
+    const { key } = await apiKey(t, "read");
+    const courses = (await (await apiCall(t, key, "GET", "/api/v1/courses")).json()) as { data: { slug: string; lessons: { number: number; helpful: number; notHelpful: number; comments: number }[] }[] };
+    const lesson1 = courses.data.find((course) => course.slug === COURSE_SLUG)!.lessons.find((lesson) => lesson.number === 1);
+    expect(lesson1).toMatchObject({ helpful: 1, notHelpful: 0, comments: 1 });
+
+    const rated = await t.db.select().from(events).where(and(eq(events.type, "lesson.rated"), eq(events.subscriberId, subscriber.id)));
+    expect(rated).toHaveLength(1);
+    expect(rated[0]).toMatchObject({ courseSlug: COURSE_SLUG, lesson: 1 });
+    expect(JSON.parse(rated[0]!.payload)).toEqual({ run: 1, vote: "helpful", hasComment: true });
+    expect(rated[0]!.payload).not.toContain("garden");
+
+    expect((await votePost(token, "not-helpful")).status).toBe(200);
+    expect(await t.db.$count(events, and(eq(events.type, "lesson.rated"), eq(events.subscriberId, subscriber.id)))).toBe(2);
   });
 });

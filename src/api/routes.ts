@@ -1,6 +1,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { deleteSubscriber, pauseUntilResumed, resume, unsubscribeWithNotice, type ControlResult as Outcome } from "../db/controls";
+import { lessonRatings } from "../db/feedback";
 import { findSubscriberByEmail } from "../db/subscribers";
 import { resolveTimeZone } from "../drip/schedule";
 import { AppError } from "../lib/errors";
@@ -47,10 +48,20 @@ function knownCourse(slug: string): q.CourseInfo {
 }
 
 async function courseWithStats(db: ApiContext["var"]["deps"]["db"], course: q.CourseInfo): Promise<z.infer<typeof s.Course>> {
-  const [funnels, states] = await Promise.all([q.lessonFunnels(db, course.slug), q.stateCounts(db, course.slug)]);
+  const [funnels, states, ratings] = await Promise.all([q.lessonFunnels(db, course.slug), q.stateCounts(db, course.slug), lessonRatings(db, course.slug)]);
   const lessons = course.lessons.map((lesson) => {
     const f = funnels.find((x) => x.lesson === lesson.number);
-    return { ...lesson, sent: f?.sent ?? 0, delivered: f?.delivered ?? 0, opened: f?.opened ?? 0, clicked: f?.clicked ?? 0, helpful: 0, notHelpful: 0 };
+    const r = ratings.find((x) => x.lesson === lesson.number);
+    return {
+      ...lesson,
+      sent: f?.sent ?? 0,
+      delivered: f?.delivered ?? 0,
+      opened: f?.opened ?? 0,
+      clicked: f?.clicked ?? 0,
+      helpful: r?.helpful ?? 0,
+      notHelpful: r?.notHelpful ?? 0,
+      comments: r?.comments ?? 0,
+    };
   });
   return { slug: course.slug, title: course.title, subscribers: states, lessons };
 }

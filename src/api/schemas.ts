@@ -36,8 +36,9 @@ export const LessonStats = z
     delivered: z.number().int(),
     opened: z.number().int(),
     clicked: z.number().int(),
-    helpful: z.number().int().openapi({ description: "Lesson feedback: 0 until feedback is collected." }),
-    notHelpful: z.number().int(),
+    helpful: z.number().int().openapi({ description: "\"Was this lesson helpful?\" Yes votes, every run, deleted subscribers' votes included." }),
+    notHelpful: z.number().int().openapi({ description: "\"Not really\" votes." }),
+    comments: z.number().int().openapi({ description: "Votes that came with a comment." }),
   })
   .openapi("LessonStats");
 

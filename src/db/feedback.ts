@@ -3,6 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "./client";
 import { lessonVotes, type LessonVoteValue } from "./schema";
 import { newId } from "../lib/ids";
+import { eventInsert } from "../events/record";
 
 /**
  * Lesson feedback ("Was this lesson helpful?"): recording a vote, the ratings the console and the
@@ -17,15 +18,6 @@ export const MAX_COMMENT_LENGTH = 1_000;
  * the comment text, which is personal data). Written in the same batch as the vote (see recordVote).
  */
 export const LESSON_RATED = "lesson.rated" as const;
-
-export interface LessonRatedPayload {
-  subscriberId: string;
-  course: string;
-  run: number;
-  lesson: number;
-  vote: LessonVoteValue;
-  hasComment: boolean;
-}
 
 export interface VoteInput {
   subscriberId: string;
@@ -53,9 +45,7 @@ export interface StoredVote {
  * repeat), or null when the subscriber does not exist (the caller answers 404).
  * `now`: ms since the epoch (UTC).
  *
- * The `lesson.rated` event (LESSON_RATED, payload LessonRatedPayload) belongs in the same batch,
- * right after the upsert, as `insert … select … where changes() > 0`: SQLite's changes() counts the
- * upsert's row, so only a new or changed vote becomes an event.
+ * A new or changed vote also writes a `lesson.rated` event in the same batch.
  */
 export async function recordVote(db: Db, input: VoteInput, now: number): Promise<(StoredVote & { changed: boolean }) | null> {
   const comment = input.comment === undefined ? undefined : input.comment.trim() === "" ? null : input.comment;
@@ -67,7 +57,21 @@ export async function recordVote(db: Db, input: VoteInput, now: number): Promise
       on conflict (subscriber_id, course_slug, run, lesson_number)
       do update set vote = excluded.vote, comment = ${commentOnConflict}, updated_at = excluded.updated_at
       where lesson_votes.vote is not excluded.vote or lesson_votes.comment is not ${commentOnConflict}`),
-  ] as [BatchItem<"sqlite">]);
+    // The vote as an event for outbound webhooks, in the same transaction; SQLite's changes() counts
+    // the upsert's row, so only a new or changed vote becomes one. Never the comment's text.
+    eventInsert(
+      db,
+      {
+        type: LESSON_RATED,
+        subscriberId: input.subscriberId,
+        courseSlug: input.courseSlug,
+        lesson: input.lessonNumber,
+        payload: { run: input.run, vote: input.vote, hasComment: (comment ?? null) !== null },
+      },
+      now,
+      sql`changes() > 0`,
+    ),
+  ] as [BatchItem<"sqlite">, BatchItem<"sqlite">]);
   const changed = Number((result as { rowsAffected?: number }).rowsAffected ?? 0) > 0;
   const stored = await findVote(db, input);
   return stored ? { ...stored, changed } : null;

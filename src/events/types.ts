@@ -10,7 +10,7 @@ export const EVENT_TYPES = [
   "lesson.delivered",
   "lesson.opened",
   "lesson.clicked",
-  /** Declared for lesson feedback; nothing writes it yet. */
+  /** A subscriber's "Was this lesson helpful?" vote, new or changed (src/db/feedback.ts). */
   "lesson.rated",
   "enrollment.paused",
   "enrollment.resumed",
