@@ -10,6 +10,7 @@ import type { AppDeps, AppEnv } from "./app-env";
 import { AppError } from "./lib/errors";
 import { errorFields } from "./lib/logger";
 import { MessagePage } from "./pages/layout";
+import { consoleRoutes } from "./admin";
 import { adminRoutes } from "./routes/admin";
 import { confirmRoutes } from "./routes/confirm";
 import { siteInfo, wantsJson } from "./routes/helpers";
@@ -98,6 +99,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", unsubscribeRoutes);
   app.route("/", lessonRoutes);
   app.route("/", webhookRoutes);
+  // The console names its routes one by one, before the ADMIN_TOKEN endpoints' /admin/* guard.
+  app.route("/admin", consoleRoutes);
   app.route("/", adminRoutes);
 
   app.notFound((c) => errorResponse(c, 404, "not_found", "We couldn't find that page."));

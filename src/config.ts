@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { emailAddress } from "./lib/email-address";
 
 /**
  * The one place environment variables are read. Each entry (Node server, Worker, CLI) parses its
@@ -44,6 +45,20 @@ const envSchema = z
     OUTBOX_DIR: optionalString,
     SEND_HOUR: z.coerce.number().int().min(0).max(23).default(8),
     TICK_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
+    /** Operator addresses allowed into the /admin console, comma-separated; none = console off. */
+    ADMIN_EMAILS: optionalString.pipe(
+      z
+        .string()
+        .transform((value, ctx) => {
+          const addresses = value.split(",").map((part) => part.trim()).filter((part) => part !== "");
+          return addresses.map((address) => {
+            const parsed = emailAddress.safeParse(address);
+            if (!parsed.success) ctx.addIssue({ code: "custom", message: "must be comma-separated email addresses, like ops@example.com,me@example.com" });
+            return parsed.success ? parsed.data : "";
+          });
+        })
+        .optional(),
+    ),
     ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
     TURNSTILE_SECRET: optionalString,
     TURNSTILE_SITE_KEY: optionalString,
@@ -89,6 +104,8 @@ export interface Config {
   sendHour: number;
   tickIntervalSeconds: number;
   adminToken?: string;
+  /** Normalised operator addresses (src/lib/email-address.ts); empty = the /admin console is off. */
+  adminEmails: string[];
   turnstile?: { secret: string; siteKey: string; verifyUrl: string };
   /** Signup limits; windows in milliseconds. */
   signupLimits: { perIp: { limit: number; windowMs: number }; perAddress: { limit: number; windowMs: number } };
@@ -165,6 +182,7 @@ export function loadConfig(env: Record<string, string | undefined>, runtime: Run
     sendHour: e.SEND_HOUR,
     tickIntervalSeconds: e.TICK_INTERVAL_SECONDS,
     adminToken: e.ADMIN_TOKEN,
+    adminEmails: [...new Set(e.ADMIN_EMAILS ?? [])],
     turnstile:
       e.TURNSTILE_SECRET && e.TURNSTILE_SITE_KEY
         ? { secret: e.TURNSTILE_SECRET, siteKey: e.TURNSTILE_SITE_KEY, verifyUrl: e.TURNSTILE_VERIFY_URL ?? TURNSTILE_VERIFY_URL }
