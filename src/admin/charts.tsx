@@ -17,9 +17,9 @@ const WIDTH = 640;
 const HEIGHT = 220;
 const PAD = { top: 12, right: 8, bottom: 28, left: 40 };
 
-/** A "nice" axis maximum (1, 2, 5 × 10^n) at or above `max`. */
+/** A "nice" axis maximum (2, 5, 10 × 10^n, so its half is a whole number) at or above `max`. */
 export function niceMax(max: number): number {
-  if (max <= 0) return 1;
+  if (max <= 2) return 2;
   const power = 10 ** Math.floor(Math.log10(max));
   for (const step of [1, 2, 5, 10]) if (step * power >= max) return step * power;
   return 10 * power;

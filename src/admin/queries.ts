@@ -40,7 +40,7 @@ export async function dailyCounts(db: Db, courseSlug: string, now: number, days 
   const start = Math.floor(now / DAY_MS) * DAY_MS - (days - 1) * DAY_MS;
   const perDay = async (column: typeof subscribers.createdAt | typeof subscribers.confirmedAt) => {
     const rows = await db
-      .select({ day: sql<number>`(${column} - ${start}) / ${DAY_MS}`, n: count() })
+      .select({ day: sql<number>`cast((${column} - ${start}) / ${DAY_MS} as integer)`, n: count() })
       .from(subscribers)
       .where(gte(column, start))
       .groupBy(sql`1`);
