@@ -8,6 +8,7 @@ import { authRoutes, consoleOn, logoutRoutes } from "./auth";
 import { CONSOLE_CSS, ConsolePage } from "./layout";
 import { CONSOLE_JS } from "./script";
 import { dashboardRoutes } from "./dashboard";
+import { subscriberRoutes } from "./subscribers";
 
 /**
  * The operator console at /admin: HTML pages behind passwordless sign-in. Its routes are named one
@@ -25,6 +26,7 @@ for (const path of ["/login", "/sign-in", "/logout"]) consoleRoutes.use(path, co
 consoleRoutes.route("/", authRoutes);
 consoleRoutes.route("/", logoutRoutes);
 consoleRoutes.route("/", dashboardRoutes);
+consoleRoutes.route("/", subscriberRoutes);
 
 consoleRoutes.onError((error, c) => {
   const { config, logger } = c.get("deps");

@@ -2,7 +2,7 @@ import { and, count, desc, eq, gte, inArray, isNotNull, lt, sql } from "drizzle-
 import { COURSE } from "../course";
 import { LESSON_META } from "../course/meta";
 import type { Db } from "../db/client";
-import { adminActions, deliveries, enrollments, subscribers } from "../db/schema";
+import { adminActions, deliveries, enrollments, importJobs, importRows, subscribers } from "../db/schema";
 import { AppError } from "../lib/errors";
 
 /**
@@ -202,8 +202,33 @@ export async function subscriberDetail(db: Db, subscriberId: string) {
     db.select().from(adminActions).where(eq(adminActions.subscriberId, subscriberId)).orderBy(desc(adminActions.at)).limit(50),
   ]);
   const courses = enrollment ? [{ course: courseFor(DEFAULT_COURSE_SLUG), enrollment }] : [];
-  return { subscriber, courses, deliveries: rows, actions };
+  return { subscriber, courses, deliveries: rows, actions, consent: await consentOf(db, subscriber) };
 }
+export interface Consent {
+  source: "form" | "import";
+  /** How they confirmed: by the link in the confirmation email, or the operator's statement at import. */
+  how: "link" | "operator" | null;
+  confirmedAt: number | null;
+  /** The operator's note of where an imported person opted in. */
+  note: string | null;
+}
+
+/**
+ * Where a subscriber's consent comes from. Today's schema has no consent columns (issue 12 adds
+ * source and "how" to subscribers); an imported person is known by their import row.
+ */
+async function consentOf(db: Db, subscriber: SubscriberRow): Promise<Consent> {
+  const [imported] = await db
+    .select({ mode: importJobs.mode, note: importJobs.sourceNote })
+    .from(importRows)
+    .innerJoin(importJobs, eq(importJobs.id, importRows.jobId))
+    .where(eq(importRows.subscriberId, subscriber.id))
+    .limit(1);
+  const confirmedAt = subscriber.confirmedAt;
+  if (!imported) return { source: "form", how: confirmedAt ? "link" : null, confirmedAt, note: null };
+  return { source: "import", how: confirmedAt ? (imported.mode === "consented" ? "operator" : "link") : null, confirmedAt, note: imported.note };
+}
+
 export type SubscriberDetail = NonNullable<Awaited<ReturnType<typeof subscriberDetail>>>;
 
 // ── Failed mail ──────────────────────────────────────────────────────────────────────────────

@@ -233,8 +233,14 @@ export const importRows = sqliteTable(
     /** null until worked: imported | existing | suppressed | rejected. */
     outcome: text(),
     reason: text(),
+    /** The subscriber an imported row created: their consent record (source "import", the job's note). */
+    subscriberId: text(),
   },
-  (t) => [uniqueIndex("import_rows_job_row_unique").on(t.jobId, t.rowNumber), index("import_rows_outcome_idx").on(t.jobId, t.outcome, t.rowNumber)],
+  (t) => [
+    uniqueIndex("import_rows_job_row_unique").on(t.jobId, t.rowNumber),
+    index("import_rows_outcome_idx").on(t.jobId, t.outcome, t.rowNumber),
+    index("import_rows_subscriber_idx").on(t.subscriberId).where(sql`${t.subscriberId} is not null`),
+  ],
 );
 
 export const schema = {

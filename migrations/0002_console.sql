@@ -50,11 +50,13 @@ CREATE TABLE `import_rows` (
 	`cells` text NOT NULL,
 	`outcome` text,
 	`reason` text,
+	`subscriber_id` text,
 	FOREIGN KEY (`job_id`) REFERENCES `import_jobs`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `import_rows_job_row_unique` ON `import_rows` (`job_id`,`row_number`);--> statement-breakpoint
 CREATE INDEX `import_rows_outcome_idx` ON `import_rows` (`job_id`,`outcome`,`row_number`);--> statement-breakpoint
+CREATE INDEX `import_rows_subscriber_idx` ON `import_rows` (`subscriber_id`) WHERE "import_rows"."subscriber_id" is not null;--> statement-breakpoint
 ALTER TABLE `deliveries` ADD `delivered_at` integer;--> statement-breakpoint
 ALTER TABLE `deliveries` ADD `opened_at` integer;--> statement-breakpoint
 ALTER TABLE `deliveries` ADD `clicked_at` integer;--> statement-breakpoint
