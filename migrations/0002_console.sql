@@ -41,6 +41,7 @@ CREATE TABLE `import_jobs` (
 	`existing` integer DEFAULT 0 NOT NULL,
 	`suppressed` integer DEFAULT 0 NOT NULL,
 	`rejected` integer DEFAULT 0 NOT NULL,
+	`lease_until` integer,
 	`updated_at` integer NOT NULL
 );
 --> statement-breakpoint

@@ -11,6 +11,7 @@ import { AppError } from "./lib/errors";
 import { errorFields } from "./lib/logger";
 import { MessagePage } from "./pages/layout";
 import { consoleRoutes } from "./admin";
+import { MAX_IMPORT_BYTES } from "./admin/imports";
 import { adminRoutes } from "./routes/admin";
 import { confirmRoutes } from "./routes/confirm";
 import { siteInfo, wantsJson } from "./routes/helpers";
@@ -82,14 +83,17 @@ export function createApp(deps: AppDeps) {
     if (isTokenisedPath(c.req.path)) c.header("Referrer-Policy", "no-referrer");
   });
   if (deps.compress) app.use(compress());
-  app.use(
+  const limitTo = (maxSize: number) =>
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize,
       onError: () => {
         throw new AppError(413, "payload_too_large", "The request body is too large.");
       },
-    }),
-  );
+    });
+  const smallBodies = limitTo(MAX_BODY_BYTES);
+  // The console's CSV upload is the one large body (src/admin/imports.ts).
+  const uploads = limitTo(MAX_IMPORT_BYTES);
+  app.use((c, next) => (c.req.method === "POST" && c.req.path === "/admin/imports" ? uploads : smallBodies)(c, next));
 
   app.route("/", landingRoutes);
   app.route("/", siteFileRoutes);

@@ -9,6 +9,7 @@ import { CONSOLE_CSS, ConsolePage } from "./layout";
 import { CONSOLE_JS } from "./script";
 import { dashboardRoutes } from "./dashboard";
 import { subscriberRoutes } from "./subscribers";
+import { csvRoutes } from "./csv";
 
 /**
  * The operator console at /admin: HTML pages behind passwordless sign-in. Its routes are named one
@@ -27,6 +28,7 @@ consoleRoutes.route("/", authRoutes);
 consoleRoutes.route("/", logoutRoutes);
 consoleRoutes.route("/", dashboardRoutes);
 consoleRoutes.route("/", subscriberRoutes);
+consoleRoutes.route("/", csvRoutes);
 
 consoleRoutes.onError((error, c) => {
   const { config, logger } = c.get("deps");

@@ -281,6 +281,8 @@ export interface ExportRow {
   confirmedAt: number | null;
   state: string | null;
   nextLesson: number | null;
+  /** "form" or "import" (today known by an import row; issue 12 moves it onto the subscriber). */
+  source: string;
 }
 
 /** A page of the course's subscribers for the CSV export, ordered by id (keyset pagination: bounded memory). */
@@ -297,6 +299,7 @@ export async function exportPage(db: Db, courseSlug: string, afterId: string, li
       confirmedAt: subscribers.confirmedAt,
       state: enrollments.state,
       nextLesson: enrollments.nextLesson,
+      source: sql<string>`case when exists (select 1 from import_rows r where r.subscriber_id = ${subscribers.id}) then 'import' else 'form' end`,
     })
     .from(subscribers)
     .leftJoin(enrollments, eq(enrollments.subscriberId, subscribers.id))

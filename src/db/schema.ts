@@ -217,6 +217,8 @@ export const importJobs = sqliteTable("import_jobs", {
   existing: integer().notNull().default(0),
   suppressed: integer().notNull().default(0),
   rejected: integer().notNull().default(0),
+  /** One request works on a job at a time (two open tabs must not import a row twice): it holds this lease. */
+  leaseUntil: integer(),
   updatedAt: integer().notNull(),
 });
 
