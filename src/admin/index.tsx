@@ -10,6 +10,7 @@ import { CONSOLE_JS } from "./script";
 import { dashboardRoutes } from "./dashboard";
 import { subscriberRoutes } from "./subscribers";
 import { csvRoutes } from "./csv";
+import { mailRoutes } from "./mail";
 
 /**
  * The operator console at /admin: HTML pages behind passwordless sign-in. Its routes are named one
@@ -29,6 +30,7 @@ consoleRoutes.route("/", logoutRoutes);
 consoleRoutes.route("/", dashboardRoutes);
 consoleRoutes.route("/", subscriberRoutes);
 consoleRoutes.route("/", csvRoutes);
+consoleRoutes.route("/", mailRoutes);
 
 consoleRoutes.onError((error, c) => {
   const { config, logger } = c.get("deps");

@@ -238,7 +238,7 @@ export type SubscriberDetail = NonNullable<Awaited<ReturnType<typeof subscriberD
  * subscriber is active and their enrollment is still failed on that run (what /admin/retry-failed
  * revives); otherwise the reason it is not.
  */
-export async function failedDeliveries(db: Db, courseSlug: string, limit = 200) {
+export async function failedDeliveries(db: Db, courseSlug: string, limit = 200, deliveryId?: string) {
   courseFor(courseSlug);
   const rows = await db
     .select({
@@ -256,7 +256,7 @@ export async function failedDeliveries(db: Db, courseSlug: string, limit = 200) 
     .from(deliveries)
     .innerJoin(subscribers, eq(subscribers.id, deliveries.subscriberId))
     .leftJoin(enrollments, eq(enrollments.subscriberId, deliveries.subscriberId))
-    .where(eq(deliveries.status, "failed"))
+    .where(and(eq(deliveries.status, "failed"), deliveryId ? eq(deliveries.id, deliveryId) : undefined))
     .orderBy(desc(deliveries.updatedAt))
     .limit(limit);
   return rows.map((row) => ({ ...row, retry: retryVerdict(row) }));
