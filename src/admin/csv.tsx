@@ -4,7 +4,7 @@ import { Hono, type Context } from "hono";
 import { AppError, notFound } from "../lib/errors";
 import { consoleOn, readConsoleForm, requireOperator, type ConsoleEnv } from "./auth";
 import { findJob, previewRows, reportRows, stageUpload, startJob, startSchema, workChunk, type ImportJob, MAX_IMPORT_ROWS } from "./imports";
-import { ConsolePage, Csrf } from "./layout";
+import { ConsolePage, Csrf, Scroll } from "./layout";
 import { courseFor, DEFAULT_COURSE_SLUG, exportPage, type ExportRow } from "./queries";
 
 /**
@@ -68,7 +68,7 @@ function MappingForm(props: { job: ImportJob; preview: string[][]; csrf: string;
   return (
     <>
       <p>{`${props.job.total} rows in the file. The first ${props.preview.length}:`}</p>
-      <table class="data">
+      <Scroll label="Preview of the first rows"><table class="data">
         <thead>
           <tr>
             {headers.map((h, i) => (
@@ -85,7 +85,7 @@ function MappingForm(props: { job: ImportJob; preview: string[][]; csrf: string;
             </tr>
           ))}
         </tbody>
-      </table>
+      </table></Scroll>
       <form method="post" action={`/admin/imports/${props.job.id}/start`} class="card">
         <Csrf token={props.csrf} />
         <h2 class="flush">Which column is which</h2>
@@ -124,20 +124,20 @@ function MappingForm(props: { job: ImportJob; preview: string[][]; csrf: string;
 
 function Running(props: { job: ImportJob; csrf: string }) {
   return (
-    <div data-import-work={`/admin/imports/${props.job.id}/work`} data-csrf={props.csrf}>
+    <>
       <label for="import-progress">Importing</label>
       <progress id="import-progress" max={String(Math.max(1, props.job.total))} value={String(props.job.done)}>
         {`${props.job.done} of ${props.job.total}`}
       </progress>
-      <p data-progress-label aria-live="polite">{`${props.job.done} of ${props.job.total} rows`}</p>
-      <form method="post" action={`/admin/imports/${props.job.id}/work`}>
+      <p role="status">{`${props.job.done} of ${props.job.total} rows`}</p>
+      <form method="post" action={`/admin/imports/${props.job.id}/work`} data-auto-continue="">
         <Csrf token={props.csrf} />
-        <p class="hint">This page carries on by itself; without JavaScript, press the button until it is done.</p>
+        <p class="hint">This page carries on by itself, and you may reload it; without JavaScript, press the button until it is done.</p>
         <button type="submit" class="secondary">
           Import the next rows
         </button>
       </form>
-    </div>
+    </>
   );
 }
 
@@ -165,7 +165,7 @@ async function Report(props: { job: ImportJob; db: Parameters<typeof reportRows>
       {rows.length === 0 ? (
         <p>None.</p>
       ) : (
-        <table class="data" id="import-report">
+        <Scroll label="Rows not added"><table class="data" id="import-report">
           <thead>
             <tr>
               <th scope="col" class="num">Row</th>
@@ -180,7 +180,7 @@ async function Report(props: { job: ImportJob; db: Parameters<typeof reportRows>
               </tr>
             ))}
           </tbody>
-        </table>
+        </table></Scroll>
       )}
       {rows.length === 1000 && <p class="hint">The first 1,000 are shown.</p>}
     </>

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { consoleOn, requireOperator, type ConsoleEnv } from "./auth";
 import { BarChart } from "./charts";
-import { ConsolePage, Csrf } from "./layout";
+import { ConsolePage, Csrf, Scroll } from "./layout";
 import { consoleCourses, dashboardReport, DEFAULT_COURSE_SLUG, type DashboardReport } from "./queries";
 
 const shortDay = (ms: number) => new Date(ms).toISOString().slice(5, 10);
@@ -34,7 +34,7 @@ function DailySection({ report }: { report: DashboardReport }) {
       />
       <details class="alt">
         <summary>Signups and confirmations per day as a table</summary>
-        <table class="data">
+        <Scroll label="Signups and confirmations per day"><table class="data">
           <thead>
             <tr>
               <th scope="col">Day (UTC)</th>
@@ -51,7 +51,7 @@ function DailySection({ report }: { report: DashboardReport }) {
               </tr>
             ))}
           </tbody>
-        </table>
+        </table></Scroll>
       </details>
     </section>
   );
@@ -86,7 +86,7 @@ function FunnelSection({ report }: { report: DashboardReport }) {
           { name: "Clicked", className: "bar-d", values: funnel.map((r) => r.clicked) },
         ]}
       />
-      <table class="data" id="funnel-table">
+      <Scroll label="Lesson funnel table"><table class="data" id="funnel-table">
         <caption class="hint">The funnel as numbers. "Rated helpful" fills in once lesson feedback is recorded.</caption>
         <thead>
           <tr>
@@ -108,7 +108,7 @@ function FunnelSection({ report }: { report: DashboardReport }) {
             </tr>
           ))}
         </tbody>
-      </table>
+      </table></Scroll>
     </section>
   );
 }

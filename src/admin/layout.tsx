@@ -56,6 +56,18 @@ export function ConsolePage(props: { title: string; brandName: string; operator?
   );
 }
 
+/**
+ * A wide table scrolls inside its own box on a phone instead of the page scrolling sideways; the
+ * box is focusable and named so keyboard users can scroll it too (axe: scrollable-region-focusable).
+ */
+export function Scroll(props: { label: string; children: Child }) {
+  return (
+    <div class="table-wrap" tabindex={0} role="region" aria-label={props.label}>
+      {props.children}
+    </div>
+  );
+}
+
 /** The hidden CSRF field every console form carries. */
 export function Csrf(props: { token: string }) {
   return <input type="hidden" name={FORM_TOKEN_FIELD} value={props.token} />;
@@ -67,6 +79,8 @@ body.console main { max-width: 64rem; }
 .console-bar nav { display: flex; flex-wrap: wrap; gap: 1rem; align-items: center; }
 .console-bar nav form { margin: 0; }
 button.small { padding: 0.3rem 0.8rem; font-size: 0.95rem; }
+.table-wrap { overflow-x: auto; max-width: 100%; }
+dl.facts dd { overflow-wrap: anywhere; }
 table.data { width: 100%; border-collapse: collapse; font-size: 0.95rem; margin: 0.5rem 0 1rem; }
 table.data th, table.data td { text-align: left; padding: 0.35rem 0.5rem; border-bottom: 1px solid var(--border); vertical-align: top; }
 table.data td.num, table.data th.num { text-align: right; font-variant-numeric: tabular-nums; }

@@ -11,7 +11,7 @@ import { AppError, notFound } from "../lib/errors";
 import { headerSafe } from "../mail/compose";
 import type { OutgoingEmail } from "../mail/mailer";
 import { consoleOn, readConsoleForm, requireOperator, type ConsoleEnv } from "./auth";
-import { ConsolePage, Csrf } from "./layout";
+import { ConsolePage, Csrf, Scroll } from "./layout";
 import { courseFor, DEFAULT_COURSE_SLUG, failedDeliveries } from "./queries";
 import type { OperatorSession } from "./sessions";
 
@@ -102,7 +102,7 @@ export const mailRoutes = new Hono<ConsoleEnv>()
         {rows.length === 0 ? (
           <p>No failed deliveries.</p>
         ) : (
-          <table class="data">
+          <Scroll label="Failed deliveries"><table class="data">
             <thead>
               <tr>
                 <th scope="col">When</th>
@@ -136,7 +136,7 @@ export const mailRoutes = new Hono<ConsoleEnv>()
                 </tr>
               ))}
             </tbody>
-          </table>
+          </table></Scroll>
         )}
       </ConsolePage>,
     );

@@ -4,7 +4,7 @@ import { emailAddress } from "../lib/email-address";
 import { AppError, notFound } from "../lib/errors";
 import { ACTION_LABELS, runSubscriberAction, SUBSCRIBER_ACTIONS, type SubscriberAction } from "./actions";
 import { consoleOn, readConsoleForm, requireOperator, type ConsoleEnv } from "./auth";
-import { ConsolePage, Csrf } from "./layout";
+import { ConsolePage, Csrf, Scroll } from "./layout";
 import { findSubscriberForConsole, subscriberDetail, type SubscriberDetail } from "./queries";
 
 const when = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "—");
@@ -63,7 +63,7 @@ const STATE_WORDS: Record<string, string> = { active: "Active", paused: "Paused"
 function CoursesSection({ detail }: { detail: SubscriberDetail }) {
   if (detail.courses.length === 0) return <p>Not in any course yet (they have not confirmed).</p>;
   return (
-    <table class="data">
+    <Scroll label="Courses"><table class="data">
       <thead>
         <tr>
           <th scope="col">Course</th>
@@ -82,7 +82,7 @@ function CoursesSection({ detail }: { detail: SubscriberDetail }) {
           </tr>
         ))}
       </tbody>
-    </table>
+    </table></Scroll>
   );
 }
 
