@@ -65,7 +65,8 @@ ALTER TABLE `deliveries` ADD `bounced_at` integer;--> statement-breakpoint
 ALTER TABLE `deliveries` ADD `complained_at` integer;--> statement-breakpoint
 CREATE INDEX `deliveries_funnel_idx` ON `deliveries` (`lesson_number`,`status`,`delivered_at`,`opened_at`,`clicked_at`,`bounced_at`,`complained_at`);--> statement-breakpoint
 CREATE INDEX `deliveries_status_idx` ON `deliveries` (`status`,`updated_at`);--> statement-breakpoint
-CREATE INDEX `subscribers_created_idx` ON `subscribers` (`created_at`);--> statement-breakpoint
+CREATE INDEX `enrollments_state_lesson_idx` ON `enrollments` (`state`,`next_lesson`,`next_send_at`);--> statement-breakpoint
+CREATE INDEX `subscribers_created_idx` ON `subscribers` (`created_at`,`confirmed_at`);--> statement-breakpoint
 CREATE INDEX `subscribers_confirmed_idx` ON `subscribers` (`confirmed_at`);--> statement-breakpoint
 -- Data carried forward (console first-seen times): a delivery whose status already says it got at
 -- least this far gets the time of its last status change as its first-seen time, the best record kept.
