@@ -13,7 +13,7 @@ import { keyedHash } from "../lib/hash";
 import { hitRateLimit } from "../lib/rate-limit";
 import { headerSafe } from "../mail/compose";
 import { ConsolePage, Csrf } from "./layout";
-import { createSession, createSignInLink, findSession, redeemSignInToken, revokeSession, SESSION_TTL_MS, SIGN_IN_TTL_MS, type OperatorSession } from "./sessions";
+import { createSession, createSignInLink, findSession, pruneSignIns, redeemSignInToken, revokeSession, SESSION_TTL_MS, SIGN_IN_TTL_MS, type OperatorSession } from "./sessions";
 
 /** Variables of a console request: the signed-in operator and their CSRF token. */
 export type ConsoleEnv = { Variables: AppEnv["Variables"] & { operator: OperatorSession; csrf: string } };
@@ -166,6 +166,8 @@ export const authRoutes = new Hono<AppEnv>()
       throw new AppError(400, "invalid_link", "This sign-in link has expired or was used already. Ask for a new one on the sign-in page.");
     }
     const { id, session } = await createSession(db, email, now);
+    // Used and expired links and sessions are dropped now and then, so the tables stay small.
+    if (Math.random() < 0.1) await pruneSignIns(db, now);
     const cookie = cookieSpec(config);
     setCookie(c, cookie.name, id, { path: "/", httpOnly: true, secure: cookie.secure, sameSite: "Strict", maxAge: SESSION_TTL_MS / 1000 });
     logger.info("admin_signed_in", { session: session.idHash.slice(0, 12) });

@@ -176,7 +176,7 @@ export const dashboardRoutes = new Hono<ConsoleEnv>()
   .get("/courses/:slug", consoleOn, requireOperator, async (c) => {
     const { db, clock, config } = c.get("deps");
     const report = await dashboardReport(db, c.req.param("slug"), clock());
-    const sent = c.req.query("sent");
+    const sent = /^\d{1,3}$/.test(c.req.query("sent") ?? "") ? c.req.query("sent") : undefined;
     return c.html(
       <ConsolePage title={report.course.title} brandName={config.brandName} operator={{ email: c.get("operator").email, csrf: c.get("csrf") }}>
         {consoleCourses().length > 1 && (

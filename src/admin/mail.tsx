@@ -84,18 +84,23 @@ const RETRY_WORDS: Record<string, string> = {
   done: "Retrying: the lesson goes out again at the subscriber's next send hour.",
   not_failed: "That delivery is no longer failed.",
   unsafe: "That delivery cannot be retried safely.",
+  not_subscribed: "Not retried: they are no longer subscribed.",
+  not_confirmed: "Not retried: they have not confirmed.",
+  completed: "Not retried: they have finished the course.",
+  not_found: "Not retried: they no longer exist.",
 };
 
 export const mailRoutes = new Hono<ConsoleEnv>()
   .get("/mail", consoleOn, requireOperator, async (c) => {
     const { db, config } = c.get("deps");
     const rows = await failedDeliveries(db, DEFAULT_COURSE_SLUG);
-    const done = c.req.query("retried");
+    const retried = c.req.query("retried") ?? "";
+    const done = retried in RETRY_WORDS ? retried : undefined;
     return c.html(
       <ConsolePage title="Failed mail" brandName={config.brandName} operator={{ email: c.get("operator").email, csrf: c.get("csrf") }}>
         {done && (
           <p class="notice" role="status">
-            {RETRY_WORDS[done] ?? done}
+            {RETRY_WORDS[done]}
           </p>
         )}
         <p>Lessons the provider would not take after every retry, newest first, with the provider's reason.</p>

@@ -185,7 +185,7 @@ export const subscriberRoutes = new Hono<ConsoleEnv>()
     const outcome = c.req.query("outcome");
     return c.html(
       <ConsolePage title="Subscriber" brandName={config.brandName} operator={{ email: c.get("operator").email, csrf: c.get("csrf") }}>
-        <SubscriberPage detail={detail} csrf={c.get("csrf")} done={action && outcome ? { action, outcome } : undefined} />
+        <SubscriberPage detail={detail} csrf={c.get("csrf")} done={action && outcome && action in ACTION_LABELS && outcome in OUTCOME_WORDS ? { action, outcome } : undefined} />
       </ConsolePage>,
     );
   })
