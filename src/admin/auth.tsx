@@ -12,7 +12,7 @@ import { FORM_TOKEN_FIELD, signFormToken, verifyFormToken } from "../lib/form-to
 import { keyedHash } from "../lib/hash";
 import { hitRateLimit } from "../lib/rate-limit";
 import { headerSafe } from "../mail/compose";
-import { ConsolePage, Csrf } from "./layout";
+import { ConsolePage } from "./layout";
 import { createSession, createSignInLink, findSession, pruneSignIns, redeemSignInToken, revokeSession, SESSION_TTL_MS, SIGN_IN_TTL_MS, type OperatorSession } from "./sessions";
 
 /** Variables of a console request: the signed-in operator and their CSRF token. */
@@ -185,4 +185,3 @@ export const logoutRoutes = new Hono<ConsoleEnv>().post("/logout", requireOperat
   return c.redirect("/admin/login", 303);
 });
 
-export { Csrf };

@@ -1,6 +1,5 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
-import type { AppEnv } from "../app-env";
 import { consoleOn, requireOperator, type ConsoleEnv } from "./auth";
 import { BarChart } from "./charts";
 import { ConsolePage, Csrf, Scroll } from "./layout";
@@ -207,4 +206,3 @@ export const dashboardRoutes = new Hono<ConsoleEnv>()
     );
   });
 
-export type { AppEnv };

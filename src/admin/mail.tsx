@@ -7,7 +7,7 @@ import { resume } from "../db/controls";
 import { adminActions, deliveries } from "../db/schema";
 import { lessonTemplate } from "../drip/lesson-email";
 import { personalise } from "../drip/personalise";
-import { AppError, notFound } from "../lib/errors";
+import { AppError } from "../lib/errors";
 import { headerSafe } from "../mail/compose";
 import type { OutgoingEmail } from "../mail/mailer";
 import { consoleOn, readConsoleForm, requireOperator, type ConsoleEnv } from "./auth";
@@ -173,4 +173,3 @@ export const mailRoutes = new Hono<ConsoleEnv>()
     ),
   );
 
-export { notFound };

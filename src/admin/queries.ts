@@ -1,4 +1,4 @@
-import { and, count, desc, eq, gte, inArray, isNotNull, lt, sql } from "drizzle-orm";
+import { and, count, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { COURSE } from "../course";
 import { LESSON_META } from "../course/meta";
 import type { Db } from "../db/client";
@@ -308,4 +308,3 @@ export async function exportPage(db: Db, courseSlug: string, afterId: string, li
     .limit(limit);
 }
 
-export { isNotNull };
