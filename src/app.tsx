@@ -11,6 +11,8 @@ import { apiRoutes } from "./api";
 import { AppError } from "./lib/errors";
 import { errorFields } from "./lib/logger";
 import { MessagePage } from "./pages/layout";
+import { consoleRoutes } from "./admin";
+import { MAX_IMPORT_BYTES } from "./admin/imports";
 import { confirmRoutes } from "./routes/confirm";
 import { feedbackRoutes } from "./routes/feedback";
 import { siteInfo, wantsJson } from "./routes/helpers";
@@ -84,14 +86,17 @@ export function createApp(deps: AppDeps) {
     if (isTokenisedPath(c.req.path)) c.header("Referrer-Policy", "no-referrer");
   });
   if (deps.compress) app.use(compress());
-  app.use(
+  const limitTo = (maxSize: number) =>
     bodyLimit({
-      maxSize: MAX_BODY_BYTES,
+      maxSize,
       onError: () => {
         throw new AppError(413, "payload_too_large", "The request body is too large.");
       },
-    }),
-  );
+    });
+  const smallBodies = limitTo(MAX_BODY_BYTES);
+  // The console's CSV upload is the one large body (src/admin/imports.ts).
+  const uploads = limitTo(MAX_IMPORT_BYTES);
+  app.use((c, next) => (c.req.method === "POST" && c.req.path === "/admin/imports" ? uploads : smallBodies)(c, next));
 
   app.route("/", landingRoutes);
   app.route("/", siteFileRoutes);
@@ -103,6 +108,8 @@ export function createApp(deps: AppDeps) {
   app.route("/", feedbackRoutes);
   app.route("/", webhookRoutes);
   app.route("/", apiRoutes);
+  // The console names its routes one by one (no /admin/* catch-all).
+  app.route("/admin", consoleRoutes);
 
   app.notFound((c) => errorResponse(c, 404, "not_found", "We couldn't find that page."));
   app.onError((error, c) => {

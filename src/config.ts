@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { emailAddress } from "./lib/email-address";
 
 /**
  * The one place environment variables are read. Each entry (Node server, Worker, CLI) parses its
@@ -68,6 +69,20 @@ const envSchema = z
     /** Requests one API key may make per window (see README, "API"). */
     API_RATE_LIMIT: wholeNumberOr(1, 1_000_000, 600),
     API_RATE_LIMIT_WINDOW_SECONDS: wholeNumberOr(1, 86_400, 60),
+    /** Operator addresses allowed into the /admin console, comma-separated; none = console off. */
+    ADMIN_EMAILS: optionalString.pipe(
+      z
+        .string()
+        .transform((value, ctx) => {
+          const addresses = value.split(",").map((part) => part.trim()).filter((part) => part !== "");
+          return addresses.map((address) => {
+            const parsed = emailAddress.safeParse(address);
+            if (!parsed.success) ctx.addIssue({ code: "custom", message: "must be comma-separated email addresses, like ops@example.com,me@example.com" });
+            return parsed.success ? parsed.data : "";
+          });
+        })
+        .optional(),
+    ),
     TURNSTILE_SECRET: optionalString,
     TURNSTILE_SITE_KEY: optionalString,
     /** Cloudflare's siteverify endpoint; overridable so tests can stand a fake in its place. */
@@ -120,6 +135,8 @@ export interface Config {
   tickIntervalSeconds: number;
   /** Requests per API key and window (ms). */
   apiRateLimit: { limit: number; windowMs: number };
+  /** Normalised operator addresses (src/lib/email-address.ts); empty = the /admin console is off. */
+  adminEmails: string[];
   turnstile?: { secret: string; siteKey: string; verifyUrl: string };
   /** Signup limits; windows in milliseconds. */
   signupLimits: { perIp: { limit: number; windowMs: number }; perAddress: { limit: number; windowMs: number } };
@@ -191,6 +208,7 @@ export function loadConfig(env: Record<string, string | undefined>, runtime: Run
     sendHour: e.SEND_HOUR,
     tickIntervalSeconds: e.TICK_INTERVAL_SECONDS,
     apiRateLimit: { limit: e.API_RATE_LIMIT, windowMs: e.API_RATE_LIMIT_WINDOW_SECONDS * 1000 },
+    adminEmails: [...new Set(e.ADMIN_EMAILS ?? [])],
     turnstile:
       e.TURNSTILE_SECRET && e.TURNSTILE_SITE_KEY
         ? { secret: e.TURNSTILE_SECRET, siteKey: e.TURNSTILE_SITE_KEY, verifyUrl: e.TURNSTILE_VERIFY_URL ?? TURNSTILE_VERIFY_URL }

@@ -129,6 +129,11 @@ function toDelivery(row: Record<string, unknown>): Delivery {
     createdAt: Number(row.created_at),
     sentAt: num(row.sent_at),
     updatedAt: Number(row.updated_at),
+    deliveredAt: num(row.delivered_at ?? null),
+    openedAt: num(row.opened_at ?? null),
+    clickedAt: num(row.clicked_at ?? null),
+    bouncedAt: num(row.bounced_at ?? null),
+    complainedAt: num(row.complained_at ?? null),
   };
 }
 

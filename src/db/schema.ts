@@ -29,7 +29,12 @@ export const subscribers = sqliteTable(
     /** Bumped whenever a fresh confirmation is required, so older confirmation links stop working. */
     confirmationNonce: integer().notNull().default(0),
   },
-  (t) => [uniqueIndex("subscribers_email_unique").on(t.email)],
+  (t) => [
+    uniqueIndex("subscribers_email_unique").on(t.email),
+    // The console's signups and confirmations per day, and the confirmation rate (covering: no table reads).
+    index("subscribers_created_idx").on(t.createdAt, t.confirmedAt),
+    index("subscribers_confirmed_idx").on(t.confirmedAt),
+  ],
 );
 
 /** "stopped": the person left mid-course (the lifecycle calls it "left"). */
@@ -64,6 +69,8 @@ export const enrollments = sqliteTable(
     // "Who is due now": active rows ordered by due time.
     index("enrollments_due_idx").on(t.state, t.nextSendAt, t.subscriberId),
     index("enrollments_paused_until_idx").on(t.state, t.pausedUntil),
+    // The console: counts by state, what is due by lesson, who left after which lesson (covering).
+    index("enrollments_state_lesson_idx").on(t.state, t.nextLesson, t.nextSendAt),
   ],
 );
 
@@ -101,12 +108,25 @@ export const deliveries = sqliteTable(
     createdAt: integer().notNull(),
     sentAt: integer(),
     updatedAt: integer().notNull(),
+    /**
+     * When the provider first reported each event (set once, never moved): engagement is kept
+     * apart from the send status, so one delivery can be opened, clicked and later complained about.
+     */
+    deliveredAt: integer(),
+    openedAt: integer(),
+    clickedAt: integer(),
+    bouncedAt: integer(),
+    complainedAt: integer(),
   },
   (t) => [
     uniqueIndex("deliveries_subscriber_run_lesson_unique").on(t.subscriberId, t.run, t.lessonNumber),
     index("deliveries_provider_message_idx").on(t.providerMessageId),
     // Settling a batch's answer finds its rows by key; only rows that were ever batched have one.
     index("deliveries_batch_key_idx").on(t.batchKey).where(sql`${t.batchKey} is not null`),
+    // The console's per-lesson funnel reads only this index (a covering index: no table lookups).
+    index("deliveries_funnel_idx").on(t.lessonNumber, t.status, t.deliveredAt, t.openedAt, t.clickedAt, t.bouncedAt, t.complainedAt),
+    // The console's failed-mail list.
+    index("deliveries_status_idx").on(t.status, t.updatedAt),
   ],
 );
 
@@ -284,6 +304,96 @@ export const lessonVotes = sqliteTable(
   ],
 );
 
+/**
+ * Operator console (src/admin). Sign-in links and sessions keep only a SHA-256 hash of their random
+ * secret, so a copy of the database cannot be replayed into a session.
+ */
+export const adminSignInTokens = sqliteTable("admin_sign_in_tokens", {
+  tokenHash: text().primaryKey(),
+  /** The operator's normalised address (operators' own data, see README "Operator console"). */
+  email: text().notNull(),
+  createdAt: integer().notNull(),
+  expiresAt: integer().notNull(),
+  /** Set when the link is used: a link signs in once. */
+  usedAt: integer(),
+});
+
+export const adminSessions = sqliteTable("admin_sessions", {
+  idHash: text().primaryKey(),
+  email: text().notNull(),
+  createdAt: integer().notNull(),
+  expiresAt: integer().notNull(),
+  revokedAt: integer(),
+});
+
+/** What operators did to subscribers (pause, delete …): who, when, to whom (an id, kept after a deletion). */
+export const adminActions = sqliteTable(
+  "admin_actions",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    at: integer().notNull(),
+    operatorEmail: text().notNull(),
+    /** A short prefix of the session's hash: ties the action to one sign-in without storing the secret. */
+    sessionRef: text().notNull(),
+    action: text().notNull(),
+    subscriberId: text(),
+    outcome: text().notNull(),
+  },
+  (t) => [index("admin_actions_subscriber_idx").on(t.subscriberId, t.at)],
+);
+
+export const importModes = ["confirm", "consented"] as const;
+export type ImportMode = (typeof importModes)[number];
+export const importStatuses = ["uploaded", "running", "done"] as const;
+
+/** A CSV import: uploaded rows are staged in import_rows, then worked through in chunks. */
+export const importJobs = sqliteTable("import_jobs", {
+  id: text().primaryKey(),
+  courseSlug: text().notNull(),
+  operatorEmail: text().notNull(),
+  createdAt: integer().notNull(),
+  status: text({ enum: importStatuses }).notNull().default("uploaded"),
+  /** The file's header row (JSON array of strings). */
+  headers: text().notNull(),
+  /** Column index per field, JSON `{ email, firstName?, timeZone? }`; null until mapped. */
+  mapping: text(),
+  mode: text({ enum: importModes }),
+  /** Where the operator says these people opted in ("consented" mode only). */
+  sourceNote: text(),
+  total: integer().notNull().default(0),
+  done: integer().notNull().default(0),
+  imported: integer().notNull().default(0),
+  existing: integer().notNull().default(0),
+  suppressed: integer().notNull().default(0),
+  rejected: integer().notNull().default(0),
+  /** One request works on a job at a time (two open tabs must not import a row twice): it holds this lease. */
+  leaseUntil: integer(),
+  updatedAt: integer().notNull(),
+});
+
+export const importRows = sqliteTable(
+  "import_rows",
+  {
+    jobId: text()
+      .notNull()
+      .references(() => importJobs.id, { onDelete: "cascade" }),
+    /** 1-based data row (the header row is not counted). */
+    rowNumber: integer().notNull(),
+    /** The row's cells, JSON array of strings. */
+    cells: text().notNull(),
+    /** null until worked: imported | existing | suppressed | rejected. */
+    outcome: text(),
+    reason: text(),
+    /** The subscriber an imported row created: their consent record (source "import", the job's note). */
+    subscriberId: text(),
+  },
+  (t) => [
+    uniqueIndex("import_rows_job_row_unique").on(t.jobId, t.rowNumber),
+    index("import_rows_outcome_idx").on(t.jobId, t.outcome, t.rowNumber),
+    index("import_rows_subscriber_idx").on(t.subscriberId).where(sql`${t.subscriberId} is not null`),
+  ],
+);
+
 export const schema = {
   subscribers,
   enrollments,
@@ -298,4 +408,9 @@ export const schema = {
   webhookDeliveries,
   webhookAttempts,
   lessonVotes,
+  adminSignInTokens,
+  adminSessions,
+  adminActions,
+  importJobs,
+  importRows,
 };

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { lessonEventsInsert } from "../events/record";
 import { step, suppressStatement } from "../lifecycle/store";
@@ -86,7 +86,11 @@ async function applyOnce(db: Db, event: WebhookEventRecord, effect: WebhookEffec
   if (effect.kind === "status") {
     // Events hook (issue 14): `lesson.delivered|opened|clicked`, before the update and on its condition.
     const lessonEvent = delivery ? lessonEventFor(db, delivery.id, effect.status, now) : [];
-    await db.batch([recordEvent(db, event), ...lessonEvent, ...(delivery ? [deliveryUpdate(db, delivery.id, effect.status, now, effect.note)] : [])]);
+    await db.batch([
+      recordEvent(db, event),
+      ...lessonEvent,
+      ...(delivery ? [deliveryUpdate(db, delivery.id, effect.status, now, effect.note), ...firstSeen(db, delivery.id, effect.status, now)] : []),
+    ]);
     return { status: "processed", subscriberId: delivery?.subscriberId, matchedDelivery: delivery !== undefined };
   }
 
@@ -94,7 +98,7 @@ async function applyOnce(db: Db, event: WebhookEventRecord, effect: WebhookEffec
   // for (the confirmation) is matched by its recipient instead.
   const subscriber: Subscriber | undefined =
     (delivery && (await findSubscriber(db, delivery.subscriberId))) || (effect.to ? await findSubscriberByEmail(db, effect.to) : undefined);
-  const deliveryStatement = delivery ? [deliveryUpdate(db, delivery.id, effect.reason, now, effect.note)] : [];
+  const deliveryStatement = delivery ? [deliveryUpdate(db, delivery.id, effect.reason, now, effect.note), ...firstSeen(db, delivery.id, effect.reason, now)] : [];
   const outcome: WebhookOutcome = { status: "processed", subscriberId: subscriber?.id, matchedDelivery: delivery !== undefined };
   if (!subscriber) {
     // Nobody we know (deleted since, or never signed up): only the address is suppressed.
@@ -127,6 +131,25 @@ function deliveryUpdate(db: Db, deliveryId: string, status: DeliveryStatus, now:
     .update(deliveries)
     .set({ status, updatedAt: now, ...(note !== undefined && { lastError: note }) })
     .where(and(eq(deliveries.id, deliveryId), inArray(deliveries.status, statusesBefore(status))));
+}
+
+/** The first-seen column of each provider event the console counts (src/admin/queries.ts). */
+const FIRST_SEEN = {
+  delivered: "deliveredAt",
+  opened: "openedAt",
+  clicked: "clickedAt",
+  bounced: "bouncedAt",
+  complained: "complainedAt",
+} as const satisfies Partial<Record<DeliveryStatus, keyof typeof deliveries.$inferSelect>>;
+
+/**
+ * Records when the provider first reported `status` for a delivery, whatever the status column
+ * says: an open that arrives after a click still counts, and a repeat never moves the time.
+ */
+function firstSeen(db: Db, deliveryId: string, status: DeliveryStatus, now: number): BatchItem<"sqlite">[] {
+  const key = FIRST_SEEN[status as keyof typeof FIRST_SEEN];
+  if (!key) return [];
+  return [db.update(deliveries).set({ [key]: now }).where(and(eq(deliveries.id, deliveryId), isNull(deliveries[key])))];
 }
 
 /** Event ids are kept long enough to outlast the provider's retries (Svix retries for about a day). */

@@ -13,8 +13,8 @@ import { hmacKey } from "./hash";
  * A cross-site attacker cannot read it from our page, so cannot forge a POST that carries it.
  */
 
-/** What a form token allows: the manage page's actions (pause, resume, restart, details, delete …). */
-export type FormPurpose = "manage";
+/** What a form token allows: the manage page's actions (pause, resume, restart, details, delete …), or the operator console's (bound to a session). */
+export type FormPurpose = "manage" | "admin";
 
 /** How long a page's forms keep working after it was served: a page left open overnight still works. */
 export const FORM_TOKEN_TTL_MS = 24 * 60 * 60 * 1000;

@@ -30,9 +30,9 @@ export interface LiveApp {
 /**
  * `hostName`: the name in APP_URL (default 127.0.0.1). A name other than localhost shows what a
  * real deployment over plain HTTP sees; map it to 127.0.0.1 in Chromium with
- * `--host-resolver-rules` (see launchChromium).
+ * `--host-resolver-rules` (see launchChromium). `env`: more configuration (ADMIN_EMAILS …).
  */
-export async function startLiveApp(options: { hostName?: string } = {}): Promise<LiveApp> {
+export async function startLiveApp(options: { hostName?: string; env?: Record<string, string> } = {}): Promise<LiveApp> {
   const resend = await startFakeResend();
   const database = await createTestDb();
   let offset = 0;
@@ -57,7 +57,7 @@ export async function startLiveApp(options: { hostName?: string } = {}): Promise
   });
 
   const url = `http://${options.hostName ?? "127.0.0.1"}:${port}`;
-  const config = testConfig({ APP_URL: url }, resend.url);
+  const config = testConfig({ ...options.env, APP_URL: url }, resend.url);
   const mailer = createResendMailer({ apiKey: "re_test_key", baseUrl: resend.url, timeoutMs: 5_000 });
   const deps: AppDeps = { db: database.db, mailer, clock: clock.now, config, logger: silentLogger };
   app = createApp(deps);

@@ -1,0 +1,59 @@
+import { Heading, Text } from "react-email";
+import { z } from "zod";
+import { ActionLink } from "./_components/action";
+import { Footer } from "./_components/footer";
+import { Layout } from "./_components/layout";
+import { absoluteUrl } from "./_components/lesson-props";
+import * as s from "./_components/styles";
+
+export const ADMIN_SIGN_IN_SUBJECT = "Your sign-in link for the course console";
+
+export const propsSchema = z.object({
+  signInUrl: absoluteUrl,
+  /** Minutes the link stays valid. */
+  validMinutes: z.number().int().positive(),
+  brandName: z.string().min(1),
+  postalAddress: z.string().min(1),
+  appUrl: absoluteUrl,
+});
+export type AdminSignInProps = z.infer<typeof propsSchema>;
+type Props = AdminSignInProps;
+
+/** A one-time link into the operator console (src/admin): no password to keep or leak. */
+export default function AdminSignInEmail({ signInUrl, validMinutes, brandName, postalAddress, appUrl }: Props) {
+  return (
+    <Layout
+      title={ADMIN_SIGN_IN_SUBJECT}
+      preview={`Sign in to the ${brandName} console. The link works once, for ${validMinutes} minutes.`}
+      brandName={brandName}
+      footer={
+        <Footer
+          brandName={brandName}
+          postalAddress={postalAddress}
+          appUrl={appUrl}
+          disclaimer={false}
+          reason="You're getting this email because someone asked to sign in to the course console with this address, which is on its list of operators."
+        />
+      }
+    >
+      <Heading as="h1" className={s.cls.text} style={s.h1}>
+        Sign in to the console
+      </Heading>
+      <Text className={s.cls.text} style={s.paragraph}>
+        {`Use this link to sign in. It works once, within ${validMinutes} minutes.`}
+      </Text>
+      <ActionLink href={signInUrl} label="Sign in" />
+      <Text className={s.cls.text} style={s.paragraph}>
+        If you didn't ask to sign in, ignore this email: nobody can use the link without access to your inbox.
+      </Text>
+    </Layout>
+  );
+}
+
+AdminSignInEmail.PreviewProps = {
+  signInUrl: "http://localhost:3000/admin/sign-in?token=preview-only-token",
+  validMinutes: 15,
+  brandName: "Natural Acne Medicine",
+  postalAddress: "123 Example Street, Springfield, ST 00000, USA",
+  appUrl: "http://localhost:3000",
+} satisfies Props;

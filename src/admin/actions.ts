@@ -1,0 +1,56 @@
+import type { AppDeps } from "../app-env";
+import { deleteSubscriber, pauseUntilResumed, resume, unsubscribeWithNotice } from "../db/controls";
+import { adminActions } from "../db/schema";
+import type { OperatorSession } from "./sessions";
+
+/**
+ * What an operator can do to one subscriber, each through the lifecycle's own functions
+ * (src/db/controls.ts), never by writing states here. Outcomes are short codes for the log and page.
+ */
+export const SUBSCRIBER_ACTIONS = ["pause", "resume", "remove", "unsubscribe", "delete"] as const;
+export type SubscriberAction = (typeof SUBSCRIBER_ACTIONS)[number];
+
+export const ACTION_LABELS: Record<SubscriberAction, string> = {
+  pause: "Paused",
+  resume: "Resumed",
+  remove: "Removed from the course",
+  unsubscribe: "Unsubscribed",
+  delete: "Deleted their data",
+};
+
+async function run(deps: AppDeps, action: SubscriberAction, subscriberId: string, now: number): Promise<string> {
+  const { db, config } = deps;
+  const schedule = { now, sendHour: config.sendHour };
+  switch (action) {
+    case "pause":
+    case "resume": {
+      const result = action === "pause" ? await pauseUntilResumed(db, subscriberId, schedule) : await resume(db, subscriberId, schedule);
+      return result.ok ? (result.onItsWay ? "done_lesson_on_its_way" : "done") : result.reason;
+    }
+    // With one course, leaving it is unsubscribing. When courses become rows (issue 12) "remove"
+    // calls the per-course leave step instead; nothing else here changes.
+    case "remove":
+    case "unsubscribe": {
+      const { outcome, onItsWay } = await unsubscribeWithNotice(db, subscriberId, now, config.appSecret);
+      return outcome === "unsubscribed" ? (onItsWay ? "done_lesson_on_its_way" : "done") : outcome;
+    }
+    case "delete": {
+      const deleted = await deleteSubscriber(db, subscriberId, now, config.appSecret);
+      if (deleted) await deps.afterErase?.();
+      return deleted ? "done" : "not_found";
+    }
+  }
+}
+
+/**
+ * Runs an operator's action and records it: a row in admin_actions (the operator's address is
+ * operators' own data) and a log line with the session's reference (never an address).
+ */
+export async function runSubscriberAction(deps: AppDeps, operator: OperatorSession, action: SubscriberAction, subscriberId: string): Promise<string> {
+  const now = deps.clock();
+  const outcome = await run(deps, action, subscriberId, now);
+  const sessionRef = operator.idHash.slice(0, 12);
+  await deps.db.insert(adminActions).values({ at: now, operatorEmail: operator.email, sessionRef, action, subscriberId, outcome });
+  deps.logger.info("admin_action", { action, subscriberId, outcome, session: sessionRef });
+  return outcome;
+}

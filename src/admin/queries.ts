@@ -1,0 +1,310 @@
+import { and, count, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
+import { COURSE } from "../course";
+import { LESSON_META } from "../course/meta";
+import type { Db } from "../db/client";
+import { adminActions, deliveries, enrollments, importJobs, importRows, subscribers } from "../db/schema";
+import { AppError } from "../lib/errors";
+
+/**
+ * Every database read of the console, in one place. Each takes the course it reports on by slug.
+ * Today one course exists (COURSE, slug `clear-skin`) and its data is every enrollment and delivery;
+ * when courses become rows (issue 12) these queries gain a `course` condition and nothing else changes.
+ */
+
+export const DEFAULT_COURSE_SLUG = "clear-skin";
+
+/** The courses the console knows: today the one in src/course. */
+export function consoleCourses(): { slug: string; title: string; lessons: { number: number; slug: string; subject: string }[] }[] {
+  return [{ slug: DEFAULT_COURSE_SLUG, title: COURSE.title, lessons: LESSON_META.map(({ number, slug, subject }) => ({ number, slug, subject })) }];
+}
+
+/** The course for a slug, or a 404 naming it. */
+export function courseFor(slug: string) {
+  const course = consoleCourses().find((c) => c.slug === slug);
+  if (!course) throw new AppError(404, "not_found", "There is no course with that name.");
+  return course;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface DailyCounts {
+  /** UTC midnight of each day, oldest first (ms). */
+  days: number[];
+  signups: number[];
+  confirmations: number[];
+}
+
+/** Signups and confirmations per UTC day for the `days` days ending today (indexed on created_at / confirmed_at). */
+export async function dailyCounts(db: Db, courseSlug: string, now: number, days = 30): Promise<DailyCounts> {
+  courseFor(courseSlug);
+  const start = Math.floor(now / DAY_MS) * DAY_MS - (days - 1) * DAY_MS;
+  const perDay = async (column: typeof subscribers.createdAt | typeof subscribers.confirmedAt) => {
+    const rows = await db
+      .select({ day: sql<number>`cast((${column} - ${start}) / ${DAY_MS} as integer)`, n: count() })
+      .from(subscribers)
+      .where(gte(column, start))
+      .groupBy(sql`1`);
+    const out = new Array<number>(days).fill(0);
+    for (const row of rows) if (row.day >= 0 && row.day < days) out[Number(row.day)] = row.n;
+    return out;
+  };
+  const [signups, confirmations] = await Promise.all([perDay(subscribers.createdAt), perDay(subscribers.confirmedAt)]);
+  return { days: Array.from({ length: days }, (_, i) => start + i * DAY_MS), signups, confirmations };
+}
+
+/** Of the people who signed up since `since` (ms), how many have confirmed. */
+export async function confirmationRate(db: Db, courseSlug: string, since: number): Promise<{ signedUp: number; confirmed: number }> {
+  courseFor(courseSlug);
+  const [row] = await db
+    .select({ signedUp: count(), confirmed: count(subscribers.confirmedAt) })
+    .from(subscribers)
+    .where(gte(subscribers.createdAt, since));
+  return { signedUp: row?.signedUp ?? 0, confirmed: row?.confirmed ?? 0 };
+}
+
+export interface FunnelRow {
+  lesson: number;
+  subject: string;
+  sent: number;
+  delivered: number;
+  opened: number;
+  clicked: number;
+  /** null until the feedback votes exist (issue: feedback); shown as "—". */
+  helpful: number | null;
+  bounced: number;
+  complained: number;
+  /** People who left the course with this as their last lesson. */
+  left: number;
+}
+
+const HANDED_OVER = ["sent", "delivered", "delivery_delayed", "opened", "clicked", "bounced", "complained"] as const;
+
+/**
+ * The per-lesson funnel. Reads only the covering index deliveries_funnel_idx (lesson, status and
+ * the first-seen times), so it stays fast with hundreds of thousands of deliveries.
+ */
+export async function lessonFunnel(db: Db, courseSlug: string): Promise<FunnelRow[]> {
+  const course = courseFor(courseSlug);
+  const [rows, leftRows] = await Promise.all([
+    db
+      .select({
+        lesson: deliveries.lessonNumber,
+        sent: sql<number>`sum(${deliveries.status} in ${HANDED_OVER})`,
+        delivered: count(deliveries.deliveredAt),
+        opened: count(deliveries.openedAt),
+        clicked: count(deliveries.clickedAt),
+        bounced: count(deliveries.bouncedAt),
+        complained: count(deliveries.complainedAt),
+      })
+      .from(deliveries)
+      .groupBy(deliveries.lessonNumber),
+    db
+      .select({ lesson: sql<number>`${enrollments.nextLesson} - 1`, n: count() })
+      .from(enrollments)
+      .where(eq(enrollments.state, "stopped"))
+      .groupBy(enrollments.nextLesson),
+  ]);
+  return course.lessons.map((lesson) => {
+    const row = rows.find((r) => r.lesson === lesson.number);
+    return {
+      lesson: lesson.number,
+      subject: lesson.subject,
+      sent: Number(row?.sent ?? 0),
+      delivered: row?.delivered ?? 0,
+      opened: row?.opened ?? 0,
+      clicked: row?.clicked ?? 0,
+      helpful: null,
+      bounced: row?.bounced ?? 0,
+      complained: row?.complained ?? 0,
+      left: leftRows.find((r) => Number(r.lesson) === lesson.number)?.n ?? 0,
+    };
+  });
+}
+
+export interface StateCounts {
+  pending: number;
+  active: number;
+  paused: number;
+  completed: number;
+  left: number;
+  failed: number;
+  /** Subscribers stopped by the provider's word. */
+  bounced: number;
+  complained: number;
+}
+
+/** Where everybody stands: enrollments by state, subscribers waiting to confirm or stopped by a bounce/complaint. */
+export async function stateCounts(db: Db, courseSlug: string): Promise<StateCounts> {
+  courseFor(courseSlug);
+  const [byState, byStatus] = await Promise.all([
+    db.select({ key: enrollments.state, n: count() }).from(enrollments).groupBy(enrollments.state),
+    db
+      .select({ key: subscribers.status, n: count() })
+      .from(subscribers)
+      .where(inArray(subscribers.status, ["pending", "bounced", "complained"]))
+      .groupBy(subscribers.status),
+  ]);
+  const of = (rows: { key: string; n: number }[], key: string) => rows.find((r) => r.key === key)?.n ?? 0;
+  return {
+    pending: of(byStatus, "pending"),
+    active: of(byState, "active"),
+    paused: of(byState, "paused"),
+    completed: of(byState, "completed"),
+    left: of(byState, "stopped"),
+    failed: of(byState, "failed"),
+    bounced: of(byStatus, "bounced"),
+    complained: of(byStatus, "complained"),
+  };
+}
+
+/** Lessons due before `now + 24 h`, by lesson (enrollments_due_idx). Overdue ones count too. */
+export async function dueNextDay(db: Db, courseSlug: string, now: number): Promise<{ lesson: number; n: number }[]> {
+  courseFor(courseSlug);
+  return db
+    .select({ lesson: enrollments.nextLesson, n: count() })
+    .from(enrollments)
+    .where(and(eq(enrollments.state, "active"), lt(enrollments.nextSendAt, now + DAY_MS)))
+    .groupBy(enrollments.nextLesson)
+    .orderBy(enrollments.nextLesson);
+}
+
+/** Everything the dashboard shows, read concurrently. */
+export async function dashboardReport(db: Db, courseSlug: string, now: number) {
+  const [daily, rate, funnel, states, due] = await Promise.all([
+    dailyCounts(db, courseSlug, now),
+    confirmationRate(db, courseSlug, now - 30 * DAY_MS),
+    lessonFunnel(db, courseSlug),
+    stateCounts(db, courseSlug),
+    dueNextDay(db, courseSlug, now),
+  ]);
+  return { course: courseFor(courseSlug), daily, rate, funnel, states, due };
+}
+export type DashboardReport = Awaited<ReturnType<typeof dashboardReport>>;
+
+// ── Subscribers ──────────────────────────────────────────────────────────────────────────────
+
+export type SubscriberRow = typeof subscribers.$inferSelect;
+
+/** One subscriber by exact (normalised) address or by id. */
+export async function findSubscriberForConsole(db: Db, query: { email?: string; id?: string }): Promise<SubscriberRow | undefined> {
+  if (query.id) return db.query.subscribers.findFirst({ where: eq(subscribers.id, query.id) });
+  if (query.email) return db.query.subscribers.findFirst({ where: eq(subscribers.email, query.email) });
+  return undefined;
+}
+
+/** A subscriber's page: the person, their enrollment in each course, their deliveries and the operators' actions. */
+export async function subscriberDetail(db: Db, subscriberId: string) {
+  const subscriber = await db.query.subscribers.findFirst({ where: eq(subscribers.id, subscriberId) });
+  if (!subscriber) return undefined;
+  const [enrollment, rows, actions] = await Promise.all([
+    db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriberId) }),
+    db.select().from(deliveries).where(eq(deliveries.subscriberId, subscriberId)).orderBy(deliveries.run, deliveries.lessonNumber),
+    db.select().from(adminActions).where(eq(adminActions.subscriberId, subscriberId)).orderBy(desc(adminActions.at)).limit(50),
+  ]);
+  const courses = enrollment ? [{ course: courseFor(DEFAULT_COURSE_SLUG), enrollment }] : [];
+  return { subscriber, courses, deliveries: rows, actions, consent: await consentOf(db, subscriber) };
+}
+export interface Consent {
+  source: "form" | "import";
+  /** How they confirmed: by the link in the confirmation email, or the operator's statement at import. */
+  how: "link" | "operator" | null;
+  confirmedAt: number | null;
+  /** The operator's note of where an imported person opted in. */
+  note: string | null;
+}
+
+/**
+ * Where a subscriber's consent comes from. Today's schema has no consent columns (issue 12 adds
+ * source and "how" to subscribers); an imported person is known by their import row.
+ */
+async function consentOf(db: Db, subscriber: SubscriberRow): Promise<Consent> {
+  const [imported] = await db
+    .select({ mode: importJobs.mode, note: importJobs.sourceNote })
+    .from(importRows)
+    .innerJoin(importJobs, eq(importJobs.id, importRows.jobId))
+    .where(eq(importRows.subscriberId, subscriber.id))
+    .limit(1);
+  const confirmedAt = subscriber.confirmedAt;
+  if (!imported) return { source: "form", how: confirmedAt ? "link" : null, confirmedAt, note: null };
+  return { source: "import", how: confirmedAt ? (imported.mode === "consented" ? "operator" : "link") : null, confirmedAt, note: imported.note };
+}
+
+export type SubscriberDetail = NonNullable<Awaited<ReturnType<typeof subscriberDetail>>>;
+
+// ── Failed mail ──────────────────────────────────────────────────────────────────────────────
+
+/**
+ * Failed deliveries (newest first) with what the retry would do: a retry is safe only while the
+ * subscriber is active and their enrollment is still failed on that run (what /admin/retry-failed
+ * revives); otherwise the reason it is not.
+ */
+export async function failedDeliveries(db: Db, courseSlug: string, limit = 200, deliveryId?: string) {
+  courseFor(courseSlug);
+  const rows = await db
+    .select({
+      id: deliveries.id,
+      subscriberId: deliveries.subscriberId,
+      lesson: deliveries.lessonNumber,
+      run: deliveries.run,
+      attempts: deliveries.attempts,
+      lastError: deliveries.lastError,
+      updatedAt: deliveries.updatedAt,
+      subscriberStatus: subscribers.status,
+      enrollmentState: enrollments.state,
+      enrollmentRun: enrollments.run,
+    })
+    .from(deliveries)
+    .innerJoin(subscribers, eq(subscribers.id, deliveries.subscriberId))
+    .leftJoin(enrollments, eq(enrollments.subscriberId, deliveries.subscriberId))
+    .where(and(eq(deliveries.status, "failed"), deliveryId ? eq(deliveries.id, deliveryId) : undefined))
+    .orderBy(desc(deliveries.updatedAt))
+    .limit(limit);
+  return rows.map((row) => ({ ...row, retry: retryVerdict(row) }));
+}
+
+function retryVerdict(row: { subscriberStatus: string; enrollmentState: string | null; enrollmentRun: number | null; run: number }): { safe: true } | { safe: false; reason: string } {
+  if (row.subscriberStatus !== "active") return { safe: false, reason: `The subscriber is ${row.subscriberStatus}: they must not be mailed.` };
+  if (row.enrollmentRun !== row.run) return { safe: false, reason: "They restarted the course since: this lesson belongs to an old run." };
+  if (row.enrollmentState !== "failed") return { safe: false, reason: `Their course is ${row.enrollmentState ?? "gone"}, not failed: the dispatcher handles it.` };
+  return { safe: true };
+}
+
+// ── Export ───────────────────────────────────────────────────────────────────────────────────
+
+export interface ExportRow {
+  id: string;
+  email: string;
+  firstName: string | null;
+  timeZone: string;
+  status: string;
+  createdAt: number;
+  confirmedAt: number | null;
+  state: string | null;
+  nextLesson: number | null;
+  /** "form" or "import" (today known by an import row; issue 12 moves it onto the subscriber). */
+  source: string;
+}
+
+/** A page of the course's subscribers for the CSV export, ordered by id (keyset pagination: bounded memory). */
+export async function exportPage(db: Db, courseSlug: string, afterId: string, limit: number): Promise<ExportRow[]> {
+  courseFor(courseSlug);
+  return db
+    .select({
+      id: subscribers.id,
+      email: subscribers.email,
+      firstName: subscribers.firstName,
+      timeZone: subscribers.timeZone,
+      status: subscribers.status,
+      createdAt: subscribers.createdAt,
+      confirmedAt: subscribers.confirmedAt,
+      state: enrollments.state,
+      nextLesson: enrollments.nextLesson,
+      source: sql<string>`case when exists (select 1 from import_rows r where r.subscriber_id = ${subscribers.id}) then 'import' else 'form' end`,
+    })
+    .from(subscribers)
+    .leftJoin(enrollments, eq(enrollments.subscriberId, subscribers.id))
+    .where(sql`${subscribers.id} > ${afterId}`)
+    .orderBy(subscribers.id)
+    .limit(limit);
+}
+

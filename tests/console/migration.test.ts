@@ -1,0 +1,45 @@
+import { sql } from "drizzle-orm";
+import { migrate } from "drizzle-orm/libsql/migrator";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { applyMigrations, MIGRATIONS_FOLDER } from "../../src/db/migrate";
+import { openDatabase } from "../../src/node-deps";
+
+/** The previous release's migrations: everything before the console's. */
+function previousRelease(dir: string): string {
+  const folder = join(dir, "previous");
+  cpSync(MIGRATIONS_FOLDER, folder, { recursive: true });
+  const journalPath = join(folder, "meta", "_journal.json");
+  const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: { tag: string }[] };
+  journal.entries = journal.entries.filter((entry) => !entry.tag.endsWith("_console"));
+  writeFileSync(journalPath, JSON.stringify(journal));
+  return folder;
+}
+
+describe("the console's migration", () => {
+  it("upgrades a previous release's database, giving delivered, opened and clicked deliveries their first-seen times", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "console-migration-"));
+    const { db, client } = await openDatabase(`file:${join(dir, "old.db")}`);
+    try {
+      await migrate(db, { migrationsFolder: previousRelease(dir) });
+      await db.run(sql`insert into subscribers (id, email, time_zone, status, created_at, confirmation_nonce) values ('s1', 'a@example.com', 'UTC', 'active', 1, 0)`);
+      for (const [id, lesson, status] of [["d1", 1, "clicked"], ["d2", 2, "opened"], ["d3", 3, "sent"], ["d4", 4, "complained"]] as const) {
+        await db.run(sql`insert into deliveries (id, subscriber_id, run, lesson_number, status, attempts, created_at, updated_at) values (${id}, 's1', 1, ${lesson}, ${status}, 1, 10, ${lesson * 100})`);
+      }
+      await applyMigrations(db);
+      const rows = await db.run(sql`select id, status, delivered_at, opened_at, clicked_at, complained_at from deliveries order by id`);
+      expect(rows.rows.map((r) => ({ ...r }))).toEqual([
+        { id: "d1", status: "clicked", delivered_at: 100, opened_at: 100, clicked_at: 100, complained_at: null },
+        { id: "d2", status: "opened", delivered_at: 200, opened_at: 200, clicked_at: null, complained_at: null },
+        { id: "d3", status: "sent", delivered_at: null, opened_at: null, clicked_at: null, complained_at: null },
+        { id: "d4", status: "complained", delivered_at: 400, opened_at: null, clicked_at: null, complained_at: 400 },
+      ]);
+      expect((await db.run(sql`select count(*) as n from subscribers`)).rows[0]?.n).toBe(1);
+    } finally {
+      client.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

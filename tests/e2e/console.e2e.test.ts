@@ -1,0 +1,134 @@
+import { eq } from "drizzle-orm";
+import { readFile } from "node:fs/promises";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { enrollments, subscribers } from "../../src/db/schema";
+import { runDispatch } from "../../src/drip/dispatch";
+import { launchChromium } from "../support/browser";
+import { createSubscriber } from "../support/factories";
+import { startLiveApp, type LiveApp } from "../support/live-app";
+import { linkIn } from "../support/test-app";
+import { auditPage, expectAllPass, type PageAudit } from "./audit";
+
+/**
+ * The operator console in real Chromium against the real app over HTTP: sign in through the mailed
+ * link (from the fake Resend), read the funnel, find and pause a subscriber, send a test lesson,
+ * import a CSV with good and bad rows (the page's own script drives the progress bar under the
+ * strict CSP) and export the list again. A second test visits every console page with axe-core.
+ * Run: npm run test:e2e
+ */
+
+const OPERATOR = "ops@example.com";
+let browser: Browser;
+let live: LiveApp;
+
+beforeAll(async () => {
+  browser = await launchChromium();
+}, 60_000);
+afterAll(async () => browser?.close());
+beforeEach(async () => {
+  live = await startLiveApp({ env: { ADMIN_EMAILS: OPERATOR } });
+});
+afterEach(async () => live?.close());
+
+/** Asks for a link on the login page, opens it from the captured email, presses Sign in. */
+async function signInInBrowser(page: Page, audits?: PageAudit[]): Promise<void> {
+  await page.goto(`${live.url}/admin`);
+  await expect.poll(() => page.url()).toBe(`${live.url}/admin/login`);
+  if (audits) audits.push(await auditPage(page, "console-login"));
+  await page.getByLabel("Your email address").fill(OPERATOR);
+  await page.getByRole("button", { name: "Email me a sign-in link" }).click();
+  await page.getByText("If that address belongs to an operator").waitFor();
+  if (audits) audits.push(await auditPage(page, "console-login-sent"));
+  const mail = live.resend.emailsTo(OPERATOR).at(-1)!;
+  await page.goto(linkIn(mail.text, `${live.url}/admin/sign-in?token=`));
+  if (audits) audits.push(await auditPage(page, "console-sign-in"));
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("heading", { name: "Lesson funnel" }).waitFor();
+}
+
+const CSV = ["email,first name,time zone", "new.one@example.com,Nia,Europe/Paris", "broken-address,Bob,UTC", "new.two@example.com,Ola,Nowhere/Land"].join("\n");
+
+async function importInBrowser(page: Page, audits?: PageAudit[]): Promise<void> {
+  await page.getByRole("link", { name: "Import", exact: true }).click();
+  if (audits) audits.push(await auditPage(page, "console-import-upload"));
+  await page.getByLabel("CSV file").setInputFiles({ name: "list.csv", mimeType: "text/csv", buffer: Buffer.from(CSV) });
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByRole("heading", { name: "Map the columns" }).waitFor();
+  if (audits) audits.push(await auditPage(page, "console-import-map"));
+  await page.getByRole("button", { name: "Import", exact: true }).click();
+  await page.getByRole("heading", { name: "Import finished" }).waitFor();
+  if (audits) audits.push(await auditPage(page, "console-import-report"));
+}
+
+describe("operator console in Chromium", () => {
+  it("signs in by mailed link, reads the funnel, pauses a subscriber, sends a test, imports and exports", async () => {
+    const ana = await createSubscriber(live.db, live.clock.now() - 60_000, { email: "ana@example.com", firstName: "Ana" });
+    await createSubscriber(live.db, live.clock.now() - 60_000);
+    await runDispatch(live.deps);
+    const context: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    const page = await context.newPage();
+    try {
+      await signInInBrowser(page);
+      const lesson1 = page.locator("#funnel-table tbody tr").first();
+      await expect.poll(() => lesson1.locator("td").first().textContent()).toBe("2");
+
+      await page.getByRole("link", { name: "Subscribers", exact: true }).click();
+      await page.getByLabel("Email address or subscriber id").fill(" Ana@Example.com ");
+      await page.getByRole("button", { name: "Find" }).click();
+      await page.getByRole("heading", { name: "Subscriber" }).waitFor();
+      await page.getByRole("button", { name: "Pause" }).click();
+      await page.getByText("Paused: Done.").waitFor();
+      expect((await live.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, ana.id) }))?.state).toBe("paused");
+
+      await page.getByRole("link", { name: "Dashboard", exact: true }).click();
+      await page.getByLabel("Lesson", { exact: true }).selectOption("2");
+      await page.getByRole("button", { name: "Send me a test" }).click();
+      await page.getByText("Test of lesson 2 sent to your address.").waitFor();
+      expect(live.resend.emailsTo(OPERATOR).some((e) => e.subject.startsWith("[Test] Lesson 2"))).toBe(true);
+
+      await importInBrowser(page);
+      await expect.poll(() => page.locator("#import-report").textContent()).toMatch(/Email: .*Time zone: "Nowhere\/Land"/s);
+      expect((await live.db.query.subscribers.findFirst({ where: eq(subscribers.email, "new.one@example.com") }))?.status).toBe("pending");
+
+      await page.getByRole("link", { name: "Dashboard", exact: true }).click();
+      const download = page.waitForEvent("download");
+      await page.getByRole("link", { name: "Export subscribers (CSV)" }).click();
+      const csv = await readFile((await (await download).path())!, "utf8");
+      expect(csv.split("\n")[0]).toBe("email,first_name,time_zone,source,confirmed_at,state,lesson");
+      expect(csv).toContain("new.one@example.com,Nia,Europe/Paris,import,,pending,0");
+      expect(csv).toMatch(/ana@example\.com,Ana,UTC,form,[^,]+,paused,1/);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("every console page passes axe-core (no serious or critical violations) at phone and desktop widths", async () => {
+    await createSubscriber(live.db, live.clock.now() - 60_000, { email: "ana@example.com" });
+    await runDispatch(live.deps);
+    const audits: PageAudit[] = [];
+    for (const width of [375, 1280]) {
+      const context = await browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true });
+      const page = await context.newPage();
+      try {
+        await signInInBrowser(page, audits);
+        audits.push(await auditPage(page, "console-dashboard"));
+        await page.goto(`${live.url}/admin/subscribers`);
+        audits.push(await auditPage(page, "console-find"));
+        await page.getByLabel("Email address or subscriber id").fill("ana@example.com");
+        await page.getByRole("button", { name: "Find" }).click();
+        await page.getByRole("heading", { name: "Subscriber" }).waitFor();
+        audits.push(await auditPage(page, "console-subscriber"));
+        await page.goto(`${live.url}/admin/mail`);
+        audits.push(await auditPage(page, "console-failed-mail"));
+        await page.goto(`${live.url}/admin/test-link`);
+        audits.push(await auditPage(page, "console-test-link"));
+        await page.goto(`${live.url}/admin`);
+        await importInBrowser(page, audits);
+      } finally {
+        await context.close();
+      }
+    }
+    expectAllPass(audits);
+  });
+});
