@@ -62,6 +62,8 @@ const FUNNEL_COLUMNS = [
   ["opened", "Opened"],
   ["clicked", "Clicked"],
   ["helpful", "Rated helpful"],
+  ["notHelpful", "Not helpful"],
+  ["comments", "Comments"],
   ["left", "Left after it"],
   ["bounced", "Bounced"],
   ["complained", "Complaints"],
@@ -86,7 +88,7 @@ function FunnelSection({ report }: { report: DashboardReport }) {
         ]}
       />
       <Scroll label="Lesson funnel table"><table class="data" id="funnel-table">
-        <caption class="hint">The funnel as numbers. "Rated helpful" fills in once lesson feedback is recorded.</caption>
+        <caption class="hint">The funnel as numbers, with the readers' "Was this lesson helpful?" answers.</caption>
         <thead>
           <tr>
             <th scope="col">Lesson</th>
@@ -102,12 +104,32 @@ function FunnelSection({ report }: { report: DashboardReport }) {
             <tr>
               <th scope="row">{`${row.lesson}. ${row.subject}`}</th>
               {FUNNEL_COLUMNS.map(([key]) => (
-                <td class="num">{row[key] === null ? "—" : String(row[key])}</td>
+                <td class="num">{String(row[key])}</td>
               ))}
             </tr>
           ))}
         </tbody>
       </table></Scroll>
+    </section>
+  );
+}
+
+/** The newest comments readers left with their vote; JSX escapes them (they are the readers' words). */
+function CommentsSection({ report }: { report: DashboardReport }) {
+  return (
+    <section aria-labelledby="comments-heading">
+      <h2 id="comments-heading">What readers said</h2>
+      {report.comments.length === 0 ? (
+        <p class="hint">No comments yet. Each lesson asks "Was this lesson helpful?" and offers a comment box.</p>
+      ) : (
+        <ul class="comments">
+          {report.comments.map((c) => (
+            <li>
+              <strong>{`Lesson ${c.lesson}, ${c.vote === "helpful" ? "helpful" : "not helpful"}:`}</strong> {c.comment}
+            </li>
+          ))}
+        </ul>
+      )}
     </section>
   );
 }
@@ -200,6 +222,7 @@ export const dashboardRoutes = new Hono<ConsoleEnv>()
         </p>
         <StatesSection report={report} />
         <FunnelSection report={report} />
+        <CommentsSection report={report} />
         <DailySection report={report} />
         <TestSendForm report={report} csrf={c.get("csrf")} />
       </ConsolePage>,

@@ -1,5 +1,6 @@
 import { and, count, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { COURSE } from "../course";
+import { lessonComments, lessonRatings } from "../db/feedback";
 import { LESSON_META } from "../course/meta";
 import type { Db } from "../db/client";
 import { adminActions, deliveries, enrollments, importJobs, importRows, subscribers } from "../db/schema";
@@ -69,8 +70,10 @@ export interface FunnelRow {
   delivered: number;
   opened: number;
   clicked: number;
-  /** null until the feedback votes exist (issue: feedback); shown as "—". */
-  helpful: number | null;
+  /** "Was this lesson helpful?" answers and comments (src/db/feedback.ts), every run. */
+  helpful: number;
+  notHelpful: number;
+  comments: number;
   bounced: number;
   complained: number;
   /** People who left the course with this as their last lesson. */
@@ -85,7 +88,7 @@ const HANDED_OVER = ["sent", "delivered", "delivery_delayed", "opened", "clicked
  */
 export async function lessonFunnel(db: Db, courseSlug: string): Promise<FunnelRow[]> {
   const course = courseFor(courseSlug);
-  const [rows, leftRows] = await Promise.all([
+  const [rows, leftRows, ratings] = await Promise.all([
     db
       .select({
         lesson: deliveries.lessonNumber,
@@ -103,9 +106,11 @@ export async function lessonFunnel(db: Db, courseSlug: string): Promise<FunnelRo
       .from(enrollments)
       .where(eq(enrollments.state, "stopped"))
       .groupBy(enrollments.nextLesson),
+    lessonRatings(db, courseSlug),
   ]);
   return course.lessons.map((lesson) => {
     const row = rows.find((r) => r.lesson === lesson.number);
+    const rating = ratings.find((r) => r.lesson === lesson.number);
     return {
       lesson: lesson.number,
       subject: lesson.subject,
@@ -113,7 +118,9 @@ export async function lessonFunnel(db: Db, courseSlug: string): Promise<FunnelRo
       delivered: row?.delivered ?? 0,
       opened: row?.opened ?? 0,
       clicked: row?.clicked ?? 0,
-      helpful: null,
+      helpful: rating?.helpful ?? 0,
+      notHelpful: rating?.notHelpful ?? 0,
+      comments: rating?.comments ?? 0,
       bounced: row?.bounced ?? 0,
       complained: row?.complained ?? 0,
       left: leftRows.find((r) => Number(r.lesson) === lesson.number)?.n ?? 0,
@@ -170,14 +177,15 @@ export async function dueNextDay(db: Db, courseSlug: string, now: number): Promi
 
 /** Everything the dashboard shows, read concurrently. */
 export async function dashboardReport(db: Db, courseSlug: string, now: number) {
-  const [daily, rate, funnel, states, due] = await Promise.all([
+  const [daily, rate, funnel, states, due, comments] = await Promise.all([
     dailyCounts(db, courseSlug, now),
     confirmationRate(db, courseSlug, now - 30 * DAY_MS),
     lessonFunnel(db, courseSlug),
     stateCounts(db, courseSlug),
     dueNextDay(db, courseSlug, now),
+    lessonComments(db, courseSlug, { limit: 20 }),
   ]);
-  return { course: courseFor(courseSlug), daily, rate, funnel, states, due };
+  return { course: courseFor(courseSlug), daily, rate, funnel, states, due, comments };
 }
 export type DashboardReport = Awaited<ReturnType<typeof dashboardReport>>;
 

@@ -4,7 +4,7 @@ import { deliveries } from "../../src/db/schema";
 import { runDispatch } from "../../src/drip/dispatch";
 import { consoleEnv, get, signIn } from "../support/console";
 import { createSubscriber } from "../support/factories";
-import { createTestContext, type TestContext } from "../support/test-app";
+import { createTestContext, form, linkIn, TEST_APP_URL, type TestContext } from "../support/test-app";
 import { emailEvent, signedWebhook, TEST_WEBHOOK_SECRET } from "../support/webhooks";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -25,6 +25,23 @@ function funnelRow(html: string, lesson: number): string[] {
 }
 
 describe("dashboard", () => {
+  it("shows each lesson's helpful and not-helpful votes and the readers' comments, escaped", async () => {
+    const ana = await createSubscriber(t.db, t.clock.now());
+    const ben = await createSubscriber(t.db, t.clock.now());
+    await runDispatch(t.deps);
+    for (const [reader, vote, comment] of [[ana, "helpful", "<b>Loved</b> the garden metaphor"], [ben, "not-helpful", ""]] as const) {
+      const yes = linkIn(t.resend.emailsTo(reader.email)[0]!.text, `${TEST_APP_URL}/feedback/`);
+      const token = decodeURIComponent(yes.split("/")[4]!);
+      await t.app.request("/feedback", form({ token, vote, ...(comment && { comment }) }));
+    }
+    const { cookie } = await signIn(t);
+    const html = await (await get(t, "/admin/courses/clear-skin", cookie)).text();
+    expect(funnelRow(html, 1).slice(4, 7)).toEqual(["1", "1", "1"]);
+    expect(html).toContain("What readers said");
+    expect(html).toContain("&lt;b&gt;Loved&lt;/b&gt; the garden metaphor");
+    expect(html).not.toContain("<b>Loved</b>");
+  });
+
   it("records each provider event's first time, so one lesson counts as opened, clicked and complained about", async () => {
     const ana = await createSubscriber(t.db, t.clock.now());
     await createSubscriber(t.db, t.clock.now());
@@ -45,10 +62,10 @@ describe("dashboard", () => {
 
     const { cookie } = await signIn(t);
     const html = await (await get(t, "/admin/courses/clear-skin", cookie)).text();
-    // Sent, Delivered, Opened, Clicked, Rated helpful, Left after it, Bounced, Complaints
+    // Sent, Delivered, Opened, Clicked, Rated helpful, Not helpful, Comments, Left after it, Bounced, Complaints
     // The complaint stopped her course after lesson 1: she "left after it".
-    expect(funnelRow(html, 1)).toEqual(["2", "1", "1", "1", "—", "1", "0", "1"]);
-    expect(funnelRow(html, 2)).toEqual(["0", "0", "0", "0", "—", "0", "0", "0"]);
+    expect(funnelRow(html, 1)).toEqual(["2", "1", "1", "1", "0", "0", "0", "1", "0", "1"]);
+    expect(funnelRow(html, 2)).toEqual(["0", "0", "0", "0", "0", "0", "0", "0", "0", "0"]);
   });
 
   it("draws signups and confirmations per day as an SVG chart with a table of the same numbers", async () => {
@@ -82,7 +99,7 @@ describe("dashboard", () => {
     expect(html).toContain("<strong>1</strong>Completed");
     expect(html).toContain("<strong>1</strong>Left");
     expect(html).toContain("Lesson 3: 1");
-    expect(funnelRow(html, 2)[5]).toBe("1"); // left with lesson 2 as their last
+    expect(funnelRow(html, 2)[7]).toBe("1"); // left with lesson 2 as their last
   });
 
   it("answers an unknown course with a 404 page", async () => {
