@@ -103,6 +103,31 @@ describe("operator console in Chromium", () => {
     }
   });
 
+  it("a reader clicks Yes in lesson 2 and adds a comment; the operator sees the vote and the comment on the dashboard", async () => {
+    const reader = await createSubscriber(live.db, live.clock.now() - 3 * 24 * 60 * 60_000, { email: "reader@example.com", firstName: "Rae" });
+    await runDispatch(live.deps);
+    live.clock.advance(3 * 24 * 60 * 60_000);
+    await runDispatch(live.deps);
+    const lesson2 = live.resend.emailsTo(reader.email).at(-1)!;
+    expect(lesson2.subject).toContain("Three signs");
+    const context: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    try {
+      await page.goto(linkIn(lesson2.text, `${live.url}/feedback/`));
+      await expect.poll(() => page.getByRole("status").textContent()).toBe("Your answer is saved. Thank you!");
+      await page.getByLabel("What was most useful? (optional)").fill("The food journal idea helped");
+      await Promise.all([page.waitForURL(/\?saved=comment$/), page.getByRole("button", { name: "Send comment" }).click()]);
+
+      await signInInBrowser(page);
+      const row2 = page.locator("#funnel-table tbody tr").nth(1);
+      // Sent, Delivered, Opened, Clicked, Rated helpful, Not helpful, Comments, …
+      await expect.poll(async () => (await row2.locator("td").allTextContents()).slice(4, 7)).toEqual(["1", "0", "1"]);
+      await page.getByText("The food journal idea helped").waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
   it("every console page passes axe-core (no serious or critical violations) at phone and desktop widths", async () => {
     await createSubscriber(live.db, live.clock.now() - 60_000, { email: "ana@example.com" });
     await runDispatch(live.deps);
