@@ -1,6 +1,6 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { AppDeps } from "../app-env";
-import { LESSON_COUNT, lessonByNumber } from "../course";
+import { type Course, courseShape, coursesOf, lessonOf } from "../course";
 import {
   advanceEnrollments,
   claimDue,
@@ -23,7 +23,7 @@ import { newId } from "../lib/ids";
 import { maskPersonalData } from "../lib/logger";
 import { MAX_BATCH, type BatchResult, type MailError, type OutgoingEmail } from "../mail/mailer";
 import { afterLessonSent, FAILED_ENROLLMENT } from "../lifecycle/machine";
-import { COURSE_SHAPE, sendHourOf, step } from "../lifecycle/store";
+import { sendHourOf, step } from "../lifecycle/store";
 import { keyedHash } from "../lib/hash";
 import { composeLessonEmail, lessonTemplate } from "./lesson-email";
 
@@ -49,6 +49,8 @@ export interface DispatchBudget {
 }
 
 export interface DispatchOptions {
+  /** The course this pass sends; default: the registry's default course. `runDispatchAll` runs every course. */
+  course?: Course;
   budget?: Partial<DispatchBudget>;
   /** Claim size; at most the provider's batch limit. */
   batchSize?: number;
@@ -132,6 +134,9 @@ type SendOutcome = "ok" | "rate_limited" | "provider_refused" | "out_of_budget";
 
 export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}): Promise<DispatchReport> {
   const { db, mailer, clock, config, logger } = deps;
+  const course = options.course ?? coursesOf(deps).defaultCourse;
+  const shape = courseShape(course);
+  const lessonCount = course.lessons.length;
   const budget: DispatchBudget = {
     maxEmails: options.budget?.maxEmails ?? config.dispatchBudget.maxEmails,
     maxMs: options.budget?.maxMs ?? config.dispatchBudget.maxMs,
@@ -184,7 +189,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       row.timeZone,
       row.lessonNumber,
       sentAt,
-      { sendHour: sendHourOf(row, config.sendHour), course: COURSE_SHAPE },
+      { sendHour: sendHourOf(row, course.sendHour ?? config.sendHour), course: shape },
     );
     return {
       subscriberId: row.subscriberId,
@@ -435,8 +440,8 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     // Composed concurrently: WebCrypto signs off the main thread, so the link tokens overlap.
     const composed = await Promise.all(
       toSend.map(async (p): Promise<Composed> => {
-        const lesson = lessonByNumber(p.row.lessonNumber)!;
-        return { ...p, email: await composeLessonEmail(config, lesson, await lessonTemplate(lesson, config), p.row) };
+        const lesson = lessonOf(course, p.row.lessonNumber)!;
+        return { ...p, email: await composeLessonEmail(config, lesson, await lessonTemplate(lesson, config, course), p.row, course) };
       }),
     );
     scheduled += composed.length;
@@ -467,11 +472,11 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   async function setAsideUnsendable(taken: ClaimedRow[], now: number): Promise<ClaimedRow[]> {
     const again = taken.filter((row) => claimedEver.has(row.subscriberId));
     for (const row of taken) claimedEver.add(row.subscriberId);
-    const noLesson = taken.filter((row) => !again.includes(row) && lessonByNumber(row.lessonNumber) === undefined);
+    const noLesson = taken.filter((row) => !again.includes(row) && lessonOf(course, row.lessonNumber) === undefined);
     if (noLesson.length > 0) {
-      await call(finishUnsendable(db, passId, noLesson.map((row) => row.subscriberId), LESSON_COUNT, now));
+      await call(finishUnsendable(db, passId, noLesson.map((row) => row.subscriberId), lessonCount, now));
       // Anything else without a lesson (a number below 1) cannot be fixed here: hold it.
-      heldUntilEnd.push(...noLesson.filter((row) => row.lessonNumber <= LESSON_COUNT).map((row) => row.subscriberId));
+      heldUntilEnd.push(...noLesson.filter((row) => row.lessonNumber <= lessonCount).map((row) => row.subscriberId));
       logger.warn("dispatch_unsendable", { passId, rows: noLesson.length, reason: "no_such_lesson" });
     }
     if (again.length > 0) {

@@ -1,6 +1,6 @@
 import { createElement } from "react";
 import type { Config } from "../config";
-import { type Lesson, renderEmail } from "../course";
+import { type Course, DEFAULT_COURSE, type Lesson, renderEmail } from "../course";
 import { signedLessonUrl, signedSubscriberLinks } from "../lib/links";
 import { headerSafe } from "../mail/compose";
 import type { OutgoingEmail } from "../mail/mailer";
@@ -12,8 +12,16 @@ import { compileTemplate, MARKERS, personalise, type Template } from "./personal
  */
 const templates = new Map<string, Promise<Template>>();
 
-export function lessonTemplate(lesson: Lesson, config: Pick<Config, "brandName" | "postalAddress" | "appUrl">): Promise<Template> {
-  const key = `${lesson.number}\n${config.brandName}\n${config.postalAddress}\n${config.appUrl}`;
+/**
+ * The compiled template of `lesson` of `course` (default: the default course), cached per course,
+ * lesson and configuration.
+ */
+export function lessonTemplate(
+  lesson: Lesson,
+  config: Pick<Config, "brandName" | "postalAddress" | "appUrl">,
+  course: Pick<Course, "slug"> = DEFAULT_COURSE,
+): Promise<Template> {
+  const key = `${course.slug}\n${lesson.number}\n${config.brandName}\n${config.postalAddress}\n${config.appUrl}`;
   let template = templates.get(key);
   if (!template) {
     template = renderEmail(
@@ -37,12 +45,16 @@ export interface LessonRecipient {
   firstName: string | null;
 }
 
-/** One recipient's lesson email, with RFC 8058 one-click unsubscribe headers. */
+/**
+ * One recipient's lesson email, with RFC 8058 one-click unsubscribe headers. Provider tags name the
+ * course (`course`: its slug) and the lesson number, so webhook events and reports can tell courses apart.
+ */
 export async function composeLessonEmail(
   config: Config,
   lesson: Lesson,
   template: Template,
   recipient: LessonRecipient,
+  course: Pick<Course, "slug"> = DEFAULT_COURSE,
 ): Promise<OutgoingEmail> {
   const [links, viewInBrowserUrl] = await Promise.all([
     signedSubscriberLinks(config.appUrl, config.appSecret, recipient.subscriberId),
@@ -62,6 +74,7 @@ export async function composeLessonEmail(
     },
     tags: [
       { name: "category", value: "lesson" },
+      { name: "course", value: course.slug },
       { name: "lesson", value: String(lesson.number) },
     ],
   };
