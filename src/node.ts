@@ -1,6 +1,6 @@
 import { serve } from "@hono/node-server";
 import { createApp } from "./app";
-import { runDispatch } from "./drip/dispatch";
+import { runDispatchAll } from "./drip/dispatch-all";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Server } from "node:http";
 import type { AppDeps } from "./app-env";
@@ -40,7 +40,7 @@ async function main() {
   // CLI, a second server) are kept apart by the database leases.
   const shuttingDown = new AbortController();
   const passes = createPassRunner(
-    () => runDispatch(deps, { signal: shuttingDown.signal }),
+    () => runDispatchAll(deps, { signal: shuttingDown.signal }),
     (error) => logger.error("dispatch_failed", errorFields(error)),
   );
   const timer = setInterval(() => passes.request(), config.tickIntervalSeconds * 1000);

@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from "./config";
 import { createDb } from "./db/client";
 import { createLogger, errorFields } from "./lib/logger";
 import { createResendMailer } from "./mail/resend";
-import { runDispatch } from "./drip/dispatch";
+import { runDispatchAll } from "./drip/dispatch-all";
 
 /** Worker bindings: every variable and secret from ARCHITECTURE.md arrives as a string. */
 export type Env = Record<string, string | undefined>;
@@ -58,7 +58,7 @@ export default {
   async scheduled(controller, env, ctx) {
     // Bounded by the configured per-run budget; whatever is left is due again at the next cron run.
     ctx.waitUntil(
-      runDispatch(depsFor(env).deps).catch((error: unknown) => {
+      runDispatchAll(depsFor(env).deps).catch((error: unknown) => {
         // Leases expire and the next run picks the work up; the operator needs to see why.
         logger.error("dispatch_failed", { cron: controller.cron, ...errorFields(error) });
       }),

@@ -1,11 +1,11 @@
-import { eq } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { DateTime } from "luxon";
 import { resolveTimeZone } from "../drip/schedule";
 import type { Details } from "../lifecycle/machine";
 import { step } from "../lifecycle/store";
 import { newId } from "../lib/ids";
 import type { Db } from "./client";
-import { enrollments, subscribers, suppressions, type SuppressionReason } from "./schema";
+import { DEFAULT_COURSE_SLUG, enrollments, subscribers, suppressions, type SuppressionReason } from "./schema";
 
 export type Subscriber = typeof subscribers.$inferSelect;
 export type Enrollment = typeof enrollments.$inferSelect;
@@ -18,8 +18,14 @@ export async function findSubscriber(db: Db, id: string): Promise<Subscriber | u
   return db.query.subscribers.findFirst({ where: eq(subscribers.id, id) });
 }
 
-export async function findEnrollment(db: Db, subscriberId: string): Promise<Enrollment | undefined> {
-  return db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriberId) });
+/** The subscriber's enrollment in `course` (a slug; default: the default course), if any. */
+export async function findEnrollment(db: Db, subscriberId: string, course: string = DEFAULT_COURSE_SLUG): Promise<Enrollment | undefined> {
+  return db.query.enrollments.findFirst({ where: and(eq(enrollments.subscriberId, subscriberId), eq(enrollments.course, course)) });
+}
+
+/** Every enrollment of the subscriber, in the order they joined. */
+export async function findEnrollments(db: Db, subscriberId: string): Promise<Enrollment[]> {
+  return db.query.enrollments.findMany({ where: eq(enrollments.subscriberId, subscriberId), orderBy: (e, { asc }) => [asc(e.startedAt), asc(e.course)] });
 }
 
 export interface SignupInput {

@@ -18,12 +18,12 @@ import {
   type Delivery,
   type Lease,
 } from "../db/drip-queries";
-import { deliveries, enrollments } from "../db/schema";
+import { DEFAULT_COURSE_SLUG, deliveries, enrollments } from "../db/schema";
 import { newId } from "../lib/ids";
 import { maskPersonalData } from "../lib/logger";
 import { MAX_BATCH, type BatchResult, type MailError, type OutgoingEmail } from "../mail/mailer";
 import { afterLessonSent, FAILED_ENROLLMENT } from "../lifecycle/machine";
-import { sendHourOf, step } from "../lifecycle/store";
+import { forCourse, sendHourOf, step } from "../lifecycle/store";
 import { keyedHash } from "../lib/hash";
 import { composeLessonEmail, lessonTemplate } from "./lesson-email";
 
@@ -109,8 +109,11 @@ export function backoffMs(attempts: number): number {
 }
 
 /** The idempotency key of a new batch: a digest of its members. */
-export async function batchKey(members: { subscriberId: string; run: number; lessonNumber: number }[]): Promise<string> {
-  const ids = members.map((m) => `${m.subscriberId}:${m.run}:${m.lessonNumber}`).sort().join(",");
+export async function batchKey(members: { subscriberId: string; run: number; lessonNumber: number }[], course: string = DEFAULT_COURSE_SLUG): Promise<string> {
+  // The default course's keys are as before (no prefix), so a batch left uncertain by the
+  // previous release is recognised after the upgrade.
+  const prefix = course === DEFAULT_COURSE_SLUG ? "" : `${course}/`;
+  const ids = members.map((m) => `${prefix}${m.subscriberId}:${m.run}:${m.lessonNumber}`).sort().join(",");
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(ids));
   return `lessons-${[...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
@@ -217,7 +220,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
         db,
         p.row.subscriberId,
         { kind: "sent", run: p.row.run, lesson: p.row.lessonNumber, sentAt },
-        { now: sentAt, sendHour: config.sendHour, emailHash: (email) => keyedHash(config.appSecret, email) },
+        { now: sentAt, sendHour: course.sendHour ?? config.sendHour, emailHash: (email) => keyedHash(config.appSecret, email), ...forCourse(course) },
         { dropLease: false },
       );
     }
@@ -235,7 +238,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     const [, advanced] = await call(
       db.batch([
         markSent(db, batch.map((p, i) => ({ deliveryId: p.delivery.id, providerMessageId: ids[i] ?? null })), now),
-        advanceEnrollments(db, passId, batch.map((p) => advanceFrom(p.row, now)), now),
+        advanceEnrollments(db, passId, batch.map((p) => advanceFrom(p.row, now)), now, course.slug),
         settleKey(db, key, everyone, now),
       ]),
     );
@@ -262,7 +265,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
               ? { ...FAILED_ENROLLMENT, leaseId: null, leaseUntil: null, updatedAt: now }
               : { nextSendAt: now + delay, leaseId: null, leaseUntil: null, updatedAt: now },
           )
-          .where(and(eq(enrollments.subscriberId, p.row.subscriberId), eq(enrollments.leaseId, passId))),
+          .where(and(eq(enrollments.subscriberId, p.row.subscriberId), eq(enrollments.course, course.slug), eq(enrollments.leaseId, passId))),
       ];
     });
     const [first, ...rest] = statements;
@@ -278,7 +281,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     if (fresh.length > 0) {
       await call(db.update(deliveries).set({ status: "cancelled", updatedAt: clock() }).where(inArray(deliveries.id, fresh.map((m) => m.delivery.id))));
     }
-    await call(releaseLeases(db, passId, dropped.map((m) => m.row.subscriberId)));
+    await call(releaseLeases(db, passId, dropped.map((m) => m.row.subscriberId), course.slug));
     report.cancelled += dropped.length;
   }
 
@@ -288,14 +291,14 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
    */
   async function markForSending(batch: Batch): Promise<{ key: string; members: Composed[] }> {
     const ids = (members: Composed[]) => members.map((m) => m.delivery.id);
-    let key = batch.key ?? (await batchKey(batch.members.map((m) => m.row)));
+    let key = batch.key ?? (await batchKey(batch.members.map((m) => m.row), course.slug));
     const marked = await call(markSending(db, passId, key, ids(batch.members), clock()));
     const members = batch.members.filter((m) => marked.has(m.delivery.id));
     if (members.length < batch.members.length) {
       await drop(batch.members.filter((m) => !marked.has(m.delivery.id)));
       // A new batch's key is a digest of its members: fewer members, another key.
       if (!batch.key && members.length > 0) {
-        key = await batchKey(members.map((m) => m.row));
+        key = await batchKey(members.map((m) => m.row), course.slug);
         await call(markSending(db, passId, key, ids(members), clock()));
       }
     }
@@ -350,7 +353,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     if (error.kind === "rejected") {
       // Our key, domain or request is refused: nobody can be mailed until an operator acts. Keep
       // everyone's place (no attempt counted) and stop the pass.
-      await call(releaseLeases(db, passId, members.map((m) => m.row.subscriberId)));
+      await call(releaseLeases(db, passId, members.map((m) => m.row.subscriberId), course.slug));
       logger.error("dispatch_provider_refused", { passId, status: error.status, reason: error.name, message: maskPersonalData(error.message).slice(0, 200) });
       return "provider_refused";
     }
@@ -359,7 +362,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       for (const [index, member] of members.entries()) {
         const outcome = fits(SEND_CALLS) ? await sendBatch({ key: null, members: [member] }) : "out_of_budget";
         if (outcome !== "ok") {
-          await call(releaseLeases(db, passId, members.slice(index + 1).map((m) => m.row.subscriberId)));
+          await call(releaseLeases(db, passId, members.slice(index + 1).map((m) => m.row.subscriberId), course.slug));
           return outcome;
         }
       }
@@ -375,7 +378,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     for (const [index, batch] of batches.entries()) {
       const outcome = fits(SEND_CALLS) ? await sendBatch(batch) : "out_of_budget";
       if (outcome !== "ok") {
-        await call(releaseLeases(db, passId, batches.slice(index + 1).flatMap((b) => b.members.map((m) => m.row.subscriberId))));
+        await call(releaseLeases(db, passId, batches.slice(index + 1).flatMap((b) => b.members.map((m) => m.row.subscriberId)), course.slug));
         return outcome;
       }
     }
@@ -388,13 +391,13 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
    */
   async function prepare(room: number): Promise<Batch[] | null> {
     const now = clock();
-    const taken = await call(claimDue(db, lease(), now, room));
+    const taken = await call(claimDue(db, lease(), now, room, course.slug));
     if (taken.length === 0) return null;
     report.claimed += taken.length;
     const claimed = await setAsideUnsendable(taken, now);
 
     let rows = claimed;
-    let found = await call(upsertDeliveries(db, claimed, newId, now));
+    let found = await call(upsertDeliveries(db, claimed, newId, now, course.slug));
 
     // Members of an uncertain batch go out again together: claim the ones this claim missed.
     const keys = [...new Set(found.filter(isUncertain).map((d) => d.batchKey!))];
@@ -404,7 +407,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       const have = new Set(claimed.map((r) => r.subscriberId));
       const missing = members.filter((m) => !have.has(m.subscriberId));
       if (missing.length > 0) {
-        const extra = await call(claimMembers(db, lease(), missing.map((m) => m.subscriberId)));
+        const extra = await call(claimMembers(db, lease(), missing.map((m) => m.subscriberId), course.slug));
         report.claimed += extra.length;
         rows = [...claimed, ...extra];
         found = [...found, ...missing.filter((m) => extra.some((e) => e.subscriberId === m.subscriberId))];
@@ -424,7 +427,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     // Recorded as sent before a pass died: move on without sending again.
     const recovered = pending.filter((p) => SENT_STATUSES.has(p.delivery.status));
     if (recovered.length > 0) {
-      await call(advanceEnrollments(db, passId, recovered.map((p) => advanceFrom(p.row, p.delivery.sentAt ?? now)), now));
+      await call(advanceEnrollments(db, passId, recovered.map((p) => advanceFrom(p.row, p.delivery.sentAt ?? now)), now, course.slug));
       report.recovered += recovered.length;
     }
 
@@ -474,7 +477,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     for (const row of taken) claimedEver.add(row.subscriberId);
     const noLesson = taken.filter((row) => !again.includes(row) && lessonOf(course, row.lessonNumber) === undefined);
     if (noLesson.length > 0) {
-      await call(finishUnsendable(db, passId, noLesson.map((row) => row.subscriberId), lessonCount, now));
+      await call(finishUnsendable(db, passId, noLesson.map((row) => row.subscriberId), lessonCount, now, course.slug));
       // Anything else without a lesson (a number below 1) cannot be fixed here: hold it.
       heldUntilEnd.push(...noLesson.filter((row) => row.lessonNumber <= lessonCount).map((row) => row.subscriberId));
       logger.warn("dispatch_unsendable", { passId, rows: noLesson.length, reason: "no_such_lesson" });
@@ -493,7 +496,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     const rows = await db
       .select({ id: enrollments.subscriberId })
       .from(enrollments)
-      .where(and(inArray(enrollments.subscriberId, ids), eq(enrollments.state, "active")));
+      .where(and(inArray(enrollments.subscriberId, ids), eq(enrollments.course, course.slug), eq(enrollments.state, "active")));
     return new Set(rows.map((r) => r.id));
   }
 
@@ -520,7 +523,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     const previous = await sending;
     if (previous !== "ok" || options.signal?.aborted) {
       if (previous === "ok") report.stoppedBy = "aborted";
-      if (batches) await call(releaseLeases(db, passId, batches.flatMap((b) => b.members.map((m) => m.row.subscriberId))));
+      if (batches) await call(releaseLeases(db, passId, batches.flatMap((b) => b.members.map((m) => m.row.subscriberId)), course.slug));
       sending = Promise.resolve(previous);
       break;
     }
@@ -539,7 +542,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   if (last === "rate_limited" || last === "provider_refused") report.stoppedBy = last;
   if (last === "out_of_budget") report.stoppedBy = "subrequests";
   // The rows kept for an incomplete batch: free for the next pass (the budget keeps room for this).
-  if (heldUntilEnd.length > 0) await call(releaseLeases(db, passId, heldUntilEnd));
+  if (heldUntilEnd.length > 0) await call(releaseLeases(db, passId, heldUntilEnd, course.slug));
 
   report.durationMs = wallClock() - started;
   logger.info("dispatch_pass", { ...report });

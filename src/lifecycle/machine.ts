@@ -118,6 +118,8 @@ export type Effect =
   | { kind: "liftSuppression" }
   /** Deliveries of this run still waiting (not yet with the provider) will never be sent. */
   | { kind: "cancelPending"; run: number }
+  /** The person's enrollments in every other course stop too (consent withdrawn, address refused). */
+  | { kind: "leaveOtherCourses" }
   /** Remove every row about the person. */
   | { kind: "erase" };
 
@@ -300,7 +302,7 @@ const leave = (status: "unsubscribed" | "bounced" | "complained") =>
     return {
       subscriber: { status: next, unsubscribedAt: hasLeft(old.status) && old.unsubscribedAt !== null ? old.unsubscribedAt : settings.now, confirmationNonce: old.confirmationNonce + 1 },
       enrollment: LEAVE_ENROLLMENT(s, settings.course),
-      effects: [suppress],
+      effects: [suppress, { kind: "leaveOtherCourses" }],
     };
   });
 
