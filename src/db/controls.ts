@@ -94,6 +94,17 @@ export function restart(db: Db, subscriberId: string, schedule: ScheduleSettings
 export type UnsubscribeOutcome = "unsubscribed" | "already_unsubscribed" | "not_found";
 
 /**
+ * Leaves one course (the one-click `List-Unsubscribe` of its lessons): that enrollment stops (a
+ * finished one stays completed); consent and every other course are untouched. Repeating it
+ * changes nothing. `onItsWay`: a lesson of this course was already with the provider.
+ */
+export async function leaveCourse(db: Db, subscriberId: string, course: Course, now: number): Promise<{ outcome: UnsubscribeOutcome; onItsWay: boolean }> {
+  const result = await step(db, subscriberId, { kind: "leaveCourse" }, { now, sendHour: 0, emailHash: NO_SUPPRESSION, ...forCourse(course) });
+  if (!result.ok) return { outcome: "not_found", onItsWay: false };
+  return { outcome: result.changed ? "unsubscribed" : "already_unsubscribed", onItsWay: result.changed && result.before.inFlight };
+}
+
+/**
  * Stops all mail at once: the subscriber is marked unsubscribed, the enrollment left (a finished
  * one stays completed), the address hash goes on the suppression list, and confirmation links sent
  * before now stop working. Repeating it changes nothing (RFC 8058 clients may POST more than once).

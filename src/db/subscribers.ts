@@ -2,7 +2,8 @@ import { and, eq } from "drizzle-orm";
 import { DateTime } from "luxon";
 import { resolveTimeZone } from "../drip/schedule";
 import type { Details } from "../lifecycle/machine";
-import { step } from "../lifecycle/store";
+import type { Course } from "../course/course";
+import { forCourse, step } from "../lifecycle/store";
 import { newId } from "../lib/ids";
 import type { Db } from "./client";
 import { DEFAULT_COURSE_SLUG, enrollments, subscribers, suppressions, type SuppressionReason } from "./schema";
@@ -87,14 +88,20 @@ export async function confirmSubscriber(
   now: number,
   schedule: ((lastSentAt: number) => number) | { sendHour: number },
   details?: Partial<Details>,
+  /** The course the link enrols in; default: the default course (links made before there were several). */
+  course?: Course,
 ): Promise<ConfirmOutcome> {
   const subscriber = await findSubscriber(db, subscriberId);
   if (!subscriber) return "invalid";
   // The function answers in the zone the subscriber will have once confirmed.
   const zone = details?.timeZone ?? subscriber.timeZone;
   const sendHour = typeof schedule === "function" ? sendHourFrom(schedule, now, zone) : schedule.sendHour;
-  const result = await step(db, subscriberId, { kind: "confirm", nonce: nonce ?? 0, details }, { now, sendHour, emailHash: async () => emailHash });
+  const ctx = { now, sendHour: course?.sendHour ?? sendHour, emailHash: async () => emailHash, ...(course && forCourse(course)) };
+  const result = await step(db, subscriberId, { kind: "confirm", nonce: nonce ?? 0, details }, ctx);
   if (!result.ok) return "invalid";
+  if (result.changed && result.before.subscriber?.status !== "active") {
+    await db.update(subscribers).set({ confirmedVia: "link" }).where(eq(subscribers.id, subscriberId));
+  }
   return result.changed ? "confirmed" : "already-active";
 }
 

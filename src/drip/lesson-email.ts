@@ -57,8 +57,8 @@ export async function composeLessonEmail(
   course: Pick<Course, "slug"> = DEFAULT_COURSE,
 ): Promise<OutgoingEmail> {
   const [links, viewInBrowserUrl] = await Promise.all([
-    signedSubscriberLinks(config.appUrl, config.appSecret, recipient.subscriberId),
-    signedLessonUrl(config.appUrl, config.appSecret, recipient.subscriberId, lesson),
+    signedSubscriberLinks(config.appUrl, config.appSecret, recipient.subscriberId, course.slug),
+    signedLessonUrl(config.appUrl, config.appSecret, recipient.subscriberId, lesson, course.slug),
   ]);
   const { html, text } = personalise(template, { firstName: recipient.firstName, ...links, viewInBrowserUrl });
   return {

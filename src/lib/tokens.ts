@@ -17,6 +17,11 @@ export interface TokenClaims {
   nonce?: number;
   /** For lesson tokens: the lesson the token opens. */
   lesson?: number;
+  /**
+   * The course (slug) a confirm, unsubscribe or lesson token is about. Absent in tokens issued
+   * before there were several courses: those mean the default course.
+   */
+  course?: string;
   /** Milliseconds since the epoch; absent for links that live as long as the subscriber. */
   expiresAt?: number;
   /**
@@ -43,6 +48,7 @@ export async function signToken(secret: string, claims: TokenClaims): Promise<st
       aud: claims.purpose,
       ...(claims.nonce !== undefined && { n: claims.nonce }),
       ...(claims.lesson !== undefined && { l: claims.lesson }),
+      ...(claims.course !== undefined && { c: claims.course }),
       ...(claims.expiresAt !== undefined && { exp: Math.floor(claims.expiresAt / 1000) }),
       ...(claims.details !== undefined && { fn: claims.details.firstName, tz: claims.details.timeZone }),
     },
@@ -75,6 +81,7 @@ export async function verifyToken(
       subscriberId: payload.sub,
       nonce: typeof payload.n === "number" ? payload.n : undefined,
       lesson: typeof payload.l === "number" ? payload.l : undefined,
+      course: typeof payload.c === "string" && payload.c.length > 0 && payload.c.length <= 100 ? payload.c : undefined,
       expiresAt,
       details: detailsOf(payload),
       ...(expired && { expired: true }),

@@ -1,6 +1,8 @@
 /** @jsxImportSource hono/jsx */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../app-env";
+import type { Course } from "../course/course";
+import { coursesOf } from "../course/registry";
 import { confirmSubscriber, findEnrollment, findSubscriber, type Subscriber } from "../db/subscribers";
 import { formatLocal, resumeDueAt } from "../drip/schedule";
 import { keyedHash } from "../lib/hash";
@@ -26,7 +28,7 @@ const invalidLink = () =>
   );
 
 type Checked =
-  | { kind: "pending" | "active"; claims: TokenClaims; subscriber: Subscriber }
+  | { kind: "pending" | "active"; claims: TokenClaims; subscriber: Subscriber; course: Course }
   | { kind: "expired-but-active" };
 
 /**
@@ -38,6 +40,10 @@ async function check(c: Context<AppEnv>, token: string): Promise<Checked> {
   const { db, clock, config } = c.get("deps");
   const claims = await verifyToken(config.appSecret, token, "confirm", clock(), { allowExpired: true });
   if (!claims) throw invalidLink();
+  // A link without a course was sent before there were several: it means the default course.
+  const registry = coursesOf(c.get("deps"));
+  const course = claims.course === undefined ? registry.defaultCourse : registry.courseBySlug(claims.course);
+  if (!course) throw invalidLink();
   const subscriber = await findSubscriber(db, claims.subscriberId);
   const sameLink = subscriber !== undefined && (claims.nonce ?? 0) === subscriber.confirmationNonce;
   if (!sameLink || (subscriber.status !== "pending" && subscriber.status !== "active")) throw invalidLink();
@@ -45,7 +51,7 @@ async function check(c: Context<AppEnv>, token: string): Promise<Checked> {
     if (subscriber.status === "active") return { kind: "expired-but-active" };
     throw invalidLink();
   }
-  return { kind: subscriber.status, claims, subscriber };
+  return { kind: subscriber.status, claims, subscriber, course };
 }
 
 /** The token a POST carries: form field or JSON `token`, else the link's own `?token=`. */
@@ -71,7 +77,7 @@ export const confirmRoutes = new Hono<AppEnv>()
     }
     if (wantsJson(c)) return c.json({ status: checked.kind, confirm: "POST /confirm with this token" });
     const firstName = checked.claims.details ? checked.claims.details.firstName : checked.subscriber.firstName;
-    return c.html(<ConfirmPage site={site} token={token} firstName={firstName} />);
+    return c.html(<ConfirmPage site={site} token={token} firstName={firstName} course={checked.course} />);
   })
   .post("/confirm", async (c) => {
     const { db, clock, config, logger } = c.get("deps");
@@ -81,7 +87,7 @@ export const confirmRoutes = new Hono<AppEnv>()
     if (checked.kind === "expired-but-active") {
       return wantsJson(c) ? c.json({ status: "active" }) : c.html(<AlreadySubscribedPage site={siteInfo(config)} />);
     }
-    const { claims, subscriber } = checked;
+    const { claims, subscriber, course } = checked;
     // Details signed into the link win; links issued before they were signed in use the stored ones.
     const timeZone = claims.details?.timeZone ?? subscriber.timeZone;
     const outcome = await confirmSubscriber(
@@ -92,16 +98,17 @@ export const confirmRoutes = new Hono<AppEnv>()
       now,
       (lastSentAt) => resumeDueAt(now, lastSentAt, timeZone, subscriber.sendHour ?? config.sendHour),
       claims.details,
+      course,
     );
     if (outcome === "invalid") throw invalidLink();
     if (outcome === "confirmed") {
-      logger.info("subscriber_confirmed", { subscriberId: subscriber.id });
+      logger.info("subscriber_confirmed", { subscriberId: subscriber.id, course: course.slug });
       c.get("deps").onConfirmed?.();
     }
 
     if (wantsJson(c)) return c.json({ status: "active" });
     const { manageUrl } = await signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id);
-    const next = await findEnrollment(db, subscriber.id);
+    const next = await findEnrollment(db, subscriber.id, course.slug);
     const lesson = next?.nextLesson ?? 1;
     // Lesson 1 goes out at once; a returning subscriber continues at their next local send hour.
     const when =

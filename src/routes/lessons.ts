@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { createElement } from "react";
 import type { AppEnv } from "../app-env";
-import { lessonBySlug, renderEmail } from "../course";
+import { coursesOf, lessonOfSlug, renderEmail } from "../course";
 import { findSubscriber } from "../db/subscribers";
 import { signedLessonUrl, signedSubscriberLinks } from "../lib/links";
 import { verifyToken } from "../lib/tokens";
@@ -28,16 +28,18 @@ export function asWebPage(emailHtml: string): string {
 
 export const lessonRoutes = new Hono<AppEnv>().get("/lessons/:slug", async (c) => {
   const { db, clock, config } = c.get("deps");
-  const lesson = lessonBySlug(c.req.param("slug"));
   const claims = await verifyToken(config.appSecret, c.req.query("token") ?? "", "lesson", clock());
+  const registry = coursesOf(c.get("deps"));
+  const course = claims?.course === undefined ? registry.defaultCourse : registry.courseBySlug(claims.course);
+  const lesson = course && lessonOfSlug(course, c.req.param("slug"));
   // One answer for an unknown slug, a bad token and a token for another lesson: nothing leaks.
   if (!lesson || !claims || claims.lesson !== lesson.number) throw brokenLink();
   const subscriber = await findSubscriber(db, claims.subscriberId);
   if (!subscriber) throw brokenLink();
 
   const [links, viewInBrowserUrl] = await Promise.all([
-    signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id),
-    signedLessonUrl(config.appUrl, config.appSecret, subscriber.id, lesson),
+    signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id, course.slug),
+    signedLessonUrl(config.appUrl, config.appSecret, subscriber.id, lesson, course.slug),
   ]);
   const { html } = await renderEmail(
     createElement(lesson.Email, {
