@@ -127,3 +127,47 @@ describe("one person in two courses", () => {
     expect(await res.text()).toContain("/courses");
   });
 });
+
+describe("the manage page with two courses", () => {
+  async function managePage() {
+    const lesson = t.resend.emailsTo(EMAIL).find((e) => e.subject === clearSkin.lessons[0]!.subject)!;
+    const url = linkIn(lesson.text, `${TEST_APP_URL}/manage/`).replace(TEST_APP_URL, "");
+    return { url, html: await (await t.app.request(url)).text() };
+  }
+  const formTokenOf = (html: string) => html.match(/name="csrf" value="([^"]+)"/)?.[1] ?? html.match(/name="formToken" value="([^"]+)"/)![1]!;
+
+  it("shows every course with its progress and next lesson, and pauses, resumes and leaves each on its own", async () => {
+    await joinBoth();
+    await runDispatchAll(t.deps);
+    const { url, html } = await managePage();
+    expect(html).toContain("Clear Skin from the Inside Out");
+    expect(html).toContain("Skin Basics Starter");
+    expect(html).toContain("received 1 of 3 lessons.");
+    expect(html).toContain("Lesson 2 of 3: Moisturise, even oily skin");
+    const post = (action: string) =>
+      t.app.request(`${url}/courses/skin-basics/${action}`, { ...form({ csrf: formTokenOf(html) }), headers: { "content-type": "application/x-www-form-urlencoded", origin: TEST_APP_URL } });
+
+    expect((await post("pause")).status).toBe(303);
+    expect((await enrollmentIn("skin-basics"))?.state).toBe("paused");
+    expect((await enrollmentIn("clear-skin"))?.state).toBe("active");
+    expect((await post("resume")).status).toBe(303);
+    expect((await enrollmentIn("skin-basics"))?.state).toBe("active");
+    const left = await post("leave");
+    expect(left.headers.get("location")).toMatch(/\?done=left$/);
+    expect((await enrollmentIn("skin-basics"))?.state).toBe("stopped");
+    expect((await enrollmentIn("clear-skin"))?.state).toBe("active");
+    expect(await (await t.app.request(url)).text()).toContain("You left this course");
+  });
+
+  it("refuses an unknown course or action with a 404, and a post without the form token with a 403", async () => {
+    await joinBoth();
+    await runDispatchAll(t.deps);
+    const { url, html } = await managePage();
+    const headers = { "content-type": "application/x-www-form-urlencoded", origin: TEST_APP_URL };
+    const body = new URLSearchParams({ csrf: formTokenOf(html) }).toString();
+    expect((await t.app.request(`${url}/courses/nope/pause`, { method: "POST", headers, body })).status).toBe(404);
+    expect((await t.app.request(`${url}/courses/skin-basics/explode`, { method: "POST", headers, body })).status).toBe(404);
+    expect((await t.app.request(`${url}/courses/skin-basics/leave`, { method: "POST", headers, body: "" })).status).toBe(403);
+    expect((await enrollmentIn("skin-basics"))?.state).toBe("active");
+  });
+});
