@@ -78,6 +78,8 @@ try {
       manageUrl: `${config.appUrl}/manage/x`,
       unsubscribeUrl: `${config.appUrl}/unsubscribe/x`,
       viewInBrowserUrl: `${config.appUrl}/lessons/x`,
+      helpfulUrl: `${config.appUrl}/feedback/x/helpful`,
+      notHelpfulUrl: `${config.appUrl}/feedback/x/not-helpful`,
       brandName: config.brandName,
       postalAddress: config.postalAddress,
       appUrl: config.appUrl,

@@ -80,6 +80,11 @@ export default function LessonGutSkinAxis(props: Props) {
         Changes inside the body are slow. For most people, gut and skin changes take weeks to months, not days. So go
         gently, and be kind to yourself along the way.
       </P>
+      {props.repliesWelcome ? (
+        <P>
+          Got a question, or something you'd like to share? Just reply to this email. A real person reads every reply.
+        </P>
+      ) : null}
     </LessonLayout>
   );
 }

@@ -11,7 +11,7 @@
 // Environment: WORKER_PORT (8787), SQLD_PORT (8080), APP_SECRET (a fixed development value),
 // RESEND_API_KEY / RESEND_BASE_URL, and, passed through when set: MAIL_FROM, MAIL_POSTAL_ADDRESS,
 // BRAND_NAME, SEND_HOUR, DISPATCH_MAX_EMAILS, DISPATCH_MAX_MS, DISPATCH_MAX_SUBREQUESTS.
-// Anything else in .dev.vars (ADMIN_TOKEN, TURNSTILE_*, …) still applies; the values set here win.
+// Anything else in .dev.vars (TURNSTILE_*, …) still applies; the values set here win.
 // The database lives in .cache/sqld-dev: delete that folder to start afresh.
 
 import { spawn } from "node:child_process";

@@ -110,11 +110,12 @@ export function processTree(pid) {
 }
 
 /**
- * Memory of a started server: `server` is the deepest process of the tree (the one running the
- * app, below npm, sh and tsx's watcher), `tree` is the sum over every process of the tree.
+ * Memory of a started server: `server` is the largest process of the tree (the one running the
+ * app; not the deepest, which under tsx is its small esbuild helper), `tree` is the sum over every
+ * process of the tree (npm, sh, tsx's watcher, the app and its helpers).
  */
 export function memoryOf(pid) {
   const tree = processTree(pid).map((p) => ({ ...p, rss: rssBytes(p.pid) ?? 0 }));
-  const deepest = tree.reduce((a, b) => (b.depth > a.depth ? b : a));
-  return { server: deepest.rss, tree: tree.reduce((sum, p) => sum + p.rss, 0), processes: tree.length };
+  const largest = tree.reduce((a, b) => (b.rss > a.rss ? b : a));
+  return { server: largest.rss, tree: tree.reduce((sum, p) => sum + p.rss, 0), processes: tree.length };
 }

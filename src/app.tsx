@@ -7,11 +7,12 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { AppDeps, AppEnv } from "./app-env";
+import { apiRoutes } from "./api";
 import { AppError } from "./lib/errors";
 import { errorFields } from "./lib/logger";
 import { MessagePage } from "./pages/layout";
-import { adminRoutes } from "./routes/admin";
 import { confirmRoutes } from "./routes/confirm";
+import { feedbackRoutes } from "./routes/feedback";
 import { siteInfo, wantsJson } from "./routes/helpers";
 import { landingRoutes } from "./routes/landing";
 import { lessonRoutes } from "./routes/lessons";
@@ -28,7 +29,7 @@ const MAX_BODY_BYTES = 64 * 1024;
 
 function errorResponse(c: Context<AppEnv>, status: ContentfulStatusCode, code: string, message: string, headers: Record<string, string> = {}) {
   for (const [name, value] of Object.entries(headers)) c.header(name, value);
-  if (wantsJson(c) || c.req.path.startsWith("/webhooks/") || c.req.path.startsWith("/admin/")) {
+  if (wantsJson(c) || c.req.path.startsWith("/webhooks/") || c.req.path.startsWith("/api/")) {
     return c.json({ error: { code, message, requestId: c.get("requestId") } }, status);
   }
   const title = status === 404 ? "Page not found" : status >= 500 ? "Something went wrong" : "That didn't work";
@@ -60,6 +61,8 @@ export function createApp(deps: AppDeps) {
         defaultSrc: ["'none'"],
         styleSrc: ["'self'"],
         scriptSrc: ["'self'", ...challenges],
+        // Our own scripts may call back to us (the feedback page POSTs its vote); nowhere else.
+        connectSrc: ["'self'"],
         ...(challenges.length > 0 && { frameSrc: challenges }),
         imgSrc: ["'self'", "data:"],
         formAction: ["'self'"],
@@ -97,8 +100,9 @@ export function createApp(deps: AppDeps) {
   app.route("/", manageRoutes);
   app.route("/", unsubscribeRoutes);
   app.route("/", lessonRoutes);
+  app.route("/", feedbackRoutes);
   app.route("/", webhookRoutes);
-  app.route("/", adminRoutes);
+  app.route("/", apiRoutes);
 
   app.notFound((c) => errorResponse(c, 404, "not_found", "We couldn't find that page."));
   app.onError((error, c) => {

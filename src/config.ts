@@ -15,16 +15,30 @@ const optionalString = z
   .transform((value) => (value === "" ? undefined : value))
   .optional();
 
-/** A whole number from 1 to `max`; the error names the range (the variable's name is prefixed). */
-const positiveInt = (max: number) => {
-  const message = `must be a whole number from 1 to ${max}`;
-  return z.coerce.number({ error: message }).int(message).min(1, message).max(max, message);
+/**
+ * A whole number written in decimal digits, from `min` to `max`; unset or empty means "use the
+ * default" (an empty `SEND_HOUR=` must not become midnight). `1e3`, `0x10` and `8.5` are refused,
+ * and the error names the range (the variable's name is prefixed).
+ */
+const wholeNumber = (min: number, max: number) => {
+  const message = `must be a whole number from ${min} to ${max}`;
+  return optionalString.pipe(
+    z
+      .string()
+      .regex(/^\d{1,9}$/, message)
+      .transform(Number)
+      .pipe(z.number().min(min, message).max(max, message))
+      .optional(),
+  );
 };
+/** The same, with `fallback` when unset or empty. */
+const wholeNumberOr = (min: number, max: number, fallback: number) =>
+  wholeNumber(min, max).transform((value) => value ?? fallback);
 
 const envSchema = z
   .object({
     NODE_ENV: optionalString,
-    PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    PORT: wholeNumberOr(1, 65_535, 3000),
     APP_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     APP_SECRET: optionalString.pipe(z.string().min(32, "must be at least 32 characters").optional()),
     DATABASE_URL: optionalString,
@@ -39,22 +53,31 @@ const envSchema = z
         .optional(),
     ),
     MAIL_FROM: optionalString,
+    /** Reply-To of lesson emails: an address (or `Name <address>`) a person reads. */
+    REPLY_TO: optionalString.pipe(
+      z
+        .string()
+        .regex(/^(?:[^\r\n<>@]*<[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+)$/, "must be an email address a person reads, like hello@example.com or Jo <hello@example.com>")
+        .optional(),
+    ),
     MAIL_POSTAL_ADDRESS: optionalString,
     BRAND_NAME: optionalString,
     OUTBOX_DIR: optionalString,
-    SEND_HOUR: z.coerce.number().int().min(0).max(23).default(8),
-    TICK_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(60),
-    ADMIN_TOKEN: optionalString.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+    SEND_HOUR: wholeNumberOr(0, 23, 8),
+    TICK_INTERVAL_SECONDS: wholeNumberOr(1, 86_400, 60),
+    /** Requests one API key may make per window (see README, "API"). */
+    API_RATE_LIMIT: wholeNumberOr(1, 1_000_000, 600),
+    API_RATE_LIMIT_WINDOW_SECONDS: wholeNumberOr(1, 86_400, 60),
     TURNSTILE_SECRET: optionalString,
     TURNSTILE_SITE_KEY: optionalString,
     /** Cloudflare's siteverify endpoint; overridable so tests can stand a fake in its place. */
     TURNSTILE_VERIFY_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
     /** Signups one client address may make per window (see README, "Signup limits"). */
-    SIGNUP_LIMIT_PER_IP: positiveInt(1_000_000).default(10),
-    SIGNUP_LIMIT_PER_IP_WINDOW_SECONDS: positiveInt(7 * 86_400).default(3_600),
+    SIGNUP_LIMIT_PER_IP: wholeNumberOr(1, 1_000_000, 10),
+    SIGNUP_LIMIT_PER_IP_WINDOW_SECONDS: wholeNumberOr(1, 7 * 86_400, 3_600),
     /** Confirmation emails (accepted by the provider) one address may receive per window. */
-    SIGNUP_LIMIT_PER_ADDRESS: positiveInt(100).default(3),
-    SIGNUP_LIMIT_PER_ADDRESS_WINDOW_SECONDS: positiveInt(7 * 86_400).default(86_400),
+    SIGNUP_LIMIT_PER_ADDRESS: wholeNumberOr(1, 100, 3),
+    SIGNUP_LIMIT_PER_ADDRESS_WINDOW_SECONDS: wholeNumberOr(1, 7 * 86_400, 86_400),
     /** Off, or how many reverse proxies in front of the Node server append to X-Forwarded-For. */
     TRUST_PROXY: optionalString.pipe(
       z
@@ -64,15 +87,20 @@ const envSchema = z
         .optional(),
     ),
     /** Per-run budget of the Worker's cron pass: how many emails one pass may send. */
-    DISPATCH_MAX_EMAILS: z.coerce.number().int().min(1).max(100_000).optional(),
+    DISPATCH_MAX_EMAILS: wholeNumber(1, 100_000),
     /** Per-run budget of wall time in milliseconds. */
-    DISPATCH_MAX_MS: z.coerce.number().int().min(100).max(900_000).optional(),
+    DISPATCH_MAX_MS: wholeNumber(100, 900_000),
     /** Per-run budget of outbound calls (database and provider): Workers count these as subrequests. */
-    DISPATCH_MAX_SUBREQUESTS: z.coerce.number().int().min(10).max(100_000).optional(),
+    DISPATCH_MAX_SUBREQUESTS: wholeNumber(10, 100_000),
   })
   .passthrough();
 
 export type Runtime = "node" | "worker";
+
+const WHY_REQUIRED: Partial<Record<string, string>> = {
+  MAIL_POSTAL_ADDRESS: ": the sender's real postal address, shown in every email footer",
+  RESEND_API_KEY: ": without it emails are only written to the local outbox and nobody receives them",
+};
 
 export interface Config {
   production: boolean;
@@ -83,12 +111,15 @@ export interface Config {
   resend?: { apiKey: string; baseUrl?: string };
   resendWebhookSecret?: string;
   mailFrom: string;
+  /** Reply-To of lesson emails (never of confirmations); undefined = none. */
+  replyTo?: string;
   brandName: string;
   postalAddress: string;
   outboxDir: string;
   sendHour: number;
   tickIntervalSeconds: number;
-  adminToken?: string;
+  /** Requests per API key and window (ms). */
+  apiRateLimit: { limit: number; windowMs: number };
   turnstile?: { secret: string; siteKey: string; verifyUrl: string };
   /** Signup limits; windows in milliseconds. */
   signupLimits: { perIp: { limit: number; windowMs: number }; perAddress: { limit: number; windowMs: number } };
@@ -123,16 +154,10 @@ export function loadConfig(env: Record<string, string | undefined>, runtime: Run
   if (production) {
     // MAIL_POSTAL_ADDRESS: anti-spam law (CAN-SPAM, PECR/ePrivacy) wants a real postal address in
     // every email; a public placeholder is worse than not starting.
-    const missing = (["APP_SECRET", "APP_URL", "DATABASE_URL", "MAIL_POSTAL_ADDRESS"] as const).filter((name) => !e[name]);
-    if (missing.length > 0) {
-      throw new ConfigError(
-        missing.map((name) =>
-          name === "MAIL_POSTAL_ADDRESS"
-            ? "MAIL_POSTAL_ADDRESS is required in production: the sender's real postal address, shown in every email footer"
-            : `${name} is required in production`,
-        ),
-      );
-    }
+    // RESEND_API_KEY: without it mail goes to the local outbox, so people would be told to check
+    // their inbox and receive nothing.
+    const missing = (["APP_SECRET", "APP_URL", "DATABASE_URL", "MAIL_POSTAL_ADDRESS", "RESEND_API_KEY"] as const).filter((name) => !e[name]);
+    if (missing.length > 0) throw new ConfigError(missing.map((name) => `${name} is required in production${WHY_REQUIRED[name] ?? ""}`));
   }
 
   // A secret without a site key would refuse every signup: the form could never show the widget.
@@ -159,12 +184,13 @@ export function loadConfig(env: Record<string, string | undefined>, runtime: Run
     resend: e.RESEND_API_KEY ? { apiKey: e.RESEND_API_KEY, baseUrl: e.RESEND_BASE_URL } : undefined,
     resendWebhookSecret: e.RESEND_WEBHOOK_SECRET,
     mailFrom: e.MAIL_FROM ?? `${brandName} <lessons@localhost>`,
+    replyTo: e.REPLY_TO,
     brandName,
     postalAddress: e.MAIL_POSTAL_ADDRESS ?? DEV_POSTAL_ADDRESS,
     outboxDir: e.OUTBOX_DIR ?? "data/outbox",
     sendHour: e.SEND_HOUR,
     tickIntervalSeconds: e.TICK_INTERVAL_SECONDS,
-    adminToken: e.ADMIN_TOKEN,
+    apiRateLimit: { limit: e.API_RATE_LIMIT, windowMs: e.API_RATE_LIMIT_WINDOW_SECONDS * 1000 },
     turnstile:
       e.TURNSTILE_SECRET && e.TURNSTILE_SITE_KEY
         ? { secret: e.TURNSTILE_SECRET, siteKey: e.TURNSTILE_SITE_KEY, verifyUrl: e.TURNSTILE_VERIFY_URL ?? TURNSTILE_VERIFY_URL }

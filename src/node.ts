@@ -1,9 +1,11 @@
 import { serve } from "@hono/node-server";
 import { createApp } from "./app";
 import { runDispatchAll } from "./drip/dispatch-all";
+import { runWebhookDeliveries } from "./outbound/deliver";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Server } from "node:http";
 import type { AppDeps } from "./app-env";
+import { runHousekeeping } from "./db/retention";
 import { clientAddress } from "./lib/client-address";
 import { createLogger, errorFields } from "./lib/logger";
 import { createPassRunner } from "./lib/pass-runner";
@@ -40,7 +42,12 @@ async function main() {
   // CLI, a second server) are kept apart by the database leases.
   const shuttingDown = new AbortController();
   const passes = createPassRunner(
-    () => runDispatchAll(deps, { signal: shuttingDown.signal }),
+    async () => {
+      await runDispatchAll(deps, { signal: shuttingDown.signal });
+      await runHousekeeping(deps);
+      // Outbound webhooks after the lessons, in the same non-overlapping runner (issue 14).
+      await runWebhookDeliveries(deps).catch((error: unknown) => logger.error("webhook_pass_failed", errorFields(error)));
+    },
     (error) => logger.error("dispatch_failed", errorFields(error)),
   );
   const timer = setInterval(() => passes.request(), config.tickIntervalSeconds * 1000);

@@ -4,9 +4,11 @@ import { createApp, type App } from "./app";
 import type { AppDeps } from "./app-env";
 import { ConfigError, loadConfig } from "./config";
 import { createDb } from "./db/client";
+import { HOUSEKEEPING_CALLS, runHousekeeping } from "./db/retention";
 import { createLogger, errorFields } from "./lib/logger";
 import { createResendMailer } from "./mail/resend";
 import { runDispatchAll } from "./drip/dispatch-all";
+import { runWebhookDeliveries } from "./outbound/deliver";
 
 /** Worker bindings: every variable and secret from ARCHITECTURE.md arrives as a string. */
 export type Env = Record<string, string | undefined>;
@@ -45,6 +47,27 @@ function badEnvironment(error: unknown): Response {
   );
 }
 
+/**
+ * One cron run within the Worker's subrequest budget: lessons of every course first (`runDispatchAll`); then housekeeping and outbound
+ * webhooks (issue 14) only once no lesson is waiting, within what is left. Endpoint leases keep
+ * runs apart.
+ */
+async function cronPass(deps: AppDeps): Promise<void> {
+  const report = await runDispatchAll(deps);
+  if (report.stoppedBy !== "done") return;
+  let left = deps.config.dispatchBudget.maxSubrequests - report.calls;
+  if (left >= HOUSEKEEPING_CALLS) {
+    await runHousekeeping(deps);
+    left -= HOUSEKEEPING_CALLS;
+  }
+  try {
+    const webhooks = await runWebhookDeliveries(deps, { maxSubrequests: left });
+    logger.info("webhook_pass", { ...webhooks });
+  } catch (error) {
+    logger.error("webhook_pass_failed", errorFields(error));
+  }
+}
+
 export default {
   async fetch(request, env, ctx) {
     let app: App;
@@ -57,8 +80,9 @@ export default {
   },
   async scheduled(controller, env, ctx) {
     // Bounded by the configured per-run budget; whatever is left is due again at the next cron run.
+    const deps = depsFor(env).deps;
     ctx.waitUntil(
-      runDispatchAll(depsFor(env).deps).catch((error: unknown) => {
+      cronPass(deps).catch((error: unknown) => {
         // Leases expire and the next run picks the work up; the operator needs to see why.
         logger.error("dispatch_failed", { cron: controller.cron, ...errorFields(error) });
       }),

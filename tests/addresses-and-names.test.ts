@@ -38,6 +38,15 @@ describe("email addresses people really have (WHATWG valid email address, RFC 53
     }
   });
 
+  it("hosts mail never reaches are refused rather than rewritten: numeric hosts the URL parser turns into an IP, and dotless hosts", () => {
+    for (const address of ["x@0x7f.1", "x@2130706433", "x@127.0.0.1", "a@b", "x@localhost"]) {
+      const result = parse(address);
+      expect(result.success, address).toBe(false);
+      expect(result.error?.issues[0]?.message, address).toContain("domain like example.com");
+    }
+    expect(parse("x@mail.example.co.uk").data).toBe("x@mail.example.co.uk");
+  });
+
   it("RFC 5321's limits hold: local part ≤ 64, each label ≤ 63, whole ≤ 254", () => {
     expect(parse(`${"a".repeat(64)}@example.com`).success).toBe(true);
     expect(parse(`${"a".repeat(65)}@example.com`).error?.issues[0]?.message).toBe("The part before the @ can be at most 64 characters.");

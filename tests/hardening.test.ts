@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { issueFormToken } from "../src/lib/signup-guard";
 import { createApp } from "../src/app";
 import { subscribers } from "../src/db/schema";
 import { runDispatch } from "../src/drip/dispatch";
@@ -15,8 +16,12 @@ beforeEach(async () => {
 });
 afterEach(async () => t.close());
 
-function jsonSignup(body: unknown, app = t.app) {
-  return app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+/** A JSON signup carrying a genuine form token served five seconds ago, unless `body` brings its own. */
+async function jsonSignup(body: Record<string, unknown>, app = t.app) {
+  const formToken = await issueFormToken(t.config.appSecret, t.clock.now() - 5_000);
+  // Arrays and scalars go as they are: only an object can carry the token.
+  const payload = typeof body === "object" && body !== null && !Array.isArray(body) ? { formToken, ...body } : body;
+  return app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload) });
 }
 
 async function errorOf(res: Response) {
@@ -111,7 +116,7 @@ describe("validation", () => {
       42,
     ];
     for (const body of bodies) {
-      const res = await jsonSignup(body);
+      const res = await jsonSignup(body as Record<string, unknown>);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect((await errorOf(res)).message.length).toBeGreaterThan(0);
     }

@@ -123,6 +123,14 @@ describe("details a subscriber can fix", () => {
     for (const label of ["Early morning (06:00)", "Morning (08:00)", "Noon (12:00)", "Evening (18:00)"]) expect(page).toContain(label);
   });
 
+  it("the zone list uses current names (Kyiv, Kolkata), and a zone typed in another case is stored as listed", async () => {
+    const { subscriber, page, manage, csrf } = await subscribe("zones@example.com");
+    for (const current of ["Europe/Kyiv", "Asia/Kolkata", "Asia/Ho_Chi_Minh"]) expect(page).toContain(`<option value="${current}">`);
+    for (const old of ["Europe/Kiev", "Asia/Calcutta", "Asia/Saigon"]) expect(page).not.toContain(`<option value="${old}">`);
+    await post(`${manage}/details`, { csrf, firstName: "Ana", timeZone: "europe/kyiv", sendHour: "8" });
+    expect(await subscriberOf(subscriber.id)).toMatchObject({ timeZone: "Europe/Kyiv" });
+  });
+
   it("changing zone and hour moves the next lesson to the new local hour, says when it now arrives, and the dispatcher sends it then", async () => {
     const { subscriber, manage, csrf } = await subscribe("move@example.com");
     // Lesson 1 went out on Monday 2 March 2026 at 12:00 UTC; lesson 2 was due Wednesday 08:00 UTC.

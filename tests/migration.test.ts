@@ -17,16 +17,25 @@ import { startFakeResend, type FakeResend } from "./support/fake-resend";
 import { confirmByClick } from "./support/signup";
 import { createTestClock, testConfig } from "./support/test-app";
 
-/** The migrations of the previous release (single course): 0000 and 0001, exactly as they shipped. */
-const PREVIOUS_RELEASE = ["0000_init", "0001_subscriber_send_hour"];
+/**
+ * The migrations of earlier single-course releases, exactly as they shipped: 0000 and 0001 (the
+ * release before the API), and 0000–0002 (the API, events, webhooks and lesson votes release).
+ */
+const SINGLE_COURSE = ["0000_init", "0001_subscriber_send_hour"];
+const WITH_API = [...SINGLE_COURSE, "0002_api_events_webhooks_lesson_votes"];
+const RELEASES = [
+  { name: "single-course release (0000–0001)", tags: SINGLE_COURSE },
+  { name: "API release (0000–0002)", tags: WITH_API },
+];
 
-function previousReleaseFolder(dir: string): string {
+function previousReleaseFolder(dir: string, tags: string[]): string {
   const folder = join(dir, "migrations-previous");
   mkdirSync(join(folder, "meta"), { recursive: true });
   const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, "meta/_journal.json"), "utf8"));
-  journal.entries = journal.entries.filter((entry: { tag: string }) => PREVIOUS_RELEASE.includes(entry.tag));
+  journal.entries = journal.entries.filter((entry: { tag: string }) => tags.includes(entry.tag));
+  expect(journal.entries.map((entry: { tag: string }) => entry.tag)).toEqual(tags);
   writeFileSync(join(folder, "meta/_journal.json"), JSON.stringify(journal));
-  for (const tag of PREVIOUS_RELEASE) copyFileSync(join(MIGRATIONS_FOLDER, `${tag}.sql`), join(folder, `${tag}.sql`));
+  for (const tag of tags) copyFileSync(join(MIGRATIONS_FOLDER, `${tag}.sql`), join(folder, `${tag}.sql`));
   return folder;
 }
 
@@ -50,7 +59,18 @@ async function seedPreviousRelease(db: Db) {
   await db.run(sql`insert into suppressions (email_hash, reason, created_at) values ('hash-left', 'unsubscribed', ${T0 + DAY})`);
 }
 
-describe("upgrading a database made by the previous (single-course) release", () => {
+/** Rows only the API release (0002) had tables for: an event, a lesson vote, an API key, a webhook endpoint. */
+async function seedApiRelease(db: Db) {
+  await db.run(sql`insert into events (type, subscriber_id, course_slug, lesson, payload, created_at) values
+    ('lesson.sent', 's-active', 'clear-skin', 2, '{"run":1}', ${T0 + 2 * DAY})`);
+  await db.run(sql`insert into lesson_votes (id, subscriber_id, course_slug, run, lesson_number, vote, comment, created_at, updated_at) values
+    ('v1', 's-active', 'clear-skin', 1, 2, 'helpful', null, ${T0 + 2 * DAY}, ${T0 + 2 * DAY})`);
+  await db.run(sql`insert into api_keys (id, name, prefix, hash, scope, created_at) values ('k1', 'crm', 'ck_abc', 'hash-k1', 'read', ${T0})`);
+  await db.run(sql`insert into webhook_endpoints (id, url, event_types, secret, created_at, cursor) values
+    ('w1', 'https://hooks.example.com/in', '["lesson.sent"]', 'whsec_x', ${T0}, 1)`);
+}
+
+describe.each(RELEASES)("upgrading a database made by the $name", ({ tags }) => {
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
@@ -60,19 +80,20 @@ describe("upgrading a database made by the previous (single-course) release", ()
     const dir = mkdtempSync(join(tmpdir(), "course-migration-"));
     const { db, client } = await openDatabase(`file:${join(dir, "old.db")}`);
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }), () => client.close());
-    await migrate(db, { migrationsFolder: previousReleaseFolder(dir) });
+    await migrate(db, { migrationsFolder: previousReleaseFolder(dir, tags) });
     await seedPreviousRelease(db);
+    if (tags.includes("0002_api_events_webhooks_lesson_votes")) await seedApiRelease(db);
     await applyMigrations(db);
     return db;
   }
 
-  it("keeps every subscriber, enrolled in the default course at their lesson, with consent marked as from the form", async () => {
+  it("keeps every subscriber, enrolled in the default course at their lesson, with consent marked as from the form by a link", async () => {
     const db = await upgraded();
-    const subscribers = await db.run(sql`select id, status, source, send_hour, confirmation_nonce from subscribers order by id`);
-    expect(subscribers.rows.map((r) => [r.id, r.status, r.source, r.send_hour, r.confirmation_nonce])).toEqual([
-      ["s-active", "active", "form", 7, 0],
-      ["s-left", "unsubscribed", "form", null, 1],
-      ["s-pending", "pending", "form", null, 2],
+    const subscribers = await db.run(sql`select id, status, source, confirmed_via, send_hour, confirmation_nonce from subscribers order by id`);
+    expect(subscribers.rows.map((r) => [r.id, r.status, r.source, r.confirmed_via, r.send_hour, r.confirmation_nonce])).toEqual([
+      ["s-active", "active", "form", "link", 7, 0],
+      ["s-left", "unsubscribed", "form", "link", null, 1],
+      ["s-pending", "pending", "form", null, null, 2],
     ]);
     const enrollments = await db.run(sql`select subscriber_id, course, run, state, next_lesson, next_send_at, last_sent_at from enrollments order by subscriber_id`);
     expect(enrollments.rows.map((r) => ({ ...r }))).toEqual([
@@ -91,6 +112,18 @@ describe("upgrading a database made by the previous (single-course) release", ()
     ]);
     expect((await db.run(sql`select id from webhook_events`)).rows.map((r) => r.id)).toEqual(["evt-1"]);
     expect((await db.run(sql`select reason from suppressions`)).rows.map((r) => r.reason)).toEqual(["unsubscribed"]);
+  });
+
+  it.runIf(tags.includes("0002_api_events_webhooks_lesson_votes"))("keeps the API release's events, lesson votes, API keys and webhook endpoints", async () => {
+    const db = await upgraded();
+    expect((await db.run(sql`select type, subscriber_id, course_slug, lesson from events`)).rows.map((r) => ({ ...r }))).toEqual([
+      { type: "lesson.sent", subscriber_id: "s-active", course_slug: "clear-skin", lesson: 2 },
+    ]);
+    expect((await db.run(sql`select subscriber_id, course_slug, lesson_number, vote from lesson_votes`)).rows.map((r) => ({ ...r }))).toEqual([
+      { subscriber_id: "s-active", course_slug: "clear-skin", lesson_number: 2, vote: "helpful" },
+    ]);
+    expect((await db.run(sql`select id from api_keys`)).rows.map((r) => r.id)).toEqual(["k1"]);
+    expect((await db.run(sql`select id, cursor from webhook_endpoints`)).rows.map((r) => [r.id, r.cursor])).toEqual([["w1", 1]]);
   });
 
   describe("through the app", () => {

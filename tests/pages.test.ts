@@ -121,7 +121,7 @@ describe("copy that matches", () => {
       // The title without its "Step n:" prefix is the lesson's name; the subject must carry it.
       const name = lesson.title.replace(/^Step \d+: /, "");
       expect(lesson.subject.toLowerCase()).toContain(name.toLowerCase());
-      const props = { firstName: "Ana", manageUrl: `${TEST_APP_URL}/m`, unsubscribeUrl: `${TEST_APP_URL}/u`, viewInBrowserUrl: `${TEST_APP_URL}/v` };
+      const props = { firstName: "Ana", manageUrl: `${TEST_APP_URL}/m`, unsubscribeUrl: `${TEST_APP_URL}/u`, viewInBrowserUrl: `${TEST_APP_URL}/v`, helpfulUrl: `${TEST_APP_URL}/y`, notHelpfulUrl: `${TEST_APP_URL}/n` };
       const { html } = await renderEmail(createElement(lesson.Email, { ...props, brandName: "B", postalAddress: "P", appUrl: TEST_APP_URL }));
       const oneLine = decode(html.replace(/>\n</g, "><").replace(/\n/g, " "));
       expect(oneLine).toContain(`<title>${lesson.subject}</title>`);
@@ -146,7 +146,13 @@ describe("a real sender", () => {
     expect(() => loadConfig(production)).toThrow(ConfigError);
     expect(() => loadConfig(production)).toThrow(/MAIL_POSTAL_ADDRESS is required in production: the sender's real postal address/);
     expect(() => loadConfig({ APP_SECRET: "p".repeat(40) }, "worker")).toThrow(/MAIL_POSTAL_ADDRESS/);
-    expect(loadConfig({ ...production, MAIL_POSTAL_ADDRESS: "1 High St, Bristol" }).postalAddress).toBe("1 High St, Bristol");
+    expect(loadConfig({ ...production, MAIL_POSTAL_ADDRESS: "1 High St, Bristol", RESEND_API_KEY: "re_test" }).postalAddress).toBe("1 High St, Bristol");
+  });
+
+  it("refuses to start in production without RESEND_API_KEY, since the outbox would tell people to check an inbox that never gets mail", () => {
+    const sender = { ...production, MAIL_POSTAL_ADDRESS: "1 High St, Bristol" };
+    expect(() => loadConfig(sender)).toThrow(/RESEND_API_KEY is required in production: without it emails are only written to the local outbox/);
+    expect(loadConfig({ ...sender, RESEND_API_KEY: "re_test" }).resend?.apiKey).toBe("re_test");
   });
 
   it("shows the brand once when the address already starts with it", () => {

@@ -92,7 +92,8 @@ describe("POST /subscribe under generated input", () => {
               firstName: fc.oneof(fc.constantFrom("Ana", "Zoë", "Jean-Luc", "O’Neil"), jsonField),
               timeZone: fc.oneof(fc.constantFrom("Europe/Lisbon", "Asia/Kolkata"), jsonField),
               website: fc.constantFrom(undefined, undefined, undefined, "", "x"),
-              formToken: fc.oneof(fc.constant(undefined), fc.constant(undefined), fc.constant(undefined), jsonField),
+              // Mostly genuine (filled in below), so the validation behind the token is exercised too.
+              formToken: fc.oneof(fc.constant("genuine"), fc.constant("genuine"), fc.constant("genuine"), fc.constant(undefined), jsonField),
             },
             { requiredKeys: ["email"] },
           )
@@ -105,7 +106,9 @@ describe("POST /subscribe under generated input", () => {
     const contentType = fc.constantFrom("application/json", "application/json; charset=utf-8", "application/vnd.api+json");
     await fc.assert(
       fc.asyncProperty(body, contentType, async (payload, type) => {
-        const res = await t.app.request("/subscribe", { method: "POST", headers: { "content-type": type }, body: payload });
+        const genuine = JSON.stringify(await issueFormToken(t.config.appSecret, t.clock.now() - 10_000));
+        const body = payload.replaceAll('"formToken":"genuine"', `"formToken":${genuine}`);
+        const res = await t.app.request("/subscribe", { method: "POST", headers: { "content-type": type }, body });
         expectNo5xx(res, `POST /subscribe ${payload.slice(0, 200)}`);
         await res.arrayBuffer();
       }),
@@ -165,10 +168,10 @@ describe("token endpoints under generated input", () => {
 
   it(`${RUNS.tokens} forged, foreign, truncated and random tokens never cause a 5xx`, async () => {
     const id = fc.oneof({ weight: 2, arbitrary: fc.constantFrom(...subscriberIds) }, { weight: 1, arbitrary: fc.uuid() }, { weight: 1, arbitrary: fc.string({ maxLength: 40 }) });
-    const purpose = fc.constantFrom("confirm", "manage", "unsubscribe", "lesson") as fc.Arbitrary<"confirm" | "manage" | "unsubscribe" | "lesson">;
+    const purpose = fc.constantFrom("confirm", "manage", "unsubscribe", "lesson", "feedback") as fc.Arbitrary<"confirm" | "manage" | "unsubscribe" | "lesson" | "feedback">;
     const signed = fc
       .tuple(purpose, id, fc.option(fc.integer(), { nil: undefined }), fc.constantFrom(t.config.appSecret, "wrong-secret-wrong-secret-wrong-secret!"))
-      .map(async ([p, subscriberId, n, secret]) => signToken(secret, { purpose: p, subscriberId, nonce: n, lesson: n }));
+      .map(async ([p, subscriberId, n, secret]) => signToken(secret, { purpose: p, subscriberId, nonce: n, lesson: n, ...(p === "feedback" && { course: "clear-skin", run: n }) }));
     const token = fc.oneof(
       nastyString.map(async (s) => s),
       signed,
@@ -181,7 +184,7 @@ describe("token endpoints under generated input", () => {
     );
     const slug = fc.oneof(fc.constantFrom(...COURSE.lessons.map((l) => l.slug)), fc.string({ maxLength: 30 }));
     const action = fc.constantFrom("pause-week", "pause", "resume", "restart", "unsubscribe", "explode");
-    const endpoint = fc.constantFrom("confirm", "confirm-post", "manage", "manage-post", "manage-delete", "unsubscribe", "unsubscribe-post", "lesson");
+    const endpoint = fc.constantFrom("confirm", "confirm-post", "manage", "manage-post", "manage-delete", "unsubscribe", "unsubscribe-post", "lesson", "feedback", "feedback-post");
     const appOrigin = new URL(TEST_APP_URL).origin;
 
     await fc.assert(
@@ -198,6 +201,8 @@ describe("token endpoints under generated input", () => {
           unsubscribe: [`/unsubscribe/${enc}`],
           "unsubscribe-post": [`/unsubscribe/${enc}`, { method: "POST", headers: form, body: "List-Unsubscribe=One-Click" }],
           lesson: [`/lessons/${encodeURIComponent(lessonSlug)}?token=${enc}`],
+          feedback: [`/feedback/${enc}/${action === "explode" ? "maybe" : "helpful"}`],
+          "feedback-post": ["/feedback", { method: "POST", headers: form, body: `token=${enc}&vote=not-helpful&comment=${encodeURIComponent(lessonSlug)}` }],
         }[where] as [string, RequestInit?];
         const res = await t.app.request(...request);
         expectNo5xx(res, `${where} ${value.slice(0, 120)}`);
@@ -216,7 +221,8 @@ describe("POST /webhooks/resend under generated input", () => {
   beforeAll(async () => {
     t = await createTestContext({ env: { RESEND_WEBHOOK_SECRET: TEST_WEBHOOK_SECRET } });
     for (const email of addresses) {
-      await t.app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email }) });
+      const formToken = await issueFormToken(t.config.appSecret, t.clock.now() - 10_000);
+      await t.app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, formToken }) });
       await confirmByClick(t.app, linkIn(t.resend.emailsTo(email)[0]!.text, `${TEST_APP_URL}/confirm?token=`));
     }
     await runDispatch(t.deps);

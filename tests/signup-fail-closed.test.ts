@@ -1,5 +1,6 @@
 import type { Client } from "@libsql/client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { issueFormToken } from "../src/lib/signup-guard";
 import { createApp } from "../src/app";
 import { ConfigError, loadConfig } from "../src/config";
 import { createDb } from "../src/db/client";
@@ -20,8 +21,10 @@ beforeEach(async () => {
 });
 afterEach(async () => t.close());
 
-function jsonSignup(body: unknown, headers: Record<string, string> = {}, app = t.app) {
-  return app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+/** A JSON signup carrying a genuine form token served five seconds ago, unless `body` brings its own. */
+async function jsonSignup(body: Record<string, unknown>, headers: Record<string, string> = {}, app = t.app) {
+  const formToken = await issueFormToken(t.config.appSecret, t.clock.now() - 5_000);
+  return app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ formToken, ...body }) });
 }
 
 describe("client address: unknown means one shared strict bucket, never no limit", () => {
@@ -67,6 +70,14 @@ describe("TRUST_PROXY: the client address behind reverse proxies", () => {
     expect(clientAddress(1, undefined, socket)).toBeUndefined();
     expect(clientAddress(1, "", socket)).toBeUndefined();
     expect(clientAddress(2, "203.0.113.9", socket)).toBeUndefined();
+  });
+
+  it("a port after the forwarded address does not make a new bucket, and a value that is not an IP address gives the shared one", () => {
+    expect(clientAddress(1, "203.0.113.9:1001", socket)).toBe("203.0.113.9");
+    expect(clientAddress(1, "203.0.113.9:1002", socket)).toBe("203.0.113.9");
+    expect(clientAddress(1, "[2001:DB8::1]:443", socket)).toBe("2001:db8::1");
+    expect(clientAddress(1, "2001:db8::1", socket)).toBe("2001:db8::1");
+    for (const junk of ["aa", "unknown", "1.2.3", "999.1.1.1", "<script>"]) expect(clientAddress(1, junk, socket), junk).toBeUndefined();
   });
 
   it("is validated in the configuration with a clear error", () => {
@@ -128,6 +139,20 @@ describe("signup limits as configuration", () => {
       expect((error as ConfigError).problems.join("\n")).toMatch(new RegExp(`^${name}: must be a whole number from 1 to \\d+$`));
     }
     expect(loadConfig({}).signupLimits).toEqual({ perIp: { limit: 10, windowMs: HOUR }, perAddress: { limit: 3, windowMs: 24 * HOUR } });
+  });
+
+  it("numbers are written in decimal digits: 1e3, 0x10 and 8.5 are refused, and an empty value means the default", () => {
+    for (const [name, value] of [
+      ["SIGNUP_LIMIT_PER_IP", "1e3"],
+      ["SIGNUP_LIMIT_PER_IP", "0x10"],
+      ["SEND_HOUR", "8.5"],
+      ["SEND_HOUR", "24"],
+      ["PORT", "0"],
+    ] as const) {
+      expect(() => loadConfig({ [name]: value }), `${name}=${value}`).toThrow(new RegExp(`${name}: must be a whole number from \\d+ to \\d+`));
+    }
+    // An empty SEND_HOUR= in a .env file must not mean midnight.
+    expect(loadConfig({ SEND_HOUR: "", PORT: " ", SIGNUP_LIMIT_PER_IP: "" })).toMatchObject({ sendHour: 8, port: 3000, signupLimits: { perIp: { limit: 10 } } });
   });
 });
 

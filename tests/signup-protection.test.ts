@@ -17,8 +17,10 @@ beforeEach(async () => {
 });
 afterEach(async () => t.close());
 
-function jsonSignup(body: unknown, headers: Record<string, string> = {}, app = t.app) {
-  return app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+/** A JSON signup carrying a genuine form token served five seconds ago, unless `body` brings its own. */
+async function jsonSignup(body: Record<string, unknown>, headers: Record<string, string> = {}, app = t.app) {
+  const formToken = await issueFormToken(t.config.appSecret, t.clock.now() - 5_000);
+  return app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify({ formToken, ...body }) });
 }
 
 async function expectNothingHappened() {
@@ -98,10 +100,11 @@ describe("time to fill the form", () => {
     await expectNothingHappened();
   });
 
-  it("a JSON client may leave the token out", async () => {
-    const res = await jsonSignup({ email: "api@example.com" });
-    expect(res.status).toBe(202);
-    expect(t.resend.emailsTo("api@example.com")).toHaveLength(1);
+  it("a JSON client must bring the form token too: without it, a 400 and nothing is sent", async () => {
+    const res = await t.app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: "api@example.com" }) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "form_missing" } });
+    await expectNothingHappened();
   });
 
   it("a form left open for more than a day is shown again with a clear message and a fresh token", async () => {
@@ -284,5 +287,42 @@ describe("Turnstile", () => {
 
   it("a Turnstile secret without a site key is a configuration error", () => {
     expect(() => testConfig({ TURNSTILE_SECRET: "ts-secret" })).toThrow(ConfigError);
+  });
+});
+
+describe("forms from other sites and odd bodies", () => {
+  it("a signup posted from another site's page is refused with 403 and nothing is sent", async () => {
+    const page = await t.app.request("/");
+    const formToken = formTokenIn(await page.text());
+    t.clock.advance(5_000);
+    for (const headers of [{ origin: "https://evil.example" }, { "sec-fetch-site": "cross-site" }] as Record<string, string>[]) {
+      const init = form({ email: "victim@example.com", formToken });
+      const res = await t.app.request("/subscribe", { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } });
+      expect(res.status).toBe(403);
+      expect(await res.text()).toContain("Please sign up on our own page");
+    }
+    await expectNothingHappened();
+  });
+
+  it("a repeated form field counts with its first value only", async () => {
+    const page = await t.app.request("/");
+    const formToken = formTokenIn(await page.text());
+    t.clock.advance(5_000);
+    const body = new URLSearchParams([["formToken", formToken], ["email", "first@example.com"], ["email", "second@example.com"]]);
+    const res = await t.app.request("/subscribe", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: body.toString() });
+    expectCalmAnswer(res);
+    expect(t.resend.emailsTo("first@example.com")).toHaveLength(1);
+    expect(t.resend.emailsTo("second@example.com")).toHaveLength(0);
+  });
+
+  it("a form body is read as a form even when the client asks for JSON back", async () => {
+    const page = await t.app.request("/");
+    const formToken = formTokenIn(await page.text());
+    t.clock.advance(5_000);
+    const init = form({ email: "formjson@example.com", formToken });
+    const res = await t.app.request("/subscribe", { ...init, headers: { ...(init.headers as Record<string, string>), accept: "application/json" } });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ status: "pending" });
+    expect(t.resend.emailsTo("formjson@example.com")).toHaveLength(1);
   });
 });

@@ -6,6 +6,7 @@ import { createApp } from "../src/app";
 import type { Db } from "../src/db/client";
 import { ALREADY_SUBSCRIBED_EMAIL } from "../src/course/meta";
 import { confirmSubscriber } from "../src/db/subscribers";
+import { issueFormToken } from "../src/lib/signup-guard";
 import { signToken } from "../src/lib/tokens";
 import { createSubscriber } from "./support/factories";
 import { confirmByClick, confirmFormIn, signUp } from "./support/signup";
@@ -80,10 +81,11 @@ describe("post /subscribe", () => {
   });
 
   it("a json client gets a 400 with the same message", async () => {
+    const formToken = await issueFormToken(t.config.appSecret, t.clock.now() - 5_000);
     const res = await t.app.request("/subscribe", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email: "nope" }),
+      body: JSON.stringify({ email: "nope", formToken }),
     });
     expect(res.status).toBe(400);
     const body = (await res.json()) as { error: { code: string; message: string } };
@@ -154,8 +156,10 @@ describe("post /subscribe", () => {
   });
 
   it("a json client gets the same answer for an active address as for a new one", async () => {
-    const subscribe = (email: string) =>
-      t.app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email }) });
+    const subscribe = async (email: string) => {
+      const formToken = await issueFormToken(t.config.appSecret, t.clock.now() - 5_000);
+      return t.app.request("/subscribe", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email, formToken }) });
+    };
     await subscribe("json-member@example.com");
     await confirmByClick(t.app, linkIn(t.resend.emails[0]!.text, `${TEST_APP_URL}/confirm?token=`));
     const active = await subscribe("json-member@example.com");
@@ -356,6 +360,33 @@ describe("a pending signup belongs to whoever reads the address's mail", () => {
     // The owner confirms from their own email: their details count, the stranger's never did.
     await confirmByClick(t.app, linkIn(mine!.text, `${TEST_APP_URL}/confirm?token=`));
     expect(await subscriberRow("owner@example.com")).toMatchObject({ status: "active", firstName: "Olga", timeZone: "Europe/Berlin" });
+  });
+
+  it("the confirmation link does not reveal the name or zone it carries to whoever sees the URL", async () => {
+    await signUp(t, { email: "private@example.com", firstName: "Philippa", timeZone: "America/New_York" });
+    const link = linkIn(t.resend.emailsTo("private@example.com")[0]!.text, `${TEST_APP_URL}/confirm?token=`);
+    const token = decodeURIComponent(new URL(link).searchParams.get("token")!);
+    const readable = token
+      .split(".")
+      .map((part) => Buffer.from(part, "base64url").toString("latin1"))
+      .join(" ");
+    expect(readable).not.toContain("Philippa");
+    expect(readable).not.toContain("New_York");
+    await confirmByClick(t.app, link);
+    expect(await subscriberRow("private@example.com")).toMatchObject({ firstName: "Philippa", timeZone: "America/New_York" });
+  });
+
+  it("once the owner has confirmed, the stranger's still-valid link shows neither its name nor a time in its zone", async () => {
+    await signUp(t, { email: "vic@example.com", firstName: "Victoria", timeZone: "Europe/Rome" });
+    await signUp(t, { email: "vic@example.com", firstName: "Mallory", timeZone: "Pacific/Kiritimati" });
+    const [mine, theirs] = t.resend.emailsTo("vic@example.com");
+    await confirmByClick(t.app, linkIn(mine!.text, `${TEST_APP_URL}/confirm?token=`));
+
+    const page = await (await t.app.request(linkIn(theirs!.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, ""))).text();
+    expect(page).toContain("already subscribed");
+    expect(page).not.toContain("Mallory");
+    expect(confirmFormIn(page)).toBeUndefined();
+    expect(await subscriberRow("vic@example.com")).toMatchObject({ firstName: "Victoria", timeZone: "Europe/Rome" });
   });
 
   it("the owner who signs up again to correct their details gets them by confirming the newer email", async () => {

@@ -4,6 +4,7 @@ import { COURSE_TITLE, LESSON_META, type LessonMeta } from "../../src/course/met
 import { Footer } from "./footer";
 import { Greeting } from "./greeting";
 import { Layout } from "./layout";
+import { LessonFeedback } from "./lesson-feedback";
 import type { LessonEmailProps } from "./lesson-props";
 import * as s from "./styles";
 
@@ -25,7 +26,10 @@ interface LessonLayoutProps extends LessonEmailProps {
   children: ReactNode;
 }
 
-/** Everything a lesson email shares: the "Lesson N of 6" label, title, greeting, teaser, sign-off, footer. */
+/**
+ * Everything a lesson email shares: the "Lesson N of 6" label, title, greeting, teaser, sign-off,
+ * "Was this lesson helpful?", footer.
+ */
 export function LessonLayout({ lesson, comingNext, children, course = CLEAR_SKIN, ...props }: LessonLayoutProps) {
   const meta = course.lessons.find((l) => l.number === lesson);
   if (!meta) throw new RangeError(`No lesson ${lesson} in "${course.title}" (1..${course.lessons.length})`);
@@ -76,6 +80,7 @@ export function LessonLayout({ lesson, comingNext, children, course = CLEAR_SKIN
         <br />
         {`The ${props.brandName} team`}
       </Text>
+      <LessonFeedback helpfulUrl={props.helpfulUrl} notHelpfulUrl={props.notHelpfulUrl} />
     </Layout>
   );
 }

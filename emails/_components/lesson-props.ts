@@ -13,6 +13,14 @@ export const lessonPropsSchema = z.object({
   manageUrl: absoluteUrl,
   unsubscribeUrl: absoluteUrl,
   viewInBrowserUrl: absoluteUrl,
+  /** "Was this lesson helpful?" links (emails/_components/lesson-feedback.tsx). */
+  helpfulUrl: absoluteUrl,
+  notHelpfulUrl: absoluteUrl,
+  /**
+   * Render-time, not per recipient: true when REPLY_TO is set, so lesson 1 may say "just reply".
+   * Lessons are rendered once per configuration, so this is part of the template cache key.
+   */
+  repliesWelcome: z.boolean().optional(),
   brandName: z.string().min(1),
   postalAddress: z.string().min(1),
   appUrl: absoluteUrl,
@@ -26,6 +34,9 @@ export const lessonPreviewProps = {
   manageUrl: "http://localhost:3000/manage/preview-token",
   unsubscribeUrl: "http://localhost:3000/unsubscribe/preview-token",
   viewInBrowserUrl: "http://localhost:3000/lessons/preview-token",
+  helpfulUrl: "http://localhost:3000/feedback/preview-token/helpful",
+  notHelpfulUrl: "http://localhost:3000/feedback/preview-token/not-helpful",
+  repliesWelcome: true,
   brandName: "Natural Acne Medicine",
   postalAddress: "123 Example Street, Springfield, ST 00000, USA",
   appUrl: "http://localhost:3000",

@@ -3,6 +3,7 @@ export { courseShape, defineCourse, lessonOf, lessonOfSlug, type Course, type Co
 export { allCourses, courseBySlug, coursesOf, createCourseRegistry, DEFAULT_COURSE, DEFAULT_COURSE_SLUG, type CourseRegistry } from "./registry";
 export {
   COURSE_TITLE,
+  COURSE_SLUG,
   CONFIRMATION_EMAIL,
   CONFIRM_LINK_TTL_HOURS,
   LESSON_META,

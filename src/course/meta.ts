@@ -5,6 +5,11 @@
  */
 
 export const COURSE_TITLE = "Clear Skin from the Inside Out";
+/**
+ * The course's stable identifier in links and stored rows (lesson votes). The multi-course
+ * registry (issue 12) gives every course one; this is the default course's.
+ */
+export const COURSE_SLUG = "clear-skin";
 
 /** The one disclaimer, shown in every page footer and every lesson email. */
 export const DISCLAIMER =

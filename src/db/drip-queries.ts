@@ -1,5 +1,6 @@
 import { and, eq, inArray, isNotNull, lte, sql, type SQL } from "drizzle-orm";
 import { MIN_GAP_MS } from "../drip/schedule";
+import { wakeEventsInsert } from "../events/record";
 import type { Db } from "./client";
 import { DEFAULT_COURSE_SLUG, deliveries, enrollments } from "./schema";
 
@@ -33,11 +34,15 @@ export interface Lease {
  * The lifecycle's "wake" step (src/lifecycle/machine.ts), for every such row in one statement.
  */
 export async function endExpiredPauses(db: Db, now: number): Promise<number> {
-  const woken = await db
-    .update(enrollments)
-    .set({ state: "active", pausedUntil: null, updatedAt: now })
-    .where(and(eq(enrollments.state, "paused"), isNotNull(enrollments.pausedUntil), lte(enrollments.pausedUntil, now)))
-    .returning({ id: enrollments.subscriberId });
+  // Events hook (issue 14): `enrollment.resumed` for the same rows, in the same transaction.
+  const [, woken] = await db.batch([
+    wakeEventsInsert(db, now),
+    db
+      .update(enrollments)
+      .set({ state: "active", pausedUntil: null, updatedAt: now })
+      .where(and(eq(enrollments.state, "paused"), isNotNull(enrollments.pausedUntil), lte(enrollments.pausedUntil, now)))
+      .returning({ id: enrollments.subscriberId }),
+  ]);
   return woken.length;
 }
 

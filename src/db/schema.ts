@@ -152,4 +152,165 @@ export const rateLimits = sqliteTable("rate_limits", {
   count: integer().notNull(),
 });
 
-export const schema = { subscribers, enrollments, deliveries, suppressions, webhookEvents, rateLimits };
+// ---- API and outbound webhooks (issue 14) ----
+
+export const apiKeyScopes = ["read", "write"] as const;
+export type ApiKeyScope = (typeof apiKeyScopes)[number];
+
+/** Operator API keys: only a SHA-256 hash of the key and its first characters are stored, never the key. */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text().primaryKey(),
+    name: text().notNull(),
+    /** The key's first characters (`ck_` and 8 more), to tell keys apart in lists and logs. */
+    prefix: text().notNull(),
+    /** SHA-256 of the whole key, lowercase hex. */
+    hash: text().notNull(),
+    scope: text({ enum: apiKeyScopes }).notNull(),
+    createdAt: integer().notNull(),
+    lastUsedAt: integer(),
+    revokedAt: integer(),
+  },
+  (t) => [uniqueIndex("api_keys_hash_unique").on(t.hash)],
+);
+
+/** An `Idempotency-Key` an API key has used, with the answer it got; replayed for 24 hours. */
+export const apiIdempotency = sqliteTable(
+  "api_idempotency",
+  {
+    apiKeyId: text().notNull(),
+    key: text().notNull(),
+    /** SHA-256 of method, path and body: the same key with another request is refused. */
+    requestHash: text().notNull(),
+    status: integer().notNull(),
+    body: text().notNull(),
+    createdAt: integer().notNull(),
+  },
+  (t) => [uniqueIndex("api_idempotency_key_unique").on(t.apiKeyId, t.key)],
+);
+
+/**
+ * What happened, one row per state change, written in the same transaction as the change. The id
+ * is SQLite's AUTOINCREMENT: ids grow in commit order (SQLite has one writer at a time) and are never
+ * reused, so "every event after id N" never misses one that committed late, which a time-ordered
+ * id could. The payload never holds personal data (no address, no name).
+ */
+export const events = sqliteTable(
+  "events",
+  {
+    id: integer().primaryKey({ autoIncrement: true }),
+    type: text().notNull(),
+    subscriberId: text(),
+    courseSlug: text(),
+    lesson: integer(),
+    payload: text().notNull().default("{}"),
+    createdAt: integer().notNull(),
+  },
+  (t) => [index("events_subscriber_idx").on(t.subscriberId, t.id)],
+);
+
+/** Operator-registered receivers of events. `secret` is the endpoint's own `whsec_` signing secret. */
+export const webhookEndpoints = sqliteTable("webhook_endpoints", {
+  id: text().primaryKey(),
+  url: text().notNull(),
+  /** JSON array of event types; `["*"]` for all. */
+  eventTypes: text().notNull(),
+  secret: text().notNull(),
+  description: text(),
+  createdAt: integer().notNull(),
+  /** Set when it kept failing for a day (or by the operator); disabled endpoints get nothing. */
+  disabledAt: integer(),
+  disabledReason: text(),
+  /** Events after this id are the endpoint's to receive (it never gets events from before it existed). */
+  cursor: integer().notNull(),
+  /** Start of the current run of failures; null while deliveries succeed. */
+  failingSince: integer(),
+  leaseId: text(),
+  leaseUntil: integer(),
+});
+
+export const webhookDeliveryStatuses = ["pending", "succeeded", "failed"] as const;
+
+/** One event for one endpoint, with its retry schedule. */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text().primaryKey(),
+    endpointId: text().notNull(),
+    eventId: integer().notNull(),
+    status: text({ enum: webhookDeliveryStatuses }).notNull().default("pending"),
+    attempts: integer().notNull().default(0),
+    nextAttemptAt: integer().notNull(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_endpoint_event_unique").on(t.endpointId, t.eventId),
+    index("webhook_deliveries_due_idx").on(t.status, t.nextAttemptAt),
+  ],
+);
+
+/** Each HTTP attempt of a webhook delivery: status (null on timeout or network error), duration, excerpt. */
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: text().primaryKey(),
+    deliveryId: text().notNull(),
+    endpointId: text().notNull(),
+    attemptedAt: integer().notNull(),
+    responseStatus: integer(),
+    durationMs: integer().notNull(),
+    /** The first 200 characters of the response body, or the network error's name. */
+    excerpt: text(),
+  },
+  (t) => [index("webhook_attempts_delivery_idx").on(t.deliveryId)],
+);
+
+export const lessonVoteValues = ["helpful", "not_helpful"] as const;
+export type LessonVoteValue = (typeof lessonVoteValues)[number];
+
+/**
+ * "Was this lesson helpful?": one row per (subscriber, course, run, lesson); a later click changes
+ * the row. When the subscriber is deleted the row stays as an anonymous count: `subscriber_id`
+ * becomes null and the comment (their words, so their data) is deleted (src/db/feedback.ts).
+ * NULLs are distinct in SQLite's unique index, so anonymous rows never collide.
+ */
+export const lessonVotes = sqliteTable(
+  "lesson_votes",
+  {
+    id: text().primaryKey(),
+    subscriberId: text().references(() => subscribers.id, { onDelete: "set null" }),
+    /** The course's slug (today always "clear-skin"); plain text so a course can be data, not a table. */
+    courseSlug: text().notNull(),
+    /** The enrollment run the vote was given in (a restart starts run 2). */
+    run: integer().notNull(),
+    lessonNumber: integer().notNull(),
+    vote: text({ enum: lessonVoteValues }).notNull(),
+    /** Optional free text, at most 1,000 characters; stored as typed, escaped wherever shown. */
+    comment: text(),
+    createdAt: integer().notNull(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [
+    uniqueIndex("lesson_votes_subscriber_course_run_lesson_unique").on(t.subscriberId, t.courseSlug, t.run, t.lessonNumber),
+    // Ratings per course and lesson, for the console and the API.
+    index("lesson_votes_course_lesson_idx").on(t.courseSlug, t.lessonNumber),
+  ],
+);
+
+export const schema = {
+  subscribers,
+  enrollments,
+  deliveries,
+  suppressions,
+  webhookEvents,
+  rateLimits,
+  apiKeys,
+  apiIdempotency,
+  events,
+  webhookEndpoints,
+  webhookDeliveries,
+  webhookAttempts,
+  lessonVotes,
+};

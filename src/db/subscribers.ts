@@ -1,8 +1,9 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { DateTime } from "luxon";
 import { resolveTimeZone } from "../drip/schedule";
 import type { Details } from "../lifecycle/machine";
 import type { Course } from "../course/course";
+import { eventInsert } from "../events/record";
 import { forCourse, step } from "../lifecycle/store";
 import { newId } from "../lib/ids";
 import type { Db } from "./client";
@@ -45,11 +46,16 @@ export interface SignupInput {
  * so it needs a fresh confirmation before anything else is sent. See `lifecycle/machine.ts`.
  */
 export async function recordSignup(db: Db, input: SignupInput, now: number): Promise<Subscriber | null> {
-  const [row] = await db
-    .insert(subscribers)
-    .values({ id: newId(), email: input.email, firstName: input.firstName, timeZone: input.timeZone, createdAt: now })
-    .onConflictDoNothing({ target: subscribers.email })
-    .returning();
+  const id = newId();
+  const [[row]] = await db.batch([
+    db
+      .insert(subscribers)
+      .values({ id, email: input.email, firstName: input.firstName, timeZone: input.timeZone, createdAt: now })
+      .onConflictDoNothing({ target: subscribers.email })
+      .returning(),
+    // Events hook (issue 14): `subscriber.created`, only if that insert made the row (a fresh id).
+    eventInsert(db, { type: "subscriber.created", subscriberId: id, courseSlug: null, lesson: null, payload: {} }, now, sql`exists (select 1 from subscribers where id = ${id})`),
+  ]);
   if (row) return row;
 
   const existing = await findSubscriberByEmail(db, input.email);

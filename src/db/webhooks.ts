@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import { lessonEventsInsert } from "../events/record";
 import { step, suppressStatement } from "../lifecycle/store";
 import type { Db } from "./client";
 import { deliveries, deliveryStatuses, webhookEvents, type DeliveryStatus } from "./schema";
@@ -83,7 +84,9 @@ async function applyOnce(db: Db, event: WebhookEventRecord, effect: WebhookEffec
     ? await db.query.deliveries.findFirst({ columns: { id: true, subscriberId: true }, where: eq(deliveries.providerMessageId, effect.emailId) })
     : undefined;
   if (effect.kind === "status") {
-    await db.batch([recordEvent(db, event), ...(delivery ? [deliveryUpdate(db, delivery.id, effect.status, now, effect.note)] : [])]);
+    // Events hook (issue 14): `lesson.delivered|opened|clicked`, before the update and on its condition.
+    const lessonEvent = delivery ? lessonEventFor(db, delivery.id, effect.status, now) : [];
+    await db.batch([recordEvent(db, event), ...lessonEvent, ...(delivery ? [deliveryUpdate(db, delivery.id, effect.status, now, effect.note)] : [])]);
     return { status: "processed", subscriberId: delivery?.subscriberId, matchedDelivery: delivery !== undefined };
   }
 
@@ -109,6 +112,14 @@ async function applyOnce(db: Db, event: WebhookEventRecord, effect: WebhookEffec
     { extra: (guard) => [recordEvent(db, event, guard), ...deliveryStatement] },
   );
   return result.ok ? outcome : { status: "ignored", matchedDelivery: delivery !== undefined };
+}
+
+const LESSON_EVENTS = { delivered: "lesson.delivered", opened: "lesson.opened", clicked: "lesson.clicked" } as const;
+
+function lessonEventFor(db: Db, deliveryId: string, status: DeliveryStatus, now: number): BatchItem<"sqlite">[] {
+  const type = LESSON_EVENTS[status as keyof typeof LESSON_EVENTS];
+  if (!type) return [];
+  return [lessonEventsInsert(db, type, sql`d.id = ${deliveryId} and d.status in ${statusesBefore(status)}`, now)];
 }
 
 function deliveryUpdate(db: Db, deliveryId: string, status: DeliveryStatus, now: number, note?: string) {

@@ -25,6 +25,7 @@ import { MAX_BATCH, type BatchResult, type MailError, type OutgoingEmail } from 
 import { afterLessonSent, FAILED_ENROLLMENT } from "../lifecycle/machine";
 import { forCourse, sendHourOf, step } from "../lifecycle/store";
 import { keyedHash } from "../lib/hash";
+import { completedEventsInsert, sentEventsInsert } from "../events/record";
 import { composeLessonEmail, lessonTemplate } from "./lesson-email";
 
 /**
@@ -235,10 +236,13 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
    */
   async function recordSent(batch: Pending[], ids: (string | null)[], key: string, everyone: boolean) {
     const now = clock();
-    const [, advanced] = await call(
+    const [, , advanced] = await call(
       db.batch([
+        // Events hook (issue 14): `lesson.sent` before the rows turn sent, `enrollment.completed` after.
+        sentEventsInsert(db, batch.map((p) => p.delivery.id), key, everyone, now),
         markSent(db, batch.map((p, i) => ({ deliveryId: p.delivery.id, providerMessageId: ids[i] ?? null })), now),
         advanceEnrollments(db, passId, batch.map((p) => advanceFrom(p.row, now)), now, course.slug),
+        completedEventsInsert(db, batch.map((p) => p.row.subscriberId), now, course.slug),
         settleKey(db, key, everyone, now),
       ]),
     );

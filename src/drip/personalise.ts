@@ -12,16 +12,14 @@ export const MARKERS = {
   manageUrl: "https://marker.invalid/__CS_MANAGE_URL__",
   unsubscribeUrl: "https://marker.invalid/__CS_UNSUBSCRIBE_URL__",
   viewInBrowserUrl: "https://marker.invalid/__CS_VIEW_URL__",
+  helpfulUrl: "https://marker.invalid/__CS_HELPFUL_URL__",
+  notHelpfulUrl: "https://marker.invalid/__CS_NOT_HELPFUL_URL__",
 } as const;
 
-export type Personalisation = {
-  firstName: string | null;
-  manageUrl: string;
-  unsubscribeUrl: string;
-  viewInBrowserUrl: string;
-};
-
 type MarkerKey = keyof typeof MARKERS;
+
+/** One recipient's values: every marker's, with the first name possibly missing. */
+export type Personalisation = Record<Exclude<MarkerKey, "firstName">, string> & { firstName: string | null };
 const KEYS = Object.keys(MARKERS) as MarkerKey[];
 
 /** A rendered template split at its markers, so personalising is one join, not repeated scans. */
@@ -50,12 +48,7 @@ function fill(parts: (string | MarkerKey)[], values: Record<MarkerKey, string>):
 /** One recipient's HTML and text: names are HTML-escaped in the HTML part, left as typed in the text. */
 export function personalise(template: Template, who: Personalisation): RenderedEmail {
   const name = who.firstName?.trim() || GREETING_FALLBACK;
-  const text = { firstName: name, manageUrl: who.manageUrl, unsubscribeUrl: who.unsubscribeUrl, viewInBrowserUrl: who.viewInBrowserUrl };
-  const html = {
-    firstName: escapeHtml(name),
-    manageUrl: escapeHtml(who.manageUrl),
-    unsubscribeUrl: escapeHtml(who.unsubscribeUrl),
-    viewInBrowserUrl: escapeHtml(who.viewInBrowserUrl),
-  };
+  const text = Object.fromEntries(KEYS.map((key) => [key, key === "firstName" ? name : who[key]])) as Record<MarkerKey, string>;
+  const html = Object.fromEntries(KEYS.map((key) => [key, escapeHtml(text[key])])) as Record<MarkerKey, string>;
   return { html: fill(template.html, html), text: fill(template.text, text) };
 }

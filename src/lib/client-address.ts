@@ -1,3 +1,5 @@
+import { isIP } from "node:net";
+
 /**
  * The client's address behind reverse proxies (the Node entry; Workers use `cf-connecting-ip`).
  *
@@ -22,5 +24,18 @@ export function clientAddress(
     .split(",")
     .map((value) => value.trim())
     .filter((value) => value !== "");
-  return hops[hops.length - trustedProxies];
+  const hop = hops[hops.length - trustedProxies];
+  return hop === undefined ? undefined : ipWithoutPort(hop);
+}
+
+/**
+ * The IP address in a forwarded value, without the port some proxies append (`1.2.3.4:5678`,
+ * `[2001:db8::1]:443`), so one client cannot become many buckets by changing its port. Anything
+ * that is not an IP address is undefined (the shared bucket).
+ */
+export function ipWithoutPort(value: string): string | undefined {
+  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(value);
+  const withPort = /^([\d.]+):\d{1,5}$/.exec(value);
+  const address = bracketed?.[1] ?? withPort?.[1] ?? value;
+  return isIP(address) === 0 ? undefined : address.toLowerCase();
 }

@@ -51,6 +51,12 @@ export const emailAddress = z
       ctx.addIssue({ code: "custom", message: "Please enter a valid email address, like name@example.com." });
       return z.NEVER;
     }
+    // The URL parser reads all-digit hosts as IPv4 (`0x7f.1` → `127.0.0.1`); mail never goes to an
+    // unbracketed IP or to a dotless host (`a@b`, `x@localhost`), which `<input type=email>` allows.
+    if (!domain.includes(".") || /^\d+$/.test(domain.slice(domain.lastIndexOf(".") + 1))) {
+      ctx.addIssue({ code: "custom", message: "Please check the part after the @: it should be a domain like example.com." });
+      return z.NEVER;
+    }
     if (local.length > MAX_LOCAL_PART_LENGTH) {
       ctx.addIssue({ code: "custom", message: `The part before the @ can be at most ${MAX_LOCAL_PART_LENGTH} characters.` });
       return z.NEVER;

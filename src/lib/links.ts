@@ -55,3 +55,30 @@ export async function signedLessonUrl(appUrl: string, secret: string, subscriber
   const token = await signToken(secret, { purpose: "lesson", subscriberId, lesson: lesson.number, course });
   return lessonUrl(appUrl, lesson.slug, token);
 }
+
+/** The two answers to "Was this lesson helpful?", as they appear in feedback URLs. */
+export const FEEDBACK_CHOICES = ["helpful", "not-helpful"] as const;
+export type FeedbackChoice = (typeof FEEDBACK_CHOICES)[number];
+
+export function feedbackUrl(appUrl: string, token: string, choice: FeedbackChoice): string {
+  return `${appUrl}/feedback/${encodeURIComponent(token)}/${choice}`;
+}
+
+export interface FeedbackLinks {
+  helpfulUrl: string;
+  notHelpfulUrl: string;
+}
+
+/**
+ * The "Yes" and "Not really" links under a lesson: one feedback token naming the subscriber, the
+ * course, the run and the lesson, and the answer in the path. Opening one only shows a page; the
+ * vote is recorded by that page's POST (src/routes/feedback.tsx), so a link scanner's GET counts nothing.
+ */
+export async function signedFeedbackLinks(
+  appUrl: string,
+  secret: string,
+  who: { subscriberId: string; course: string; run: number; lesson: number },
+): Promise<FeedbackLinks> {
+  const token = await signToken(secret, { purpose: "feedback", ...who });
+  return { helpfulUrl: feedbackUrl(appUrl, token, "helpful"), notHelpfulUrl: feedbackUrl(appUrl, token, "not-helpful") };
+}

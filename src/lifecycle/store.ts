@@ -3,7 +3,11 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { courseShape, type Course } from "../course/course";
 import { LESSON_COUNT, LESSON_META } from "../course/meta";
 import type { Db } from "../db/client";
+import { anonymiseVotesStatement } from "../db/feedback";
 import { DEFAULT_COURSE_SLUG, deliveries, enrollments, subscribers, suppressions } from "../db/schema";
+import { lifecycleEvents } from "../events/derive";
+import { eventInsert, forgetEvents } from "../events/record";
+import type { EventDraft } from "../events/types";
 import {
   transition,
   type Action,
@@ -138,7 +142,9 @@ export async function step(db: Db, subscriberId: string, action: Action, ctx: St
     if (!outcome.changed && !options.extra) return { ok: true, changed: false, before: snapshot, snapshot, subscriberId: row?.id ?? null };
     const needsHash = outcome.effects.some((e) => e.kind !== "cancelPending");
     const hash = row && needsHash ? await ctx.emailHash(row.email) : undefined;
-    if (await write(db, subscriberId, snapshot, outcome, { ...ctx, hash, ...options })) {
+    // Events hook (issue 14): the step's events go into the same conditional batch.
+    const events = lifecycleEvents(subscriberId, snapshot, outcome.next, ctx.course ?? COURSE_SHAPE, slugOf(ctx));
+    if (await write(db, subscriberId, snapshot, outcome, { ...ctx, hash, ...options, events })) {
       return { ok: true, changed: outcome.changed, before: snapshot, snapshot: outcome.next, subscriberId: row?.id ?? null };
     }
   }
@@ -147,6 +153,8 @@ export async function step(db: Db, subscriberId: string, action: Action, ctx: St
 
 interface WriteContext extends StoreContext, StoreOptions {
   hash: string | undefined;
+  /** Events of this step (src/events/derive.ts), written only if the step applies. */
+  events: EventDraft[];
 }
 
 const slugOf = (ctx: StoreContext) => ctx.courseSlug ?? DEFAULT_COURSE_SLUG;
@@ -157,12 +165,14 @@ async function write(db: Db, id: string, before: Snapshot, outcome: Extract<Outc
   const course = slugOf(ctx);
   const guard = and(subscriberIs(id, before.subscriber), enrollmentIs(id, course, before.enrollment), inFlightIs(id, course, before))!;
   if (effects.some((e) => e.kind === "erase")) {
-    await db.batch([...(ctx.extra?.(guard) ?? []), ...eraseStatements(db, id, ctx.hash, ctx.now)] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    const events = [forgetEvents(db, id, guard), ...ctx.events.map((e) => eventInsert(db, e, ctx.now, guard))];
+    await db.batch([...(ctx.extra?.(guard) ?? []), ...events, ...eraseStatements(db, id, ctx.hash, ctx.now)] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
     return true;
   }
 
   const extra = ctx.extra?.(guard) ?? [];
-  const statements: BatchItem<"sqlite">[] = [...extra, ...effects.flatMap((e) => effectStatements(db, id, e, ctx, guard))];
+  const events = ctx.events.map((e) => eventInsert(db, e, ctx.now, guard));
+  const statements: BatchItem<"sqlite">[] = [...extra, ...events, ...effects.flatMap((e) => effectStatements(db, id, e, ctx, guard))];
   // The statement whose result says whether the guard held: the last lifecycle write, else the
   // first extra statement (by convention guarded), else none (nothing conditional was written).
   let pivot: number | null = extra.length > 0 ? 0 : null;
@@ -259,6 +269,8 @@ export function suppressStatement(db: Db, emailHash: string, reason: "unsubscrib
  */
 function eraseStatements(db: Db, id: string, hash: string | undefined, now: number): BatchItem<"sqlite">[] {
   return [
+    // Lesson feedback (src/db/feedback.ts): votes stay as anonymous counts, comments go.
+    anonymiseVotesStatement(db, id),
     db.delete(deliveries).where(eq(deliveries.subscriberId, id)),
     db.delete(enrollments).where(eq(enrollments.subscriberId, id)),
     db.delete(subscribers).where(eq(subscribers.id, id)),

@@ -6,6 +6,11 @@
 export interface OutgoingEmail {
   to: string;
   from: string;
+  /**
+   * Where replies go (lessons only, when REPLY_TO is set). `from` stays MAIL_FROM, and bounces go to
+   * the provider's own envelope sender (Resend's Return-Path), so they never reach this address.
+   */
+  replyTo?: string;
   subject: string;
   html: string;
   text: string;

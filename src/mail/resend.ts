@@ -50,6 +50,7 @@ function toPayload(email: OutgoingEmail) {
   return {
     from: email.from,
     to: [email.to],
+    ...(email.replyTo !== undefined && { replyTo: email.replyTo }),
     subject: email.subject,
     html: email.html,
     text: email.text,

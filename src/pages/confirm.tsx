@@ -19,7 +19,7 @@ export function ConfirmPage(props: { site: SiteInfo; token: string; firstName: s
         <input type="hidden" name="token" value={props.token} />
         <button type="submit">Confirm</button>
       </form>
-      <p class="hint">Didn't sign up? Close this page: nothing happens, and we won't send you any lessons.</p>
+      <p class="hint">Didn't sign up? Close this page: nothing happens, we won't send you any lessons, and we forget the address within a week.</p>
     </MessagePage>
   );
 }

@@ -10,10 +10,30 @@ export interface DetailsFormState {
   errors?: Partial<Record<"firstName" | "timeZone" | "sendHour", string>>;
 }
 
-/** Every IANA zone the runtime knows (plus UTC, which `Intl` lists under Etc/), for the searchable list. */
+/**
+ * Zones the IANA database renamed, which ICU (and so `Intl`) still lists under the old name; people
+ * search for the current one ("Kyiv", "Kolkata"). Both names work everywhere as zone ids.
+ */
+const RENAMED_ZONES: Record<string, string> = {
+  "Europe/Kiev": "Europe/Kyiv",
+  "Asia/Calcutta": "Asia/Kolkata",
+  "Asia/Katmandu": "Asia/Kathmandu",
+  "Asia/Rangoon": "Asia/Yangon",
+  "Asia/Saigon": "Asia/Ho_Chi_Minh",
+  "America/Godthab": "America/Nuuk",
+  "Pacific/Enderbury": "Pacific/Kanton",
+};
+
+let zoneNames: string[] | undefined;
+
+/** Every IANA zone the runtime knows, under current names (plus UTC, which `Intl` lists under Etc/), sorted. */
 export function timeZoneNames(): string[] {
-  const supported = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
-  return supported.includes("UTC") ? supported : ["UTC", ...supported];
+  if (!zoneNames) {
+    const supported = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
+    const current = supported.map((zone) => RENAMED_ZONES[zone] ?? zone);
+    zoneNames = (current.includes("UTC") ? current : ["UTC", ...current]).sort();
+  }
+  return zoneNames;
 }
 
 const hh = (hour: number) => `${String(hour).padStart(2, "0")}:00`;

@@ -240,7 +240,7 @@ export function ManagePage({ site, subscription, base, now, done, formToken, det
       {subscribed && state.kind !== "pending" && (
         <section aria-labelledby="restart-heading">
           <h2 id="restart-heading">Start again</h2>
-          <p>Get the whole course again from lesson 1, starting now.</p>
+          <p>Get the whole course again from lesson 1, at your next lesson time (never sooner than 20 hours after your last lesson).</p>
           <div class="actions">
             <ActionButton base={base} token={formToken} action="restart" label="Restart from lesson 1" variant="secondary" />
           </div>

@@ -10,7 +10,7 @@ import { AppError } from "../lib/errors";
 import { signedSubscriberLinks } from "../lib/links";
 import { verifyToken, type TokenClaims } from "../lib/tokens";
 import { AlreadySubscribedPage, ConfirmedPage, ConfirmPage } from "../pages/confirm";
-import { siteInfo, wantsJson } from "./helpers";
+import { formFields, sentJson, siteInfo, wantsJson } from "./helpers";
 import { markPrivate } from "./subscriber-links";
 
 /**
@@ -28,7 +28,7 @@ const invalidLink = () =>
   );
 
 type Checked =
-  | { kind: "pending" | "active"; claims: TokenClaims; subscriber: Subscriber; course: Course }
+  | { kind: "pending" | "active"; claims: TokenClaims; subscriber: Subscriber; course: Course; enrolled: boolean }
   | { kind: "expired-but-active" };
 
 /**
@@ -51,14 +51,17 @@ async function check(c: Context<AppEnv>, token: string): Promise<Checked> {
     if (subscriber.status === "active") return { kind: "expired-but-active" };
     throw invalidLink();
   }
-  return { kind: subscriber.status, claims, subscriber, course };
+  // An active subscriber's link for a course they are not in yet joins it; one for a course they
+  // are in has nothing left to confirm.
+  const enrolled = subscriber.status === "active" && (await findEnrollment(db, subscriber.id, course.slug)) !== undefined;
+  return { kind: subscriber.status, claims, subscriber, course, enrolled };
 }
 
 /** The token a POST carries: form field or JSON `token`, else the link's own `?token=`. */
 async function postedToken(c: Context<AppEnv>): Promise<string> {
   let body: unknown = {};
-  if (wantsJson(c)) body = await c.req.json().catch(() => ({}));
-  else body = await c.req.parseBody().catch(() => ({}));
+  if (sentJson(c)) body = await c.req.json().catch(() => ({}));
+  else body = (await formFields(c)) ?? {};
   const fromBody = typeof body === "object" && body !== null ? (body as Record<string, unknown>).token : undefined;
   if (typeof fromBody === "string" && fromBody !== "") return fromBody;
   return c.req.query("token") ?? "";
@@ -72,11 +75,15 @@ export const confirmRoutes = new Hono<AppEnv>()
     const token = c.req.query("token") ?? "";
     const checked = await check(c, token);
     const site = siteInfo(c.get("deps").config);
-    if (checked.kind === "expired-but-active") {
+    // Already subscribed (this link or another one was used): nothing to confirm, and the details a
+    // second, unused link carries are not theirs to show.
+    if (checked.kind === "expired-but-active" || (checked.kind === "active" && checked.enrolled)) {
       return wantsJson(c) ? c.json({ status: "active" }) : c.html(<AlreadySubscribedPage site={site} />);
     }
     if (wantsJson(c)) return c.json({ status: checked.kind, confirm: "POST /confirm with this token" });
-    const firstName = checked.claims.details ? checked.claims.details.firstName : checked.subscriber.firstName;
+    // Someone already subscribed keeps their own name: a link's details count only for a pending signup.
+    const details = checked.kind === "pending" ? checked.claims.details : undefined;
+    const firstName = details ? details.firstName : checked.subscriber.firstName;
     return c.html(<ConfirmPage site={site} token={token} firstName={firstName} course={checked.course} />);
   })
   .post("/confirm", async (c) => {
@@ -89,7 +96,7 @@ export const confirmRoutes = new Hono<AppEnv>()
     }
     const { claims, subscriber, course } = checked;
     // Details signed into the link win; links issued before they were signed in use the stored ones.
-    const timeZone = claims.details?.timeZone ?? subscriber.timeZone;
+    const timeZone = (subscriber.status === "pending" ? claims.details?.timeZone : undefined) ?? subscriber.timeZone;
     const outcome = await confirmSubscriber(
       db,
       subscriber.id,
@@ -97,7 +104,7 @@ export const confirmRoutes = new Hono<AppEnv>()
       await keyedHash(config.appSecret, subscriber.email),
       now,
       (lastSentAt) => resumeDueAt(now, lastSentAt, timeZone, subscriber.sendHour ?? config.sendHour),
-      claims.details,
+      subscriber.status === "pending" ? claims.details : undefined,
       course,
     );
     if (outcome === "invalid") throw invalidLink();
@@ -109,11 +116,13 @@ export const confirmRoutes = new Hono<AppEnv>()
     if (wantsJson(c)) return c.json({ status: "active" });
     const { manageUrl } = await signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id);
     const next = await findEnrollment(db, subscriber.id, course.slug);
+    // Told in the zone that was stored: a second link's details do not apply to someone already in.
+    const storedZone = (await findSubscriber(db, subscriber.id))?.timeZone ?? timeZone;
     const lesson = next?.nextLesson ?? 1;
     // Lesson 1 goes out at once; a returning subscriber continues at their next local send hour.
     const when =
       !next?.nextSendAt || next.nextSendAt <= now + 60_000
         ? `Lesson ${lesson} is on its way to your inbox now.`
-        : `Lesson ${lesson} arrives on ${formatLocal(next.nextSendAt, timeZone)}.`;
+        : `Lesson ${lesson} arrives on ${formatLocal(next.nextSendAt, storedZone)}.`;
     return c.html(<ConfirmedPage site={siteInfo(config)} when={when} manageUrl={manageUrl} />);
   });

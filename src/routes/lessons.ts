@@ -2,8 +2,8 @@ import { Hono } from "hono";
 import { createElement } from "react";
 import type { AppEnv } from "../app-env";
 import { coursesOf, lessonOfSlug, renderEmail } from "../course";
-import { findSubscriber } from "../db/subscribers";
-import { signedLessonUrl, signedSubscriberLinks } from "../lib/links";
+import { findSubscription } from "../db/controls";
+import { signedFeedbackLinks, signedLessonUrl, signedSubscriberLinks } from "../lib/links";
 import { verifyToken } from "../lib/tokens";
 import { brokenLink, markPrivate } from "./subscriber-links";
 
@@ -34,18 +34,24 @@ export const lessonRoutes = new Hono<AppEnv>().get("/lessons/:slug", async (c) =
   const lesson = course && lessonOfSlug(course, c.req.param("slug"));
   // One answer for an unknown slug, a bad token and a token for another lesson: nothing leaks.
   if (!lesson || !claims || claims.lesson !== lesson.number) throw brokenLink();
-  const subscriber = await findSubscriber(db, claims.subscriberId);
-  if (!subscriber) throw brokenLink();
+  const subscription = await findSubscription(db, claims.subscriberId, course.slug);
+  if (!subscription) throw brokenLink();
+  const { subscriber } = subscription;
+  // Lesson links name no run: a vote from the archive counts for the run the reader is in now.
+  const run = subscription.enrollment?.run ?? 1;
 
-  const [links, viewInBrowserUrl] = await Promise.all([
+  const [links, viewInBrowserUrl, feedback] = await Promise.all([
     signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id, course.slug),
     signedLessonUrl(config.appUrl, config.appSecret, subscriber.id, lesson, course.slug),
+    signedFeedbackLinks(config.appUrl, config.appSecret, { subscriberId: subscriber.id, course: course.slug, run, lesson: lesson.number }),
   ]);
   const { html } = await renderEmail(
     createElement(lesson.Email, {
       firstName: subscriber.firstName,
       ...links,
       viewInBrowserUrl,
+      ...feedback,
+      repliesWelcome: config.replyTo !== undefined,
       brandName: config.brandName,
       postalAddress: config.postalAddress,
       appUrl: config.appUrl,

@@ -1,7 +1,7 @@
 import { IANAZone } from "luxon";
 import { isSendHourChoice, type Details } from "../db/details";
 import { resolveTimeZone } from "../drip/schedule";
-import type { DetailsFormState } from "../pages/manage-details";
+import { timeZoneNames, type DetailsFormState } from "../pages/manage-details";
 import { firstName } from "../lib/first-name";
 
 /**
@@ -16,8 +16,12 @@ export type ParsedDetails = { ok: true; details: Details } | { ok: false; state:
 
 function parseZone(raw: string): string | undefined {
   const zone = raw.trim();
+  if (zone.length === 0 || zone.length > 64) return undefined;
+  // Stored under the list's spelling ("europe/berlin" → "Europe/Berlin").
+  const listed = timeZoneNames().find((name) => name.toLowerCase() === zone.toLowerCase());
+  if (listed) return listed;
   // `resolveTimeZone` maps unknown zones to UTC; here an unknown zone is the person's typo to fix.
-  return zone.length > 0 && zone.length <= 64 && IANAZone.isValidZone(zone) ? resolveTimeZone(zone) : undefined;
+  return IANAZone.isValidZone(zone) ? resolveTimeZone(zone) : undefined;
 }
 
 /** The submitted details, or the form state to show again with a message beside each bad field. */

@@ -24,7 +24,7 @@ import { AppError } from "../lib/errors";
 import { DeleteConfirmPage, DeletedPage, ManagePage, isDoneKey, type DoneKey } from "../pages/manage";
 import type { DetailsFormState } from "../pages/manage-details";
 import { parseDetails } from "./manage-details";
-import { siteInfo } from "./helpers";
+import { formFields, fromAnotherSite, siteInfo } from "./helpers";
 import { brokenLink, markPrivate, subscriberIdFrom } from "./subscriber-links";
 
 /**
@@ -62,8 +62,6 @@ const DONE: Record<Action, DoneKey> = {
 };
 
 /** The origin our pages are served from (APP_URL may carry a path; Origin never does). */
-const appOrigin = (c: Context<AppEnv>) => new URL(c.get("deps").config.appUrl).origin;
-
 const refusedForm = () =>
   new AppError(
     403,
@@ -79,11 +77,9 @@ const refusedForm = () =>
  */
 async function formPost(c: Context<AppEnv>): Promise<{ subscriberId: string; body: Record<string, unknown> }> {
   const { config, clock } = c.get("deps");
-  const origin = c.req.header("origin");
-  if (origin !== undefined && origin !== "null" && origin !== appOrigin(c)) throw refusedForm();
-  if (c.req.header("sec-fetch-site") === "cross-site") throw refusedForm();
+  if (fromAnotherSite(c)) throw refusedForm();
   const subscriberId = await subscriberIdFrom(c, c.req.param("token"), "manage");
-  const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+  const body = (await formFields(c)) ?? {};
   if (!(await verifyFormToken(config.appSecret, body[FORM_TOKEN_FIELD], subscriberId, "manage", clock()))) throw refusedForm();
   return { subscriberId, body };
 }

@@ -11,14 +11,14 @@ import { AppError, badRequest } from "../lib/errors";
 import { firstName } from "../lib/first-name";
 import { keyedHash } from "../lib/hash";
 import { signedConfirmUrl, signedSubscriberLinks } from "../lib/links";
-import { hitRateLimit, pruneRateLimits, releaseRateLimit } from "../lib/rate-limit";
+import { hitRateLimit, releaseRateLimit } from "../lib/rate-limit";
 import { checkFormToken, clientIp, freshFormState, honeypotFilled, ipBucket, verifyTurnstile, type FormTokenCheck } from "../lib/signup-guard";
 import type { SignupDetails } from "../lib/tokens";
 import { composeAlreadySubscribed, composeConfirmation } from "../mail/compose";
 import type { SendResult } from "../mail/mailer";
 import { LandingPage, type SignupFormState } from "../pages/landing";
 import { MessagePage } from "../pages/layout";
-import { siteInfo, wantsJson } from "./helpers";
+import { formFields, fromAnotherSite, sentJson, siteInfo, wantsJson } from "./helpers";
 
 const TIME_ZONE_MAX = 100;
 
@@ -40,18 +40,16 @@ function fieldErrors(error: z.ZodError): FieldErrors {
 }
 
 async function readBody(c: Context<AppEnv>): Promise<Record<string, unknown>> {
-  if (wantsJson(c)) {
+  if (sentJson(c)) {
     const body: unknown = await c.req.json().catch(() => {
       throw badRequest("The request body is not valid JSON.", "invalid_json");
     });
     if (typeof body !== "object" || body === null || Array.isArray(body)) throw badRequest("Expected a JSON object.");
     return body as Record<string, unknown>;
   }
-  const form = await c.req.parseBody().catch(() => {
-    throw badRequest("The form could not be read.", "invalid_form");
-  });
-  // A repeated field arrives as an array; only the first value counts.
-  return Object.fromEntries(Object.entries(form).map(([key, value]) => [key, Array.isArray(value) ? value[0] : value]));
+  const form = await formFields(c);
+  if (!form) throw badRequest("The form could not be read.", "invalid_form");
+  return form;
 }
 
 const asText = (value: unknown) => (typeof value === "string" ? value.slice(0, 300) : undefined);
@@ -144,12 +142,11 @@ function courseIn(c: Context<AppEnv>, value: unknown): Course | null {
 }
 
 /** Why a form token does not let this post through, or undefined when it does. */
-function formTokenProblem(token: FormTokenCheck, json: boolean): { code: string; message: string } | undefined {
-  // The form carries a signed "served at" time. Form posts must bring it: our page always renders
-  // it, with or without JavaScript, so only a script posting straight at /subscribe lacks it.
-  // JSON clients (an API, our own tests) may leave it out; they still meet the rate limits and,
-  // when it is on, Turnstile. A token that is present is always checked.
-  if (token === "ok" || (token === "missing" && json)) return undefined;
+function formTokenProblem(token: FormTokenCheck): { code: string; message: string } | undefined {
+  // The form carries a signed "served at" time, and every post must bring it, as a form field or a
+  // JSON `formToken`: our page always renders it, with or without JavaScript, so only a script
+  // posting straight at /subscribe lacks it (integrations enrol people through /api/v1 instead).
+  if (token === "ok") return undefined;
   // Browser autofill and a quick click can beat the minimum fill time: nothing was sent, so say so
   // and ask for one more click (the fields are kept). A day-old form is a tab left open.
   const message =
@@ -180,6 +177,12 @@ export const signupRoutes = new Hono<AppEnv>()
   .post("/subscribe", async (c) => {
     const { config, logger } = c.get("deps");
     const json = wantsJson(c);
+    // Another site's page could otherwise make its visitors' browsers sign strangers up, each from
+    // the visitor's own address (around the per-client limit).
+    if (fromAnotherSite(c)) {
+      logger.info("signup_refused", { reason: "cross_site" });
+      throw new AppError(403, "cross_site", "Please sign up on our own page: forms from other sites are not accepted.");
+    }
     const body = await readBody(c);
     const now = c.get("deps").clock();
 
@@ -211,7 +214,7 @@ export const signupRoutes = new Hono<AppEnv>()
       return formAgain(400, errors, options);
     };
 
-    const tokenProblem = formTokenProblem(token, json);
+    const tokenProblem = formTokenProblem(token);
     if (tokenProblem) {
       logger.info("signup_refused", { reason: tokenProblem.code });
       return refuse(tokenProblem.code, { form: tokenProblem.message }, { retry: token === "too_fast" });
@@ -234,8 +237,6 @@ export const signupRoutes = new Hono<AppEnv>()
     if (antiSpam) return refuse("turnstile_failed", { form: antiSpam });
 
     const response = await deliver(c, email, details, now, refuse, course);
-    // Counters outlive their windows; clearing the old ones now and then keeps the table small.
-    if (Math.random() < 0.01) await pruneRateLimits(c.get("deps").db, now);
     return response ?? (json ? c.json(CHECK_YOUR_INBOX, 202) : c.redirect("/check-your-inbox", 303));
   })
   .get("/check-your-inbox", (c) => {
@@ -245,7 +246,7 @@ export const signupRoutes = new Hono<AppEnv>()
         <p class="lead">We've sent you an email with a link to confirm your subscription.</p>
         <p>
           Open it, click <strong>{CONFIRMATION_EMAIL.button}</strong>, then press <strong>Confirm</strong> on the page that
-          opens. Lesson 1 arrives right after. The link works for 48 hours.
+          opens. Your lessons start right after. The link works for 48 hours.
         </p>
         <p class="hint">
           Already subscribed? Then the email has your link to manage your subscription instead, and there's nothing to confirm.
@@ -262,7 +263,7 @@ export const signupRoutes = new Hono<AppEnv>()
  * nor the time it takes tells anyone whether an address is subscribed or once bounced.
  * Returns undefined when the email went out (the caller answers "check your inbox"), else the answer.
  */
-async function deliver(
+export async function deliver(
   c: Context<AppEnv>,
   email: string,
   details: SignupDetails,

@@ -8,10 +8,11 @@ import { FAVICON_SVG } from "../pages/assets";
  */
 
 /**
- * Paths whose URL carries a subscriber's token (manage, unsubscribe, view in browser, confirm):
+ * Paths whose URL carries a subscriber's token (manage, unsubscribe, view in browser, confirm,
+ * lesson feedback):
  * served with `Referrer-Policy: no-referrer` and disallowed in robots.txt.
  */
-export const TOKENISED_PATH_PREFIXES = ["/manage/", "/unsubscribe/", "/lessons/", "/confirm"] as const;
+export const TOKENISED_PATH_PREFIXES = ["/manage/", "/unsubscribe/", "/lessons/", "/confirm", "/feedback"] as const;
 
 export const isTokenisedPath = (path: string): boolean => TOKENISED_PATH_PREFIXES.some((prefix) => path.startsWith(prefix));
 

@@ -5,7 +5,7 @@ import { findSubscription, leaveCourse, unsubscribeWithNotice } from "../db/cont
 import { hasLeft } from "../lifecycle/machine";
 import { signFormToken } from "../lib/form-token";
 import { UnsubscribedPage, UnsubscribePage } from "../pages/unsubscribe";
-import { siteInfo } from "./helpers";
+import { formFields, siteInfo } from "./helpers";
 import { brokenLink, managePath, markPrivate, tokenTarget } from "./subscriber-links";
 
 /**
@@ -50,7 +50,7 @@ export const unsubscribeRoutes = new Hono<AppEnv>()
 
     // Any POST with a valid token unsubscribes (a person pressing our button, or a client that
     // sends the body in another encoding); the body only decides how to answer.
-    const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const body = (await formFields(c)) ?? {};
     markPrivate(c);
     if (body["List-Unsubscribe"] === "One-Click") {
       const note = onItsWay ? " One lesson already on its way may still arrive." : "";

@@ -73,6 +73,9 @@ describe("the course definition", () => {
       manageUrl: string;
       unsubscribeUrl: string;
       viewInBrowserUrl: string;
+      helpfulUrl: string;
+      notHelpfulUrl: string;
+      repliesWelcome?: boolean | undefined;
       brandName: string;
       postalAddress: string;
       appUrl: string;

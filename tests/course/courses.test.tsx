@@ -37,7 +37,7 @@ describe("courses as values", () => {
   it.each(BOTH_COURSES)("renders every lesson of $slug with its own course's title and 'Lesson N of' count", async (course) => {
     for (const lesson of course.lessons) {
       const template = await lessonTemplate(lesson, testConfig(), course);
-      const email = await composeLessonEmail(testConfig(), lesson, template, { subscriberId: "s1", email: "a@example.com", firstName: null }, course);
+      const email = await composeLessonEmail(testConfig(), lesson, template, { subscriberId: "s1", email: "a@example.com", firstName: null, run: 1 }, course);
       expect(email.subject).toBe(lesson.subject);
       expect(email.text).toContain(`Lesson ${lesson.number} of ${course.lessons.length}`);
       expect(email.text).toContain(course.title);
@@ -60,6 +60,8 @@ function testLinks() {
     manageUrl: "https://x.test/m",
     unsubscribeUrl: "https://x.test/u",
     viewInBrowserUrl: "https://x.test/v",
+    helpfulUrl: "https://x.test/f/h",
+    notHelpfulUrl: "https://x.test/f/n",
     brandName: "Brand",
     postalAddress: "1 Street",
     appUrl: "https://x.test",

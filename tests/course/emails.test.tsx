@@ -228,6 +228,21 @@ describe.each(COURSE.lessons)("lesson $number ($slug)", (lesson) => {
     expect(text).toContain(`Pause or manage your lessons (${MARKERS.manageUrl})`);
     expect(text).toContain(`Unsubscribe (${MARKERS.unsubscribeUrl})`);
     expect(text).toContain(`View in browser (${MARKERS.viewInBrowserUrl})`);
+    expect(html).toContain(`href="${MARKERS.helpfulUrl}"`);
+    expect(html).toContain(`href="${MARKERS.notHelpfulUrl}"`);
+    expect(text).toContain(`Yes (${MARKERS.helpfulUrl})`);
+    expect(text).toContain(`Not really (${MARKERS.notHelpfulUrl})`);
+  });
+
+  it('asks "Was this lesson helpful?" with Yes and Not really links, each on its own line, under the sign-off and above the footer', async () => {
+    const props = lessonProps();
+    const { text } = await renderEmail(lessonElement(lesson));
+    const lines = text.split("\n");
+    expect(lines).toContain(`Yes (${props.helpfulUrl})`);
+    expect(lines).toContain(`Not really (${props.notHelpfulUrl})`);
+    const question = text.indexOf("Was this lesson helpful?");
+    expect(question).toBeGreaterThan(text.indexOf("Warmly,"));
+    expect(question).toBeLessThan(text.indexOf(DISCLAIMER));
   });
 
   it("gives the same email when markers are replaced as when rendered for that person", async () => {
@@ -236,6 +251,8 @@ describe.each(COURSE.lessons)("lesson $number ($slug)", (lesson) => {
       manageUrl: "https://course.example/manage/tok123",
       unsubscribeUrl: "https://course.example/unsubscribe/tok123",
       viewInBrowserUrl: "https://course.example/lessons/3/tok123",
+      helpfulUrl: "https://course.example/feedback/tok123/helpful",
+      notHelpfulUrl: "https://course.example/feedback/tok123/not-helpful",
     };
     const template = await renderEmail(lessonElement(lesson, MARKERS));
     const direct = await renderEmail(lessonElement(lesson, person));
@@ -244,7 +261,9 @@ describe.each(COURSE.lessons)("lesson $number ($slug)", (lesson) => {
         .replaceAll(MARKERS.firstName, person.firstName)
         .replaceAll(MARKERS.manageUrl, person.manageUrl)
         .replaceAll(MARKERS.unsubscribeUrl, person.unsubscribeUrl)
-        .replaceAll(MARKERS.viewInBrowserUrl, person.viewInBrowserUrl);
+        .replaceAll(MARKERS.viewInBrowserUrl, person.viewInBrowserUrl)
+        .replaceAll(MARKERS.helpfulUrl, person.helpfulUrl)
+        .replaceAll(MARKERS.notHelpfulUrl, person.notHelpfulUrl);
     expect(personalise(template.html)).toBe(direct.html);
     expect(personalise(template.text)).toBe(direct.text);
   });
@@ -265,6 +284,23 @@ describe.each(COURSE.lessons)("lesson $number ($slug)", (lesson) => {
     } else {
       expect(text).not.toContain("Coming next");
     }
+  });
+});
+
+describe("lesson 1 and replies", () => {
+  const lesson1 = COURSE.lessons[0]!;
+  const invitation = "Just reply to this email.";
+
+  it("invites the reader to reply when REPLY_TO is set (repliesWelcome), in the HTML and the text", async () => {
+    const { html, text } = await renderEmail(lessonElement(lesson1, { repliesWelcome: true }));
+    expect(text).toContain(invitation);
+    expect(html).toContain(invitation);
+  });
+
+  it("says nothing about replying when no Reply-To is set", async () => {
+    const { html, text } = await renderEmail(lessonElement(lesson1, { repliesWelcome: false }));
+    expect(text).not.toContain(invitation);
+    expect(html).not.toContain(invitation);
   });
 });
 

@@ -10,6 +10,8 @@ export const MARKERS = {
   manageUrl: "https://x.test/__CS_MANAGE_URL__",
   unsubscribeUrl: "https://x.test/__CS_UNSUBSCRIBE_URL__",
   viewInBrowserUrl: "https://x.test/__CS_VIEW_URL__",
+  helpfulUrl: "https://x.test/__CS_HELPFUL_URL__",
+  notHelpfulUrl: "https://x.test/__CS_NOT_HELPFUL_URL__",
   confirmUrl: "https://x.test/__CS_CONFIRM_URL__",
 } as const;
 

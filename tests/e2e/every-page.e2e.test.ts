@@ -61,6 +61,11 @@ describe("every page in a real browser", () => {
         const lesson = live.resend.emailsTo(email).find((sent) => sent.tags?.some((tag) => tag.value === "lesson"));
         expect(lesson, "lesson 1").toBeDefined();
         await visit(page, audits, "lesson-web-archive", linkIn(lesson!.text, `${live.url}/lessons/`));
+        await visit(page, audits, "lesson-feedback", linkIn(lesson!.text, `${live.url}/feedback/`));
+        await expect.poll(() => page.getByRole("status").textContent()).toBe("Your answer is saved. Thank you!");
+        await page.getByLabel("What was most useful? (optional)").fill("Clear and kind.");
+        await Promise.all([page.waitForURL(/\?saved=comment$/), page.getByRole("button", { name: "Send comment" }).click()]);
+        await visit(page, audits, "lesson-feedback-comment-saved");
 
         const manageUrl = linkIn(lesson!.text, `${live.url}/manage/`);
         await visit(page, audits, "manage", manageUrl);
@@ -83,7 +88,7 @@ describe("every page in a real browser", () => {
         await visit(page, audits, "broken-link", manageUrl);
         await visit(page, audits, "not-found", `${live.url}/no-such-page`);
 
-        expect(audits.length).toBeGreaterThanOrEqual(15);
+        expect(audits.length).toBeGreaterThanOrEqual(17);
         expectAllPass(audits);
       } finally {
         await context.close();

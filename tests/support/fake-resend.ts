@@ -15,6 +15,8 @@ export interface CapturedEmail {
   text: string;
   headers?: Record<string, string>;
   tags?: { name: string; value: string }[];
+  /** As the SDK sends it (snake case), when the email has a Reply-To. */
+  reply_to?: string | string[];
   id: string;
   idempotencyKey?: string;
 }

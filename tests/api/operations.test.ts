@@ -1,38 +1,32 @@
 import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { unsubscribe } from "../src/db/controls";
-import { deliveries, enrollments } from "../src/db/schema";
-import { runDispatch } from "../src/drip/dispatch";
-import { createSubscriber, createSubscribers } from "./support/factories";
-import { createTestContext, type TestContext } from "./support/test-app";
+import { unsubscribe } from "../../src/db/controls";
+import { deliveries, enrollments } from "../../src/db/schema";
+import { runDispatch } from "../../src/drip/dispatch";
+import { createSubscriber, createSubscribers } from "../support/factories";
+import { apiCall, apiKey } from "./support";
+import { createTestContext, type TestContext } from "../support/test-app";
 
-const ADMIN_TOKEN = "admin-token-for-tests-0123456789";
-const auth = { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } };
 let t: TestContext;
+let auth: { headers: Record<string, string> };
 beforeEach(async () => {
-  t = await createTestContext({ env: { ADMIN_TOKEN } });
+  t = await createTestContext();
+  auth = { headers: (await apiKey(t, "write")).headers };
 });
 afterEach(async () => t.close());
 
-describe("admin", () => {
-  it("is off without ADMIN_TOKEN", async () => {
-    const off = await createTestContext();
-    const res = await off.app.request("/admin/stats", auth);
-    expect(res.status).toBe(404);
-    await off.close();
-  });
-
-  it("refuses a missing or wrong token with 401 and a helpful message", async () => {
-    expect((await t.app.request("/admin/stats")).status).toBe(401);
-    const wrong = await t.app.request("/admin/stats", { headers: { authorization: "Bearer nope" } });
-    expect(wrong.status).toBe(401);
+describe("operations (the old admin endpoints, now in /api/v1)", () => {
+  it("retry-failed needs a write key", async () => {
+    const read = await apiKey(t, "read");
+    expect((await apiCall(t, read.key, "POST", "/api/v1/deliveries/retry-failed")).status).toBe(403);
+    expect((await apiCall(t, undefined, "POST", "/api/v1/deliveries/retry-failed")).status).toBe(401);
   });
 
   it("stats count subscribers, enrollments, deliveries and what is due, without personal data", async () => {
     const subscriber = await createSubscriber(t.db, t.clock.now());
     await createSubscribers(t.db, 2, t.clock.now());
     await runDispatch(t.deps, { batchSize: 2, budget: { maxEmails: 2 } });
-    const res = await t.app.request("/admin/stats", auth);
+    const res = await t.app.request("/api/v1/stats", auth);
     expect(res.status).toBe(200);
     const body = await res.json();
     expect(body).toEqual({ subscribers: { active: 3 }, enrollments: { active: 3 }, deliveries: { sent: 2 }, dueNow: 1 });
@@ -45,7 +39,7 @@ describe("admin", () => {
     await runDispatch(t.deps, { maxAttempts: 1 });
     expect((await t.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriber.id) }))?.state).toBe("failed");
 
-    const res = await t.app.request("/admin/retry-failed", { method: "POST", ...auth });
+    const res = await t.app.request("/api/v1/deliveries/retry-failed", { method: "POST", ...auth });
     expect(await res.json()).toEqual({ retried: 1 });
     t.resend.reset();
     expect((await runDispatch(t.deps)).sent).toBe(1);
@@ -71,7 +65,7 @@ describe("admin", () => {
       updatedAt: t.clock.now(),
     });
 
-    const res = await t.app.request("/admin/retry-failed", { method: "POST", ...auth });
+    const res = await t.app.request("/api/v1/deliveries/retry-failed", { method: "POST", ...auth });
     expect(await res.json()).toEqual({ retried: 1 });
     const statuses = await t.db.select({ subscriberId: deliveries.subscriberId, run: deliveries.run, status: deliveries.status }).from(deliveries);
     expect(statuses).toContainEqual({ subscriberId: leaving.id, run: 1, status: "failed" });

@@ -20,7 +20,7 @@ CREATE TABLE `__new_enrollments` (
 	FOREIGN KEY (`subscriber_id`) REFERENCES `subscribers`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
--- Data move (hand-edited): the previous release had one course, so every enrollment is of the default course.
+-- Data move (hand-edited): the previous releases had one course, so every enrollment is of the default course.
 INSERT INTO `__new_enrollments`("subscriber_id", "course", "run", "state", "next_lesson", "next_send_at", "last_sent_at", "paused_until", "lease_id", "lease_until", "started_at", "completed_at", "updated_at") SELECT "subscriber_id", 'clear-skin', "run", "state", "next_lesson", "next_send_at", "last_sent_at", "paused_until", "lease_id", "lease_until", "started_at", "completed_at", "updated_at" FROM `enrollments`;--> statement-breakpoint
 DROP TABLE `enrollments`;--> statement-breakpoint
 ALTER TABLE `__new_enrollments` RENAME TO `enrollments`;--> statement-breakpoint
@@ -29,5 +29,5 @@ CREATE INDEX `enrollments_due_idx` ON `enrollments` (`course`,`state`,`next_send
 CREATE INDEX `enrollments_paused_until_idx` ON `enrollments` (`state`,`paused_until`);--> statement-breakpoint
 ALTER TABLE `subscribers` ADD `source` text DEFAULT 'form' NOT NULL;--> statement-breakpoint
 ALTER TABLE `subscribers` ADD `confirmed_via` text;--> statement-breakpoint
--- Data move (hand-edited): everyone the previous release confirmed did so by clicking a confirmation email.
+-- Data move (hand-edited): everyone the previous releases confirmed did so by clicking a confirmation email.
 UPDATE `subscribers` SET `confirmed_via` = 'link' WHERE `confirmed_at` IS NOT NULL;

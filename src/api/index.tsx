@@ -1,0 +1,34 @@
+/** @jsxImportSource hono/jsx */
+import { siteInfo } from "../routes/helpers";
+import { ReferencePage, type OpenApiDocument } from "./reference";
+import { api } from "./routes";
+import "./webhook-routes";
+
+/**
+ * The API as mounted by src/app.tsx: the routes, the OpenAPI 3.1 document generated from their
+ * schemas, and the reference page rendered from that document.
+ */
+
+const DOCUMENT = {
+  openapi: "3.1.0",
+  info: {
+    title: "Course API",
+    version: "v1",
+    description: "Enroll people in courses, manage subscribers, read course statistics and events, and register webhook endpoints.",
+  },
+};
+
+api.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+  type: "http",
+  scheme: "bearer",
+  description: "An API key from `npm run admin:key -- create <name> [--scope read|write]`.",
+});
+
+api.doc31("/api/v1/openapi.json", (c) => ({ ...DOCUMENT, servers: [{ url: c.get("deps").config.appUrl }] }));
+
+api.get("/api/v1/reference", (c) => {
+  const doc = api.getOpenAPI31Document(DOCUMENT) as unknown as OpenApiDocument;
+  return c.html(<ReferencePage doc={doc} site={siteInfo(c.get("deps").config)} />);
+});
+
+export const apiRoutes = api;
