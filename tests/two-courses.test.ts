@@ -115,6 +115,20 @@ describe("one person in two courses", () => {
     expect(subjects()).toHaveLength(sent);
   });
 
+  it("a join link names the stored person, not what was typed, and once used says 'already subscribed'", async () => {
+    await (await join("/")).confirm();
+    const second = await join("/courses/skin-basics", { course: "skin-basics", firstName: "Stranger", timeZone: "America/Denver" });
+    const link = linkIn(second.email.text, `${TEST_APP_URL}/confirm?token=`).replace(TEST_APP_URL, "");
+    const page = await (await t.app.request(link)).text();
+    expect(page).toContain("Tam");
+    expect(page).not.toContain("Stranger");
+    expect((await second.confirm()).status).toBe(200);
+    const [person] = await t.db.select().from(subscribers).where(eq(subscribers.email, EMAIL));
+    expect([person!.firstName, person!.timeZone]).toEqual(["Tam", "Europe/Berlin"]);
+    expect((await enrollmentIn("skin-basics"))?.state).toBe("active");
+    expect(await (await t.app.request(link)).text()).toContain("already subscribed");
+  });
+
   it("signing up again for a course already joined sends the manage link, and an unknown course is refused with a 400", async () => {
     await joinBoth();
     const again = await join("/courses/skin-basics", { course: "skin-basics" });

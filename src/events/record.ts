@@ -60,6 +60,18 @@ export function wakeEventsInsert(db: Db, now: number): BatchItem<"sqlite"> {
 }
 
 /**
+ * `enrollment.left` for the person's enrollments in every course but `course` that a global stop
+ * (unsubscribe, bounce, complaint) is about to stop: before that update in the batch, with its
+ * condition and `guard`. The step's own course gets its event from the lifecycle (derive.ts).
+ */
+export function otherCoursesLeftEventsInsert(db: Db, subscriberId: string, course: string, now: number, guard: SQL): BatchItem<"sqlite"> {
+  return db.run(sql`insert into events (type, subscriber_id, course_slug, lesson, payload, created_at)
+    select 'enrollment.left', e.subscriber_id, e.course, null, json_object('run', e.run, 'from', e.state, 'to', 'left'), ${now}
+    from enrollments e where e.subscriber_id = ${subscriberId} and e.course <> ${course} and e.state in ('active', 'paused', 'failed') and ${guard}
+    order by e.course`);
+}
+
+/**
  * On erasure: the person's earlier events go (their history is personal data once linked to them);
  * only `subscriber.deleted` stays, carrying the random id so connected tools can erase them too.
  */

@@ -6,7 +6,7 @@ import type { Db } from "../db/client";
 import { anonymiseVotesStatement } from "../db/feedback";
 import { DEFAULT_COURSE_SLUG, deliveries, enrollments, subscribers, suppressions } from "../db/schema";
 import { lifecycleEvents } from "../events/derive";
-import { eventInsert, forgetEvents } from "../events/record";
+import { eventInsert, forgetEvents, otherCoursesLeftEventsInsert } from "../events/record";
 import type { EventDraft } from "../events/types";
 import {
   transition,
@@ -241,6 +241,8 @@ function effectStatements(db: Db, id: string, effect: Effect, ctx: WriteContext,
     case "leaveOtherCourses":
       // Consent withdrawn (or the address refused): every other course stops too. A finished one stays finished.
       return [
+        // Events hook (issue 14): each course stopped here is left; recorded before the update.
+        otherCoursesLeftEventsInsert(db, id, slugOf(ctx), ctx.now, guard),
         db.run(sql`update enrollments set
             state = case when state = 'completed' then 'completed' else 'stopped' end,
             next_send_at = null, paused_until = null, lease_id = null, lease_until = null, updated_at = ${ctx.now}

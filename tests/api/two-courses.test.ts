@@ -1,6 +1,6 @@
 import { and, eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { enrollments, events, lessonVotes } from "../../src/db/schema";
+import { deliveries, enrollments, events, lessonVotes } from "../../src/db/schema";
 import { runDispatchAll } from "../../src/drip/dispatch-all";
 import { starterCourse, twoCourses } from "../support/courses";
 import { createSubscriber } from "../support/factories";
@@ -85,5 +85,38 @@ describe("the API with two courses", () => {
     expect(answer.status).toBe(303);
     const [vote] = await t.db.select().from(lessonVotes).where(eq(lessonVotes.subscriberId, subscriber.id));
     expect(vote).toMatchObject({ courseSlug: "skin-basics", lessonNumber: 1, vote: "helpful" });
+  });
+});
+
+describe("retry-failed with two courses", () => {
+  it("revives the failed deliveries of a failed enrollment's own course only", async () => {
+    const now = t.clock.now();
+    const subscriber = await createSubscriber(t.db, now, {}, { state: "failed", nextSendAt: null });
+    await t.db.insert(enrollments).values({ subscriberId: subscriber.id, course: starterCourse.slug, state: "paused", nextLesson: 2, nextSendAt: null, startedAt: now, updatedAt: now });
+    const failed = { subscriberId: subscriber.id, run: 1, lessonNumber: 1, status: "failed" as const, attempts: 8, createdAt: now, updatedAt: now };
+    await t.db.insert(deliveries).values([
+      { ...failed, id: "d-clear", course: "clear-skin" },
+      { ...failed, id: "d-starter", course: starterCourse.slug },
+    ]);
+    const res = await apiCall(t, write, "POST", "/api/v1/deliveries/retry-failed");
+    expect(res.status).toBe(200);
+    const rows = await t.db.select({ id: deliveries.id, status: deliveries.status }).from(deliveries).orderBy(deliveries.id);
+    expect(rows).toEqual([
+      { id: "d-clear", status: "retrying" },
+      { id: "d-starter", status: "failed" },
+    ]);
+  });
+});
+
+describe("events of a global stop with two courses", () => {
+  it("unsubscribing through the API records one enrollment.left per course the person was in", async () => {
+    const subscriber = await inBothCourses();
+    expect((await apiCall(t, write, "POST", `/api/v1/subscribers/${subscriber.id}/unsubscribe`)).status).toBe(200);
+    const left = await t.db.select().from(events).where(and(eq(events.subscriberId, subscriber.id), eq(events.type, "enrollment.left")));
+    expect(left.map((e) => e.courseSlug).sort()).toEqual(["clear-skin", "skin-basics"]);
+    expect(JSON.parse(left.find((e) => e.courseSlug === "skin-basics")!.payload)).toEqual({ run: 1, from: "active", to: "left" });
+    // Asking again changes nothing and records nothing.
+    await apiCall(t, write, "POST", `/api/v1/subscribers/${subscriber.id}/unsubscribe`);
+    expect(await t.db.select().from(events).where(and(eq(events.subscriberId, subscriber.id), eq(events.type, "enrollment.left")))).toHaveLength(2);
   });
 });
