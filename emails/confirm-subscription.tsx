@@ -20,17 +20,23 @@ export const propsSchema = z.object({
   brandName: z.string().min(1),
   postalAddress: z.string().min(1),
   appUrl: absoluteUrl,
+  /** The course the link enrols in; the gut–skin course when absent. */
+  course: z.object({ title: z.string().min(1), lessonCount: z.number().int().positive(), days: z.number().int().nonnegative() }).optional(),
 });
 export type ConfirmSubscriptionProps = z.infer<typeof propsSchema>;
 type Props = ConfirmSubscriptionProps;
 
-const courseDays = Math.max(...LESSON_META.map((lesson) => lesson.dayOffset));
+const CLEAR_SKIN = { title: COURSE_TITLE, lessonCount: LESSON_COUNT, days: Math.max(...LESSON_META.map((lesson) => lesson.dayOffset)) };
+
+/** The subject of the confirmation email for a course title. */
+export const confirmationSubject = (title: string) => (title === COURSE_TITLE ? CONFIRMATION_EMAIL.subject : `Please confirm: ${title}`);
 
 /** Double opt-in: nothing else is sent until this link is followed. */
-export default function ConfirmSubscriptionEmail({ firstName, confirmUrl, brandName, postalAddress, appUrl }: Props) {
+export default function ConfirmSubscriptionEmail({ firstName, confirmUrl, brandName, postalAddress, appUrl, course = CLEAR_SKIN }: Props) {
+  const { title, lessonCount, days: courseDays } = course;
   return (
     <Layout
-      title={CONFIRMATION_EMAIL.subject}
+      title={confirmationSubject(title)}
       preview={CONFIRMATION_EMAIL.preview}
       brandName={brandName}
       footer={
@@ -38,7 +44,7 @@ export default function ConfirmSubscriptionEmail({ firstName, confirmUrl, brandN
           brandName={brandName}
           postalAddress={postalAddress}
           appUrl={appUrl}
-          reason={`You're getting this email because someone, hopefully you, signed up for ${COURSE_TITLE} with this address.`}
+          reason={`You're getting this email because someone, hopefully you, signed up for ${title} with this address.`}
         />
       }
     >
@@ -47,7 +53,7 @@ export default function ConfirmSubscriptionEmail({ firstName, confirmUrl, brandN
       </Heading>
       <Greeting firstName={firstName} />
       <Text className={s.cls.text} style={s.paragraph}>
-        {`Thanks for signing up for ${COURSE_TITLE}, a short email course in ${LESSON_COUNT} lessons from ${brandName}.`}
+        {`Thanks for signing up for ${title}, a short email course in ${lessonCount} lessons from ${brandName}.`}
       </Text>
       <Text className={s.cls.text} style={s.paragraph}>
         Please confirm that this is your email address, so we can start sending your lessons.

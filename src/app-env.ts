@@ -1,5 +1,6 @@
 import type { Context } from "hono";
 import type { Config } from "./config";
+import type { CourseRegistry } from "./course/registry";
 import type { Db } from "./db/client";
 import type { Logger } from "./lib/logger";
 import type { Mailer } from "./mail/mailer";
@@ -14,6 +15,8 @@ export interface AppDeps {
   clock: Clock;
   config: Config;
   logger: Logger;
+  /** The courses this app runs; default: the built-in ones (src/course/registry.ts). Tests add fixture courses. */
+  courses?: CourseRegistry;
   /**
    * The client's IP address, for per-client signup limits. Default: the `cf-connecting-ip` header,
    * which Cloudflare sets at the edge (a client cannot forge it there). The Node entry passes the

@@ -1,6 +1,6 @@
 import { serve } from "@hono/node-server";
 import { createApp } from "./app";
-import { runDispatch } from "./drip/dispatch";
+import { runDispatchAll } from "./drip/dispatch-all";
 import { runWebhookDeliveries } from "./outbound/deliver";
 import { getConnInfo } from "@hono/node-server/conninfo";
 import type { Server } from "node:http";
@@ -43,10 +43,10 @@ async function main() {
   const shuttingDown = new AbortController();
   const passes = createPassRunner(
     async () => {
-      await runDispatch(deps, { signal: shuttingDown.signal });
+      await runDispatchAll(deps, { signal: shuttingDown.signal });
+      await runHousekeeping(deps);
       // Outbound webhooks after the lessons, in the same non-overlapping runner (issue 14).
       await runWebhookDeliveries(deps).catch((error: unknown) => logger.error("webhook_pass_failed", errorFields(error)));
-      await runHousekeeping(deps);
     },
     (error) => logger.error("dispatch_failed", errorFields(error)),
   );

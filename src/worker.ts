@@ -7,7 +7,7 @@ import { createDb } from "./db/client";
 import { HOUSEKEEPING_CALLS, runHousekeeping } from "./db/retention";
 import { createLogger, errorFields } from "./lib/logger";
 import { createResendMailer } from "./mail/resend";
-import { runDispatch } from "./drip/dispatch";
+import { runDispatchAll } from "./drip/dispatch-all";
 import { runWebhookDeliveries } from "./outbound/deliver";
 
 /** Worker bindings: every variable and secret from ARCHITECTURE.md arrives as a string. */
@@ -48,12 +48,12 @@ function badEnvironment(error: unknown): Response {
 }
 
 /**
- * One cron run within the Worker's subrequest budget: lessons first; then housekeeping and outbound
+ * One cron run within the Worker's subrequest budget: lessons of every course first (`runDispatchAll`); then housekeeping and outbound
  * webhooks (issue 14) only once no lesson is waiting, within what is left. Endpoint leases keep
  * runs apart.
  */
 async function cronPass(deps: AppDeps): Promise<void> {
-  const report = await runDispatch(deps);
+  const report = await runDispatchAll(deps);
   if (report.stoppedBy !== "done") return;
   let left = deps.config.dispatchBudget.maxSubrequests - report.calls;
   if (left >= HOUSEKEEPING_CALLS) {

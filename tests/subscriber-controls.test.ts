@@ -7,6 +7,7 @@ import { runDispatch } from "../src/drip/dispatch";
 import { formatLocal } from "../src/drip/schedule";
 import { keyedHash } from "../src/lib/hash";
 import { signFormToken } from "../src/lib/form-token";
+import { signedSubscriberLinks } from "../src/lib/links";
 import { signToken, verifyToken } from "../src/lib/tokens";
 import type { CapturedEmail } from "./support/fake-resend";
 import { confirmByClick, signUp } from "./support/signup";
@@ -67,6 +68,13 @@ function lessonNumbers(address: string): number[] {
   return lessonEmails(address).map((email) => Number(email.tags?.find((tag) => tag.name === "lesson")?.value));
 }
 
+/** "Stop all email": the unsubscribe link without a course (as lessons of earlier releases carried). */
+async function stopAllEmail(email: string) {
+  const subscriber = (await t.db.query.subscribers.findFirst({ where: eq(subscribers.email, email) }))!;
+  const { unsubscribeUrl } = await signedSubscriberLinks(TEST_APP_URL, t.config.appSecret, subscriber.id);
+  return post(unsubscribeUrl, { "List-Unsubscribe": "One-Click" }, {});
+}
+
 /** The links a reader finds in a lesson email. */
 function linksIn(email: CapturedEmail) {
   return {
@@ -107,7 +115,7 @@ describe("one-click unsubscribe (RFC 8058)", () => {
     expect(lesson.headers?.["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
   });
 
-  it("a mail client's one-click POST unsubscribes at once and answers 200 without a redirect or a cookie", async () => {
+  it("a mail client's one-click POST leaves the lesson's course at once and answers 200 without a redirect or a cookie", async () => {
     const { subscriber, lesson } = await subscribeAndGetLesson1("oneclick@example.com");
     const url = lesson.headers!["List-Unsubscribe"]!.slice(1, -1);
     // No Origin, no cookies: the mail provider's servers make this request, not a browser.
@@ -116,19 +124,20 @@ describe("one-click unsubscribe (RFC 8058)", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("location")).toBeNull();
     expect(res.headers.get("set-cookie")).toBeNull();
-    expect(await pageOf(res)).toContain("unsubscribed");
+    expect(await pageOf(res)).toContain("You have left Clear Skin from the Inside Out");
 
-    expect(await subscriberRow(subscriber.id)).toMatchObject({ status: "unsubscribed", unsubscribedAt: t.clock.now() });
+    // The course stops; consent to hear from the sender (other courses) stays, so nothing is suppressed.
+    expect(await subscriberRow(subscriber.id)).toMatchObject({ status: "active", unsubscribedAt: null });
     expect(await enrollmentRow(subscriber.id)).toMatchObject({ state: "stopped", nextSendAt: null });
     const hash = await keyedHash(t.config.appSecret, "oneclick@example.com");
-    expect(await t.db.query.suppressions.findFirst({ where: eq(suppressions.emailHash, hash) })).toMatchObject({ reason: "unsubscribed" });
+    expect(await t.db.query.suppressions.findFirst({ where: eq(suppressions.emailHash, hash) })).toBeUndefined();
   });
 
   it("works from any origin, because mail clients post cross-site", async () => {
     const { subscriber, links } = await subscribeAndGetLesson1("crosssite@example.com");
     const res = await post(links.unsubscribe, { "List-Unsubscribe": "One-Click" }, { origin: "https://mail.example.net", "sec-fetch-site": "cross-site" });
     expect(res.status).toBe(200);
-    expect((await subscriberRow(subscriber.id))?.status).toBe("unsubscribed");
+    expect((await enrollmentRow(subscriber.id))?.state).toBe("stopped");
   });
 
   it("accepts the one-click body as multipart/form-data too, as RFC 8058 allows", async () => {
@@ -138,18 +147,18 @@ describe("one-click unsubscribe (RFC 8058)", () => {
     const res = await t.app.request(path(links.unsubscribe), { method: "POST", body });
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/plain");
-    expect((await subscriberRow(subscriber.id))?.status).toBe("unsubscribed");
+    expect((await enrollmentRow(subscriber.id))?.state).toBe("stopped");
   });
 
-  it("repeating the one-click POST is harmless and keeps the original unsubscribe time", async () => {
+  it("repeating the one-click POST is harmless and keeps the time the course was left", async () => {
     const { subscriber, links } = await subscribeAndGetLesson1("repeat@example.com");
     const first = await post(links.unsubscribe, { "List-Unsubscribe": "One-Click" }, {});
-    const unsubscribedAt = t.clock.now();
+    const leftAt = t.clock.now();
     t.clock.advance(HOUR);
     const again = await post(links.unsubscribe, { "List-Unsubscribe": "One-Click" }, {});
     expect([first.status, again.status]).toEqual([200, 200]);
-    expect((await subscriberRow(subscriber.id))?.unsubscribedAt).toBe(unsubscribedAt);
-    expect(await t.db.$count(suppressions)).toBe(1);
+    expect((await enrollmentRow(subscriber.id))?.updatedAt).toBe(leftAt);
+    expect(await t.db.$count(suppressions)).toBe(0);
   });
 
   it("opening the unsubscribe link never unsubscribes: it shows a confirm button and a pause option", async () => {
@@ -168,14 +177,14 @@ describe("one-click unsubscribe (RFC 8058)", () => {
     expect((await enrollmentRow(subscriber.id))?.state).toBe("active");
   });
 
-  it("the page's confirm button unsubscribes and shows a confirmation page", async () => {
+  it("the page's confirm button leaves the course and shows a confirmation page with the manage link", async () => {
     const { subscriber, links } = await subscribeAndGetLesson1("button@example.com");
     const res = await post(links.unsubscribe);
     expect(res.status).toBe(200);
     const html = await pageOf(res);
-    expect(html).toContain("You're unsubscribed");
-    expect(html).toContain('href="/"');
-    expect((await subscriberRow(subscriber.id))?.status).toBe("unsubscribed");
+    expect(html).toContain("You've left this course");
+    expect(html).toMatch(/href="\/manage\/[^"]+"/);
+    expect((await enrollmentRow(subscriber.id))?.state).toBe("stopped");
   });
 
   it("pause instead, from the unsubscribe page, pauses and leads to the manage page", async () => {
@@ -189,11 +198,11 @@ describe("one-click unsubscribe (RFC 8058)", () => {
     expect(await enrollmentRow(subscriber.id)).toMatchObject({ state: "paused", pausedUntil: null, nextSendAt: null });
   });
 
-  it("opening the unsubscribe link again later says you are already unsubscribed and offers to delete your data", async () => {
+  it("opening the unsubscribe link again later says you have already left the course and offers to delete your data", async () => {
     const { links } = await subscribeAndGetLesson1("later@example.com");
     await post(links.unsubscribe, { "List-Unsubscribe": "One-Click" }, {});
     const page = await pageOf(await t.app.request(path(links.unsubscribe)));
-    expect(page).toContain("You're already unsubscribed");
+    expect(page).toContain("You've already left this course");
     expect(page).toMatch(/href="\/manage\/[^"]+\/delete"/);
     expect(page).not.toContain("Yes, unsubscribe me");
   });
@@ -204,8 +213,7 @@ describe("one-click unsubscribe (RFC 8058)", () => {
     const confirmLink = path(linkIn(t.resend.emailsTo(email).at(-1)!.text, `${TEST_APP_URL}/confirm?token=`));
     expect((await confirmByClick(t.app, confirmLink)).status).toBe(200);
     await runDispatch(t.deps);
-    const [lesson1] = lessonEmails(email);
-    await post(linksIn(lesson1!).unsubscribe, { "List-Unsubscribe": "One-Click" }, {});
+    await stopAllEmail(email);
 
     t.clock.advance(HOUR);
     const res = await confirmByClick(t.app, confirmLink);
@@ -510,7 +518,7 @@ describe("unsubscribe and delete", () => {
 
   it("signing up again after unsubscribing needs a new confirmation, then continues where it left off", async () => {
     const { subscriber, links } = await subscribeAndGetLesson1("comeback@example.com");
-    await post(links.unsubscribe, { "List-Unsubscribe": "One-Click" }, {});
+    await stopAllEmail("comeback@example.com");
     t.clock.advance(3 * DAY);
     await signUp(t, { email: "comeback@example.com", timeZone: "UTC" });
     expect((await subscriberRow(subscriber.id))?.status).toBe("pending");

@@ -1,16 +1,16 @@
 import { and, asc, count, desc, eq, gt, inArray, lte, or, sql, type SQL } from "drizzle-orm";
-import { COURSE_TITLE, LESSON_META } from "../course/meta";
+import type { Course } from "../course/course";
+import type { CourseRegistry } from "../course/registry";
 import type { Db } from "../db/client";
-import { deliveries, enrollments, events, subscribers } from "../db/schema";
+import { DEFAULT_COURSE_SLUG, deliveries, enrollments, events, subscribers } from "../db/schema";
 
 /**
- * Every database read of the API, in one place, against today's one-course schema. When courses
- * become rows (issue 12: `courseBySlug`/`allCourses`, enrollments per subscriber and course), this
- * is the module to adapt; the routes only see the shapes below. Times are ms since the epoch (UTC).
+ * Every database read of the API, in one place, over enrollments per (subscriber, course) and the
+ * course registry (src/course/registry.ts); the routes only see the shapes below. Times are ms
+ * since the epoch (UTC).
  */
 
-/** Today's one course. */
-export const DEFAULT_COURSE_SLUG = "clear-skin";
+export { DEFAULT_COURSE_SLUG };
 
 export interface CourseInfo {
   slug: string;
@@ -18,12 +18,20 @@ export interface CourseInfo {
   lessons: { number: number; slug: string; title: string }[];
 }
 
-export function allCourseInfo(): CourseInfo[] {
-  return [{ slug: DEFAULT_COURSE_SLUG, title: COURSE_TITLE, lessons: LESSON_META.map(({ number, slug, title }) => ({ number, slug, title })) }];
+const infoOf = (course: Course): CourseInfo => ({
+  slug: course.slug,
+  title: course.title,
+  lessons: course.lessons.map(({ number, slug, title }) => ({ number, slug, title })),
+});
+
+/** Every course of the registry, the default course first. */
+export function allCourseInfo(registry: CourseRegistry): CourseInfo[] {
+  return registry.allCourses().map(infoOf);
 }
 
-export function courseInfo(slug: string): CourseInfo | undefined {
-  return allCourseInfo().find((course) => course.slug === slug);
+export function courseInfo(registry: CourseRegistry, slug: string): CourseInfo | undefined {
+  const course = registry.courseBySlug(slug);
+  return course && infoOf(course);
 }
 
 /** The lifecycle states the API filters and reports by (src/lifecycle/machine.ts `stateOf`). */
@@ -47,7 +55,7 @@ export interface LessonFunnel {
 }
 
 /** Per-lesson funnel counts of a course, every run counted. */
-export async function lessonFunnels(db: Db, _courseSlug: string): Promise<LessonFunnel[]> {
+export async function lessonFunnels(db: Db, courseSlug: string): Promise<LessonFunnel[]> {
   const rows = await db
     .select({
       lesson: deliveries.lessonNumber,
@@ -57,28 +65,37 @@ export async function lessonFunnels(db: Db, _courseSlug: string): Promise<Lesson
       clicked: sql<number>`sum(${deliveries.status} in ${REACHED.clicked})`,
     })
     .from(deliveries)
+    .where(eq(deliveries.course, courseSlug))
     .groupBy(deliveries.lessonNumber);
   return rows.map((r) => ({ lesson: r.lesson, sent: Number(r.sent), delivered: Number(r.delivered), opened: Number(r.opened), clicked: Number(r.clicked) }));
 }
 
-/** Counts of a course's subscribers by lifecycle state. */
-export async function stateCounts(db: Db, _courseSlug: string): Promise<Record<string, number>> {
+/**
+ * Counts of a course's subscribers by lifecycle state (in that course): those enrolled in it, and
+ * subscribers with no enrollment at all (pending: the course they asked for is only in their link).
+ */
+export async function stateCounts(db: Db, course: Pick<Course, "slug" | "lessons">): Promise<Record<string, number>> {
+  const state = stateSql(course.lessons.length);
   const rows = await db
-    .select({ state: stateSql, n: count() })
+    .select({ state, n: count() })
     .from(subscribers)
-    .leftJoin(enrollments, eq(enrollments.subscriberId, subscribers.id))
-    .groupBy(stateSql);
+    .leftJoin(enrollments, and(eq(enrollments.subscriberId, subscribers.id), eq(enrollments.course, course.slug)))
+    .where(inCourse())
+    .groupBy(state);
   return Object.fromEntries(rows.map((r) => [r.state, r.n]));
 }
 
-const LESSONS = LESSON_META.length;
-/** `stateOf` in SQL, for filtering and counting. */
-const stateSql = sql<ApiState>`case
+/** `stateOf` in SQL for the joined enrollment of a course of `lessons` lessons, for filtering and counting. */
+const stateSql = (lessons: number) => sql<ApiState>`case
   when ${subscribers.status} <> 'active' then ${subscribers.status}
   when ${enrollments.state} is null then 'pending'
-  when ${enrollments.state} in ('active', 'stopped') and ${enrollments.nextLesson} > ${LESSONS} then 'completed'
+  when ${enrollments.state} in ('active', 'stopped') and ${enrollments.nextLesson} > ${lessons} then 'completed'
   when ${enrollments.state} = 'stopped' then 'left'
   else ${enrollments.state} end`;
+
+/** The joined course enrollment exists, or the subscriber has none in any course yet. */
+const inCourse = () =>
+  or(sql`${enrollments.subscriberId} is not null`, sql`not exists (select 1 from enrollments x where x.subscriber_id = ${subscribers.id})`)!;
 
 export type SubscriberRow = typeof subscribers.$inferSelect;
 export type EnrollmentRow = typeof enrollments.$inferSelect;
@@ -94,45 +111,56 @@ export interface Position {
   id: string;
 }
 
-/** Subscribers oldest first, after `after`; `limit` rows. */
+/**
+ * Subscribers oldest first, after `after`; `limit` rows. `state` is the state in `course` (default:
+ * the default course, `lessons` its lesson count); with `filtered`, only subscribers enrolled in
+ * `course` or not yet in any course (pending) are listed. Each row carries all its enrollments.
+ */
 export async function listSubscribers(
   db: Db,
-  filter: { course?: string; state?: ApiState; after?: Position; limit: number },
+  filter: { course: Pick<Course, "slug" | "lessons">; filtered: boolean; state?: ApiState; after?: Position; limit: number },
 ): Promise<SubscriberWithEnrollments[]> {
   const conditions: SQL[] = [];
-  if (filter.state) conditions.push(sql`${stateSql} = ${filter.state}`);
-  // Today every subscriber, pending ones included, signed up for the one course, so a course filter
-  // (already checked to name it) keeps everyone. Issue 12: filter on the course's enrollments.
-  if (filter.course && filter.course !== DEFAULT_COURSE_SLUG) return [];
+  const state = stateSql(filter.course.lessons.length);
+  if (filter.state) conditions.push(sql`${state} = ${filter.state}`);
+  if (filter.filtered) conditions.push(inCourse());
   if (filter.after) {
     const { createdAt, id } = filter.after;
     conditions.push(or(gt(subscribers.createdAt, createdAt), and(eq(subscribers.createdAt, createdAt), gt(subscribers.id, id)))!);
   }
   const rows = await db
-    .select({ subscriber: subscribers, enrollment: enrollments, state: stateSql })
+    .select({ subscriber: subscribers, state })
     .from(subscribers)
-    .leftJoin(enrollments, eq(enrollments.subscriberId, subscribers.id))
+    .leftJoin(enrollments, and(eq(enrollments.subscriberId, subscribers.id), eq(enrollments.course, filter.course.slug)))
     .where(and(...conditions))
     .orderBy(asc(subscribers.createdAt), asc(subscribers.id))
     .limit(filter.limit);
-  return rows.map(withEnrollments);
+  return withEnrollments(db, rows);
 }
 
-export async function getSubscriber(db: Db, id: string): Promise<SubscriberWithEnrollments | undefined> {
-  const [row] = await db
-    .select({ subscriber: subscribers, enrollment: enrollments, state: stateSql })
+/** One subscriber, `state` being their state in `course` (default: the default course). */
+export async function getSubscriber(db: Db, id: string, course: Pick<Course, "slug" | "lessons">): Promise<SubscriberWithEnrollments | undefined> {
+  const rows = await db
+    .select({ subscriber: subscribers, state: stateSql(course.lessons.length) })
     .from(subscribers)
-    .leftJoin(enrollments, eq(enrollments.subscriberId, subscribers.id))
+    .leftJoin(enrollments, and(eq(enrollments.subscriberId, subscribers.id), eq(enrollments.course, course.slug)))
     .where(eq(subscribers.id, id));
-  return row ? withEnrollments(row) : undefined;
+  return (await withEnrollments(db, rows))[0];
 }
 
-function withEnrollments(row: { subscriber: SubscriberRow; enrollment: EnrollmentRow | null; state: ApiState }): SubscriberWithEnrollments {
-  return {
+/** Adds every enrollment of each subscriber (one query), in the order they joined. */
+async function withEnrollments(db: Db, rows: { subscriber: SubscriberRow; state: ApiState }[]): Promise<SubscriberWithEnrollments[]> {
+  if (rows.length === 0) return [];
+  const all = await db
+    .select()
+    .from(enrollments)
+    .where(inArray(enrollments.subscriberId, rows.map((r) => r.subscriber.id)))
+    .orderBy(asc(enrollments.startedAt), asc(enrollments.course));
+  return rows.map((row) => ({
     subscriber: row.subscriber,
     state: row.state,
-    enrollments: row.enrollment ? [{ ...row.enrollment, courseSlug: DEFAULT_COURSE_SLUG }] : [],
-  };
+    enrollments: all.filter((e) => e.subscriberId === row.subscriber.id).map((e) => ({ ...e, courseSlug: e.course })),
+  }));
 }
 
 export type DeliveryRow = typeof deliveries.$inferSelect & { courseSlug: string };
@@ -140,7 +168,7 @@ export type DeliveryRow = typeof deliveries.$inferSelect & { courseSlug: string 
 /** A subscriber's deliveries, newest first (at most 500: a course has a handful of lessons per run). */
 export async function subscriberDeliveries(db: Db, subscriberId: string): Promise<DeliveryRow[]> {
   const rows = await db.select().from(deliveries).where(eq(deliveries.subscriberId, subscriberId)).orderBy(desc(deliveries.createdAt)).limit(500);
-  return rows.map((row) => ({ ...row, courseSlug: DEFAULT_COURSE_SLUG }));
+  return rows.map((row) => ({ ...row, courseSlug: row.course }));
 }
 
 export type EventRow = typeof events.$inferSelect;

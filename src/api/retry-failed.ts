@@ -20,7 +20,7 @@ export async function retryFailed(db: Db, now: number): Promise<number> {
         and(
           eq(deliveries.status, "failed"),
           sql`exists (select 1 from enrollments e join subscribers s on s.id = e.subscriber_id
-            where e.subscriber_id = ${deliveries.subscriberId} and e.run = ${deliveries.run}
+            where e.subscriber_id = ${deliveries.subscriberId} and e.course = ${deliveries.course} and e.run = ${deliveries.run}
               and e.state = 'failed' and s.status = 'active')`,
         ),
       ),

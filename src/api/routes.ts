@@ -1,8 +1,10 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
-import { deleteSubscriber, pauseUntilResumed, resume, unsubscribeWithNotice, type ControlResult as Outcome } from "../db/controls";
+import type { Course } from "../course/course";
+import { coursesOf } from "../course/registry";
+import { deleteSubscriber, leaveCourse, pauseUntilResumed, resume, unsubscribeWithNotice, type ControlResult as Outcome } from "../db/controls";
 import { lessonRatings } from "../db/feedback";
-import { findSubscriberByEmail } from "../db/subscribers";
+import { findEnrollment, findSubscriberByEmail } from "../db/subscribers";
 import { resolveTimeZone } from "../drip/schedule";
 import { AppError } from "../lib/errors";
 import { deliver } from "../routes/signup";
@@ -41,15 +43,17 @@ api.use("/api/v1/*", async (c, next) => {
   return requireApiKey(c, next);
 });
 
-function knownCourse(slug: string): q.CourseInfo {
-  const course = q.courseInfo(slug);
+/** The registered course `slug` (src/course/registry.ts); 404 in the envelope when there is none. */
+function knownCourse(c: ApiContext, slug: string): Course {
+  const course = coursesOf(c.get("deps")).courseBySlug(slug);
   if (!course) throw apiError("not_found", `No course "${slug}". GET /api/v1/courses lists them.`);
   return course;
 }
 
-async function courseWithStats(db: ApiContext["var"]["deps"]["db"], course: q.CourseInfo): Promise<z.infer<typeof s.Course>> {
-  const [funnels, states, ratings] = await Promise.all([q.lessonFunnels(db, course.slug), q.stateCounts(db, course.slug), lessonRatings(db, course.slug)]);
-  const lessons = course.lessons.map((lesson) => {
+async function courseWithStats(db: ApiContext["var"]["deps"]["db"], course: Course): Promise<z.infer<typeof s.Course>> {
+  const [funnels, states, ratings] = await Promise.all([q.lessonFunnels(db, course.slug), q.stateCounts(db, course), lessonRatings(db, course.slug)]);
+  const lessons = course.lessons.map(({ number, slug, title }) => {
+    const lesson = { number, slug, title };
     const f = funnels.find((x) => x.lesson === lesson.number);
     const r = ratings.find((x) => x.lesson === lesson.number);
     return {
@@ -72,13 +76,13 @@ api.openapi(
   createRoute({ method: "get", path: "/api/v1/courses", tags: ["Courses"], summary: "List courses with per-lesson funnel counts", security, responses: { 200: json(z.object({ data: z.array(s.Course) }), "Courses"), ...errors() } }),
   async (c) => {
     const { db } = c.get("deps");
-    return c.json({ data: await Promise.all(q.allCourseInfo().map((course) => courseWithStats(db, course))) }, 200);
+    return c.json({ data: await Promise.all(coursesOf(c.get("deps")).allCourses().map((course) => courseWithStats(db, course))) }, 200);
   },
 );
 
 api.openapi(
   createRoute({ method: "get", path: "/api/v1/courses/{course}", tags: ["Courses"], summary: "Get one course with per-lesson funnel counts", security, request: { params: s.CourseSlugParam }, responses: { 200: json(s.Course, "The course"), ...errors("not_found") } }),
-  async (c) => c.json(await courseWithStats(c.get("deps").db, knownCourse(c.req.valid("param").course)), 200),
+  async (c) => c.json(await courseWithStats(c.get("deps").db, knownCourse(c, c.req.valid("param").course)), 200),
 );
 
 api.openapi(
@@ -93,16 +97,18 @@ api.openapi(
   }),
   async (c) => {
     const { course, state, cursor, limit } = c.req.valid("query");
-    if (course) knownCourse(course);
-    const rows = await q.listSubscribers(c.get("deps").db, { course, state, after: decodePosition(cursor), limit: limit + 1 });
+    // `state` is the state in the course asked for, else in the default course.
+    const inCourse = course ? knownCourse(c, course) : coursesOf(c.get("deps")).defaultCourse;
+    const rows = await q.listSubscribers(c.get("deps").db, { course: inCourse, filtered: course !== undefined, state, after: decodePosition(cursor), limit: limit + 1 });
     const data = rows.slice(0, limit);
     const last = data.at(-1)?.subscriber;
     return c.json({ data: data.map(presentSubscriber), nextCursor: rows.length > limit && last ? encodeCursor([last.createdAt, last.id]) : null }, 200);
   },
 );
 
-async function subscriberOr404(c: ApiContext, id: string): Promise<q.SubscriberWithEnrollments> {
-  const found = await q.getSubscriber(c.get("deps").db, id);
+/** The subscriber, `state` being their state in `course` (default: the default course). */
+async function subscriberOr404(c: ApiContext, id: string, course: Course = coursesOf(c.get("deps")).defaultCourse): Promise<q.SubscriberWithEnrollments> {
+  const found = await q.getSubscriber(c.get("deps").db, id, course);
   if (!found) throw apiError("not_found", "No subscriber with that id.");
   return found;
 }
@@ -184,27 +190,29 @@ api.openapi(
     responses: { 202: json(s.EnrollResult, "The confirmation email was sent"), ...errors("bad_request", "not_found", "idempotency_conflict", "refused", "mail_unavailable") },
   }),
   async (c) => {
-    knownCourse(c.req.valid("param").course);
+    const course = knownCourse(c, c.req.valid("param").course);
     const body = c.req.valid("json");
     const { db, clock } = c.get("deps");
     const result = await withIdempotency(
       db,
       { apiKeyId: c.get("apiKey").id, key: c.req.valid("header")["idempotency-key"], request: `POST ${c.req.path} ${JSON.stringify(body)}`, now: clock() },
-      () => enroll(c, body),
+      () => enroll(c, body, course),
     );
     return c.json(result.body as z.infer<typeof s.EnrollResult>, 202);
   },
 );
 
 /** The signup path's own `deliver`, with its errors mapped onto the API's codes. */
-async function enroll(c: ApiContext, body: z.infer<typeof s.EnrollBody>) {
+async function enroll(c: ApiContext, body: z.infer<typeof s.EnrollBody>, course: Course) {
   const { db, clock } = c.get("deps");
   const before = await findSubscriberByEmail(db, body.email);
+  // Already in this course: the signup path mails the manage link; in another course only: a join link.
+  const already = before?.status === "active" && (await findEnrollment(db, before.id, course.slug)) !== undefined;
   const details = { firstName: body.firstName ?? null, timeZone: resolveTimeZone(body.timeZone) };
   try {
     await deliver(c as unknown as Parameters<typeof deliver>[0], body.email, details, clock(), async (_code, fieldErrors) => {
       throw apiError("refused", fieldErrors.email ?? fieldErrors.form ?? "The address was refused.");
-    });
+    }, course);
   } catch (error) {
     if (error instanceof AppError && error.status === 429) throw apiError("rate_limited", error.message, error.headers);
     if (error instanceof AppError && error.status === 503) throw apiError("mail_unavailable", error.message, error.headers);
@@ -212,7 +220,6 @@ async function enroll(c: ApiContext, body: z.infer<typeof s.EnrollBody>) {
     throw error;
   }
   const after = await findSubscriberByEmail(db, body.email);
-  const already = before?.status === "active";
   return {
     status: 202,
     body: {
@@ -229,20 +236,21 @@ const CONTROL_REFUSED: Record<string, string> = {
   completed: "They have completed the course.",
 };
 
-async function controlAnswer(c: ApiContext, id: string, outcome: Outcome) {
+/** The answer to a control: the subscriber afterwards (their `state` in `course`), or the refusal. */
+async function controlAnswer(c: ApiContext, id: string, outcome: Outcome, course?: Course) {
   if (!outcome.ok) {
     if (outcome.reason === "not_found") throw apiError("not_found", "No subscriber with that id.");
     throw apiError("conflict", CONTROL_REFUSED[outcome.reason] ?? "That change does not apply now.");
   }
-  return c.json({ subscriber: presentSubscriber(await subscriberOr404(c, id)), lessonOnItsWay: outcome.onItsWay }, 200);
+  return c.json({ subscriber: presentSubscriber(await subscriberOr404(c, id, course)), lessonOnItsWay: outcome.onItsWay }, 200);
 }
 
 /** A subscriber in a known course; 404 when they are not enrolled in it. */
-async function enrolled(c: ApiContext, id: string, course: string) {
-  knownCourse(course);
-  const found = await subscriberOr404(c, id);
-  if (!found.enrollments.some((e) => e.courseSlug === course)) throw apiError("not_found", `That subscriber is not enrolled in "${course}".`);
-  return found;
+async function enrolled(c: ApiContext, id: string, slug: string): Promise<Course> {
+  const course = knownCourse(c, slug);
+  const found = await subscriberOr404(c, id, course);
+  if (!found.enrollments.some((e) => e.courseSlug === slug)) throw apiError("not_found", `That subscriber is not enrolled in "${slug}".`);
+  return course;
 }
 
 const controlRoute = (path: string, summary: string, method: "post" | "delete" = "post") =>
@@ -257,27 +265,27 @@ const controlRoute = (path: string, summary: string, method: "post" | "delete" =
   });
 
 api.openapi(controlRoute("/api/v1/subscribers/{id}/courses/{course}/pause", "Pause a course until resumed"), async (c) => {
-  const { id, course } = c.req.valid("param");
-  await enrolled(c, id, course);
+  const { id, course: slug } = c.req.valid("param");
+  const course = await enrolled(c, id, slug);
   const { db, clock, config } = c.get("deps");
-  return controlAnswer(c, id, await pauseUntilResumed(db, id, { now: clock(), sendHour: config.sendHour }));
+  return controlAnswer(c, id, await pauseUntilResumed(db, id, { now: clock(), sendHour: config.sendHour, course }), course);
 });
 
 api.openapi(controlRoute("/api/v1/subscribers/{id}/courses/{course}/resume", "Resume a paused (or failed) course at the next send hour"), async (c) => {
-  const { id, course } = c.req.valid("param");
-  await enrolled(c, id, course);
+  const { id, course: slug } = c.req.valid("param");
+  const course = await enrolled(c, id, slug);
   const { db, clock, config } = c.get("deps");
-  return controlAnswer(c, id, await resume(db, id, { now: clock(), sendHour: config.sendHour }));
+  return controlAnswer(c, id, await resume(db, id, { now: clock(), sendHour: config.sendHour, course }), course);
 });
 
-// Today a subscriber has one course, so leaving it is unsubscribing (it stops all mail). With
-// several courses (issue 12) this becomes the per-course "leave".
-api.openapi(controlRoute("/api/v1/subscribers/{id}/courses/{course}", "Remove a subscriber from a course", "delete"), async (c) => {
-  const { id, course } = c.req.valid("param");
-  await enrolled(c, id, course);
-  const { db, clock, config } = c.get("deps");
-  const { outcome, onItsWay } = await unsubscribeWithNotice(db, id, clock(), config.appSecret);
-  return controlAnswer(c, id, outcome === "not_found" ? { ok: false, reason: "not_found" } : { ok: true, onItsWay });
+// Leaves that course only (as a lesson's one-click unsubscribe does): consent and other courses stay.
+// Stopping all mail is POST /api/v1/subscribers/{id}/unsubscribe.
+api.openapi(controlRoute("/api/v1/subscribers/{id}/courses/{course}", "Remove a subscriber from a course (other courses carry on)", "delete"), async (c) => {
+  const { id, course: slug } = c.req.valid("param");
+  const course = await enrolled(c, id, slug);
+  const { db, clock } = c.get("deps");
+  const { outcome, onItsWay } = await leaveCourse(db, id, course, clock());
+  return controlAnswer(c, id, outcome === "not_found" ? { ok: false, reason: "not_found" } : { ok: true, onItsWay }, course);
 });
 
 api.openapi(

@@ -1,4 +1,6 @@
 export { COURSE, LESSON_COUNT, lessonByNumber, lessonBySlug, type Lesson } from "./lessons";
+export { courseShape, defineCourse, lessonOf, lessonOfSlug, type Course, type CourseInput } from "./course";
+export { allCourses, courseBySlug, coursesOf, createCourseRegistry, DEFAULT_COURSE, DEFAULT_COURSE_SLUG, type CourseRegistry } from "./registry";
 export {
   COURSE_TITLE,
   COURSE_SLUG,

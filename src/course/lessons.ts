@@ -1,45 +1,24 @@
-import type { ReactElement } from "react";
-import type { LessonEmailProps } from "../../emails/_components/lesson-props";
-import LessonGutSkinAxis from "../../emails/lesson-1-gut-skin-axis";
-import LessonThreeSigns from "../../emails/lesson-2-three-signs";
-import LessonSupportTheGutLining from "../../emails/lesson-3-support-the-gut-lining";
-import LessonProbioticsAndPrebiotics from "../../emails/lesson-4-probiotics-and-prebiotics";
-import LessonAntiInflammatoryPlate from "../../emails/lesson-5-anti-inflammatory-plate";
-import LessonKeyTakeaways from "../../emails/lesson-6-key-takeaways";
-import { COURSE_TITLE, LESSON_COUNT, LESSON_META, type LessonMeta } from "./meta";
+import { clearSkin } from "./clear-skin";
+import { lessonOf, lessonOfSlug, type Lesson } from "./course";
 
-export interface Lesson extends LessonMeta {
-  /** The email component; render it with `renderEmail(<lesson.Email {...props} />)`. */
-  Email: (props: LessonEmailProps) => ReactElement;
-}
+/**
+ * The single-course names of earlier releases, kept so callers can move to a `Course` value one at
+ * a time: all of them mean the default course (clear-skin). New code takes a `Course`.
+ */
+export type { Lesson };
 
-/** Email component per lesson number; the metadata itself lives in meta.ts. */
-const EMAILS: Record<number, Lesson["Email"]> = {
-  1: LessonGutSkinAxis,
-  2: LessonThreeSigns,
-  3: LessonSupportTheGutLining,
-  4: LessonProbioticsAndPrebiotics,
-  5: LessonAntiInflammatoryPlate,
-  6: LessonKeyTakeaways,
-};
+/** @deprecated Take a `Course` (src/course/registry.ts); this is the default course. */
+export const COURSE = clearSkin;
 
-function withEmail(meta: LessonMeta): Lesson {
-  const Email = EMAILS[meta.number];
-  if (!Email) throw new Error(`Lesson ${meta.number} has no email component`);
-  return Object.freeze({ ...meta, Email });
-}
+/** @deprecated `course.lessons.length`. The default course's lesson count. */
+export const LESSON_COUNT: number = clearSkin.lessons.length;
 
-export const COURSE: { readonly title: typeof COURSE_TITLE; readonly lessons: readonly Lesson[] } = Object.freeze({
-  title: COURSE_TITLE,
-  lessons: Object.freeze(LESSON_META.map(withEmail)),
-});
-
-export { LESSON_COUNT };
-
+/** @deprecated `lessonOf(course, n)`. */
 export function lessonByNumber(n: number): Lesson | undefined {
-  return COURSE.lessons.find((lesson) => lesson.number === n);
+  return lessonOf(clearSkin, n);
 }
 
+/** @deprecated `lessonOfSlug(course, slug)`. */
 export function lessonBySlug(slug: string): Lesson | undefined {
-  return COURSE.lessons.find((lesson) => lesson.slug === slug);
+  return lessonOfSlug(clearSkin, slug);
 }

@@ -1,9 +1,10 @@
 import { and, eq, sql } from "drizzle-orm";
 import { hasLeft, PAUSE_WEEK_MS, type Action, type Refusal as LifecycleRefusal } from "../lifecycle/machine";
-import { step, type StoreContext } from "../lifecycle/store";
+import type { Course } from "../course/course";
+import { forCourse, step, type StoreContext } from "../lifecycle/store";
 import { keyedHash } from "../lib/hash";
 import type { Db } from "./client";
-import { deliveries } from "./schema";
+import { DEFAULT_COURSE_SLUG, deliveries } from "./schema";
 import { findEnrollment, findSubscriber, type Enrollment, type Subscriber } from "./subscribers";
 
 /**
@@ -22,10 +23,11 @@ export interface Subscription {
   enrollment: Enrollment | undefined;
 }
 
-export async function findSubscription(db: Db, subscriberId: string): Promise<Subscription | undefined> {
+/** The subscriber and their enrollment in `course` (a slug; default: the default course). */
+export async function findSubscription(db: Db, subscriberId: string, course: string = DEFAULT_COURSE_SLUG): Promise<Subscription | undefined> {
   const subscriber = await findSubscriber(db, subscriberId);
   if (!subscriber) return undefined;
-  return { subscriber, enrollment: await findEnrollment(db, subscriberId) };
+  return { subscriber, enrollment: await findEnrollment(db, subscriberId, course) };
 }
 
 /**
@@ -40,14 +42,16 @@ export type ControlResult = { ok: true; onItsWay: boolean } | { ok: false; reaso
 interface ScheduleSettings {
   now: number;
   sendHour: number;
+  /** The course whose enrollment the control acts on; default: the default course. */
+  course?: Course;
 }
 
 const NO_SUPPRESSION = async () => {
   throw new Error("controls other than unsubscribe and delete write no suppression");
 };
 
-async function control(db: Db, subscriberId: string, action: Action, { now, sendHour }: ScheduleSettings): Promise<ControlResult> {
-  const ctx: StoreContext = { now, sendHour, emailHash: NO_SUPPRESSION };
+async function control(db: Db, subscriberId: string, action: Action, { now, sendHour, course }: ScheduleSettings): Promise<ControlResult> {
+  const ctx: StoreContext = { now, sendHour: course?.sendHour ?? sendHour, emailHash: NO_SUPPRESSION, ...(course && forCourse(course)) };
   const result = await step(db, subscriberId, action, ctx);
   if (!result.ok) return { ok: false, reason: refusal(result.refusal) };
   return { ok: true, onItsWay: result.changed && result.before.inFlight };
@@ -88,6 +92,17 @@ export function restart(db: Db, subscriberId: string, schedule: ScheduleSettings
 }
 
 export type UnsubscribeOutcome = "unsubscribed" | "already_unsubscribed" | "not_found";
+
+/**
+ * Leaves one course (the one-click `List-Unsubscribe` of its lessons): that enrollment stops (a
+ * finished one stays completed); consent and every other course are untouched. Repeating it
+ * changes nothing. `onItsWay`: a lesson of this course was already with the provider.
+ */
+export async function leaveCourse(db: Db, subscriberId: string, course: Course, now: number): Promise<{ outcome: UnsubscribeOutcome; onItsWay: boolean }> {
+  const result = await step(db, subscriberId, { kind: "leaveCourse" }, { now, sendHour: 0, emailHash: NO_SUPPRESSION, ...forCourse(course) });
+  if (!result.ok) return { outcome: "not_found", onItsWay: false };
+  return { outcome: result.changed ? "unsubscribed" : "already_unsubscribed", onItsWay: result.changed && result.before.inFlight };
+}
 
 /**
  * Stops all mail at once: the subscriber is marked unsubscribed, the enrollment left (a finished
@@ -133,6 +148,7 @@ export async function lessonOnItsWay(db: Db, { subscriber, enrollment }: Subscri
     .where(
       and(
         eq(deliveries.subscriberId, subscriber.id),
+        eq(deliveries.course, enrollment.course),
         eq(deliveries.run, enrollment.run),
         eq(deliveries.lessonNumber, enrollment.nextLesson),
         eq(deliveries.status, "sending"),

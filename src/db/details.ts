@@ -2,8 +2,8 @@ import { and, eq } from "drizzle-orm";
 import { DateTime } from "luxon";
 import { MIN_GAP_MS, nextSendHourAfter, resolveTimeZone } from "../drip/schedule";
 import type { Db } from "./client";
-import { enrollments, subscribers } from "./schema";
-import { findEnrollment, findSubscriber, type Enrollment } from "./subscribers";
+import { DEFAULT_COURSE_SLUG, enrollments, subscribers } from "./schema";
+import { findEnrollment, findEnrollments, findSubscriber, type Enrollment } from "./subscribers";
 
 /**
  * The details a subscriber can fix on the manage page: first name, time zone and the local hour
@@ -61,41 +61,38 @@ function scheduledLesson(enrollment: Enrollment | undefined, now: number): (Enro
 export type DetailsOutcome = { ok: true; nextSendAt: number | null } | { ok: false; reason: "not_found" };
 
 /**
- * Saves the subscriber's details and moves their scheduled lesson, in one batch. The enrollment
- * update is conditional on the due time it read, so a dispatcher pass or a pause that changed the
- * row meanwhile wins and is not overwritten. `nextSendAt` is the lesson's due time afterwards
- * (ms, UTC), or null when nothing is scheduled.
+ * Saves the subscriber's details and moves the scheduled lesson of each of their courses, in one
+ * batch. Each enrollment update is conditional on the due time it read, so a dispatcher pass or a
+ * pause that changed the row meanwhile wins and is not overwritten. `nextSendAt` is the due time
+ * afterwards (ms, UTC) of the lesson in `course` (default: the default course), or null when
+ * nothing is scheduled there.
  */
-export async function updateDetails(db: Db, subscriberId: string, details: Details, now: number): Promise<DetailsOutcome> {
+export async function updateDetails(db: Db, subscriberId: string, details: Details, now: number, course: string = DEFAULT_COURSE_SLUG): Promise<DetailsOutcome> {
   const subscriber = await findSubscriber(db, subscriberId);
   if (!subscriber) return { ok: false, reason: "not_found" };
-  const enrollment = scheduledLesson(await findEnrollment(db, subscriberId), now);
+  const scheduled = (await findEnrollments(db, subscriberId)).flatMap((e) => scheduledLesson(e, now) ?? []);
   const saveSubscriber = db
     .update(subscribers)
     .set({ firstName: details.firstName, timeZone: details.timeZone, sendHour: details.sendHour })
     .where(eq(subscribers.id, subscriberId));
-  if (!enrollment) {
-    await saveSubscriber;
-    return { ok: true, nextSendAt: (await findEnrollment(db, subscriberId))?.nextSendAt ?? null };
-  }
-  const nextSendAt = movedDueAt({
-    dueAt: enrollment.nextSendAt,
-    oldZone: subscriber.timeZone,
-    newZone: details.timeZone,
-    sendHour: details.sendHour,
-    now,
-    lastSentAt: enrollment.lastSentAt,
-    pausedUntil: enrollment.pausedUntil,
-  });
-  const [, moved] = await db.batch([
-    saveSubscriber,
-    db
+  const moves = scheduled.map((enrollment) => {
+    const nextSendAt = movedDueAt({
+      dueAt: enrollment.nextSendAt,
+      oldZone: subscriber.timeZone,
+      newZone: details.timeZone,
+      sendHour: details.sendHour,
+      now,
+      lastSentAt: enrollment.lastSentAt,
+      pausedUntil: enrollment.pausedUntil,
+    });
+    const same = and(eq(enrollments.subscriberId, subscriberId), eq(enrollments.course, enrollment.course));
+    return db
       .update(enrollments)
       .set({ nextSendAt, updatedAt: now })
-      .where(and(eq(enrollments.subscriberId, subscriberId), eq(enrollments.nextSendAt, enrollment.nextSendAt), eq(enrollments.state, enrollment.state)))
-      .returning({ nextSendAt: enrollments.nextSendAt }),
-  ]);
-  return { ok: true, nextSendAt: moved[0]?.nextSendAt ?? (await findEnrollment(db, subscriberId))?.nextSendAt ?? null };
+      .where(and(same, eq(enrollments.nextSendAt, enrollment.nextSendAt), eq(enrollments.state, enrollment.state)));
+  });
+  await db.batch([saveSubscriber, ...moves]);
+  return { ok: true, nextSendAt: (await findEnrollment(db, subscriberId, course))?.nextSendAt ?? null };
 }
 
 /** The local hour lessons go out for this subscriber: their own choice, else the configured one. */

@@ -2,7 +2,7 @@ import { and, eq, inArray, isNotNull, lte, sql, type SQL } from "drizzle-orm";
 import { MIN_GAP_MS } from "../drip/schedule";
 import { wakeEventsInsert } from "../events/record";
 import type { Db } from "./client";
-import { deliveries, enrollments } from "./schema";
+import { DEFAULT_COURSE_SLUG, deliveries, enrollments } from "./schema";
 
 /**
  * The dispatcher's queries. Two clocks meet here: `now` is the dispatcher's clock (what is due,
@@ -50,8 +50,8 @@ export async function endExpiredPauses(db: Db, now: number): Promise<number> {
  * Due and free: active, due by `now`, not leased, the subscriber active, and — a safety net under
  * the schedule — never within MIN_GAP_MS of the previous lesson.
  */
-function dueAndFree(now: number, wallNow: number): SQL {
-  return sql`e.state = 'active' AND e.next_send_at <= ${now}
+function dueAndFree(now: number, wallNow: number, course: string): SQL {
+  return sql`e.course = ${course} AND e.state = 'active' AND e.next_send_at <= ${now}
     AND (e.lease_until IS NULL OR e.lease_until <= ${wallNow}) AND s.status = 'active'
     AND (e.last_sent_at IS NULL OR e.last_sent_at <= ${now - MIN_GAP_MS})`;
 }
@@ -81,12 +81,12 @@ function toClaimed(row: Record<string, unknown>): ClaimedRow {
  * runs out (a pass that died) makes the row claimable again. The subscriber's state is checked
  * here, so a pause or unsubscribe that landed before the claim wins.
  */
-export async function claimDue(db: Db, lease: Lease, now: number, limit: number): Promise<ClaimedRow[]> {
+export async function claimDue(db: Db, lease: Lease, now: number, limit: number, course: string = DEFAULT_COURSE_SLUG): Promise<ClaimedRow[]> {
   const result = await db.run(sql`
     UPDATE enrollments SET lease_id = ${lease.passId}, lease_until = ${lease.until}
-    WHERE subscriber_id IN (
+    WHERE course = ${course} AND subscriber_id IN (
       SELECT e.subscriber_id FROM enrollments e JOIN subscribers s ON s.id = e.subscriber_id
-      WHERE ${dueAndFree(now, lease.wallNow)}
+      WHERE ${dueAndFree(now, lease.wallNow, course)}
       ORDER BY e.next_send_at, e.subscriber_id
       LIMIT ${limit}
     )
@@ -99,11 +99,11 @@ export async function claimDue(db: Db, lease: Lease, now: number, limit: number)
  * Leases the given subscribers if they are still active and free, whatever their due time: the
  * other members of a batch whose outcome is unknown, so the batch can be sent again as a whole.
  */
-export async function claimMembers(db: Db, lease: Lease, subscriberIds: string[]): Promise<ClaimedRow[]> {
+export async function claimMembers(db: Db, lease: Lease, subscriberIds: string[], course: string = DEFAULT_COURSE_SLUG): Promise<ClaimedRow[]> {
   if (subscriberIds.length === 0) return [];
   const result = await db.run(sql`
     UPDATE enrollments SET lease_id = ${lease.passId}, lease_until = ${lease.until}
-    WHERE subscriber_id IN (${sql.join(subscriberIds.map((id) => sql`${id}`), sql`, `)})
+    WHERE course = ${course} AND subscriber_id IN (${sql.join(subscriberIds.map((id) => sql`${id}`), sql`, `)})
       AND state = 'active' AND (lease_until IS NULL OR lease_until <= ${lease.wallNow})
       AND (SELECT status FROM subscribers WHERE id = subscriber_id) = 'active'
     RETURNING ${CLAIMED_COLUMNS}
@@ -119,6 +119,7 @@ function toDelivery(row: Record<string, unknown>): Delivery {
   return {
     id: String(row.id),
     subscriberId: String(row.subscriber_id),
+    course: String(row.course),
     run: Number(row.run),
     lessonNumber: Number(row.lesson_number),
     status: String(row.status) as Delivery["status"],
@@ -142,19 +143,19 @@ function toDelivery(row: Record<string, unknown>): Delivery {
  * returns the rows as they stand: new ones, or the ones a crashed or failed pass left behind.
  * A subscriber deleted since the claim simply gets no row.
  */
-export async function upsertDeliveries(db: Db, rows: ClaimedRow[], newId: () => string, now: number): Promise<Delivery[]> {
+export async function upsertDeliveries(db: Db, rows: ClaimedRow[], newId: () => string, now: number, course: string = DEFAULT_COURSE_SLUG): Promise<Delivery[]> {
   if (rows.length === 0) return [];
   const values = sql.join(
     rows.map((row) => sql`(${newId()}, ${row.subscriberId}, ${row.run}, ${row.lessonNumber})`),
     sql`, `,
   );
   const result = await db.run(sql`
-    INSERT INTO deliveries (id, subscriber_id, run, lesson_number, status, attempts, created_at, updated_at)
-    SELECT v.column1, v.column2, v.column3, v.column4, 'sending', 0, ${now}, ${now}
+    INSERT INTO deliveries (id, subscriber_id, course, run, lesson_number, status, attempts, created_at, updated_at)
+    SELECT v.column1, v.column2, ${course}, v.column3, v.column4, 'sending', 0, ${now}, ${now}
     FROM (VALUES ${values}) AS v
     WHERE EXISTS (SELECT 1 FROM subscribers WHERE id = v.column2)
     -- A no-op update, so RETURNING gives back existing rows too.
-    ON CONFLICT (subscriber_id, run, lesson_number) DO UPDATE SET updated_at = deliveries.updated_at
+    ON CONFLICT (subscriber_id, course, run, lesson_number) DO UPDATE SET updated_at = deliveries.updated_at
     RETURNING *
   `);
   return result.rows.map((row) => toDelivery(row as Record<string, unknown>));
@@ -170,20 +171,20 @@ export async function uncertainMembers(db: Db, batchKeys: string[]): Promise<Del
 }
 
 /** Gives rows back without sending (budget spent, rate limited): they are due again at once. */
-export async function releaseLeases(db: Db, passId: string, subscriberIds: string[]): Promise<void> {
+export async function releaseLeases(db: Db, passId: string, subscriberIds: string[], course: string = DEFAULT_COURSE_SLUG): Promise<void> {
   if (subscriberIds.length === 0) return;
   await db
     .update(enrollments)
     .set({ leaseId: null, leaseUntil: null })
-    .where(and(eq(enrollments.leaseId, passId), inArray(enrollments.subscriberId, subscriberIds)));
+    .where(and(eq(enrollments.leaseId, passId), eq(enrollments.course, course), inArray(enrollments.subscriberId, subscriberIds)));
 }
 
-/** Due enrollments, for `tick --dry-run`: nothing is claimed or changed. */
-export async function listDue(db: Db, now: number, wallNow: number, limit: number) {
+/** Due enrollments of `course`, for `tick --dry-run`: nothing is claimed or changed. */
+export async function listDue(db: Db, now: number, wallNow: number, limit: number, course: string = DEFAULT_COURSE_SLUG) {
   const result = await db.run(sql`
     SELECT e.subscriber_id, e.next_lesson, e.next_send_at, s.time_zone
     FROM enrollments e JOIN subscribers s ON s.id = e.subscriber_id
-    WHERE ${dueAndFree(now, wallNow)}
+    WHERE ${dueAndFree(now, wallNow, course)}
     ORDER BY e.next_send_at, e.subscriber_id LIMIT ${limit}
   `);
   return result.rows.map((row) => ({
@@ -227,7 +228,7 @@ export interface Advance {
  * leases, still active, and still at that run and lesson, so nothing advances twice and a control
  * that landed meanwhile (it drops the lease) is not overwritten. Returns the subscribers advanced.
  */
-export function advanceEnrollments(db: Db, passId: string, advances: Advance[], now: number) {
+export function advanceEnrollments(db: Db, passId: string, advances: Advance[], now: number, course: string = DEFAULT_COURSE_SLUG) {
   const values = sql.join(
     advances.map((a) => sql`(${a.subscriberId}, ${a.run}, ${a.lessonNumber}, ${a.next.nextLesson}, ${a.next.lastSentAt}, ${a.next.nextSendAt}, ${a.next.state}, ${a.next.completedAt})`),
     sql`, `,
@@ -237,7 +238,7 @@ export function advanceEnrollments(db: Db, passId: string, advances: Advance[], 
       next_lesson = v.column4, last_sent_at = v.column5, next_send_at = v.column6, state = v.column7, completed_at = v.column8,
       lease_id = NULL, lease_until = NULL, updated_at = ${now}
     FROM (VALUES ${values}) AS v
-    WHERE enrollments.subscriber_id = v.column1 AND enrollments.lease_id = ${passId} AND enrollments.state = 'active'
+    WHERE enrollments.subscriber_id = v.column1 AND enrollments.course = ${course} AND enrollments.lease_id = ${passId} AND enrollments.state = 'active'
       AND enrollments.run = v.column2 AND enrollments.next_lesson = v.column3
     RETURNING enrollments.subscriber_id
   `);
@@ -248,11 +249,11 @@ export function advanceEnrollments(db: Db, passId: string, advances: Advance[], 
  * releases could): the lifecycle's "unsendable" step, finishing them, so they leave the due set in
  * this pass instead of being claimed and released again and again.
  */
-export function finishUnsendable(db: Db, passId: string, subscriberIds: string[], lessonCount: number, now: number) {
+export function finishUnsendable(db: Db, passId: string, subscriberIds: string[], lessonCount: number, now: number, course: string = DEFAULT_COURSE_SLUG) {
   return db.run(sql`
     UPDATE enrollments SET state = 'completed', next_send_at = NULL, paused_until = NULL,
       completed_at = coalesce(completed_at, last_sent_at, ${now}), lease_id = NULL, lease_until = NULL, updated_at = ${now}
-    WHERE lease_id = ${passId} AND next_lesson > ${lessonCount}
+    WHERE lease_id = ${passId} AND course = ${course} AND next_lesson > ${lessonCount}
       AND subscriber_id IN (${sql.join(subscriberIds.map((id) => sql`${id}`), sql`, `)})
   `);
 }
@@ -282,7 +283,7 @@ export async function markSending(db: Db, passId: string, key: string, deliveryI
     WHERE id IN (${sql.join(deliveryIds.map((id) => sql`${id}`), sql`, `)})
       AND EXISTS (
         SELECT 1 FROM enrollments e JOIN subscribers s ON s.id = e.subscriber_id
-        WHERE e.subscriber_id = deliveries.subscriber_id AND e.lease_id = ${passId}
+        WHERE e.subscriber_id = deliveries.subscriber_id AND e.course = deliveries.course AND e.lease_id = ${passId}
           AND e.state = 'active' AND s.status = 'active'
           AND e.run = deliveries.run AND e.next_lesson = deliveries.lesson_number
           AND (e.last_sent_at IS NULL OR e.last_sent_at <= ${now - MIN_GAP_MS})

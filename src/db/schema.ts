@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 /**
  * Times are integer milliseconds since the epoch (UTC). Column names are snake_case in SQL
@@ -10,6 +10,13 @@ import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqli
 /** Consent: "bounced" and "complained" are stopped like "unsubscribed", by the provider's word (src/lifecycle). */
 export const subscriberStatuses = ["pending", "active", "unsubscribed", "bounced", "complained"] as const;
 export type SubscriberStatus = (typeof subscriberStatuses)[number];
+
+/** How the person came to us: the signup form, an operator's import, or the API. */
+export const subscriberSources = ["form", "import", "api"] as const;
+export type SubscriberSource = (typeof subscriberSources)[number];
+
+/** The course of rows written before there were several courses (src/course/registry.ts). */
+export const DEFAULT_COURSE_SLUG = "clear-skin";
 
 export const subscribers = sqliteTable(
   "subscribers",
@@ -28,6 +35,10 @@ export const subscribers = sqliteTable(
     unsubscribedAt: integer(),
     /** Bumped whenever a fresh confirmation is required, so older confirmation links stop working. */
     confirmationNonce: integer().notNull().default(0),
+    /** Where the consent came from. Rows of the single-course releases came from the form. */
+    source: text({ enum: subscriberSources }).notNull().default("form"),
+    /** How consent was given: "link" (clicked a confirmation email), or as the import/API vouched; null while pending. */
+    confirmedVia: text(),
   },
   (t) => [
     uniqueIndex("subscribers_email_unique").on(t.email),
@@ -41,13 +52,15 @@ export const subscribers = sqliteTable(
 export const enrollmentStates = ["active", "paused", "completed", "failed", "stopped"] as const;
 export type EnrollmentState = (typeof enrollmentStates)[number];
 
-/** A subscriber's progress through the course: one row per subscriber. */
+/** A subscriber's progress through one course: one row per (subscriber, course). */
 export const enrollments = sqliteTable(
   "enrollments",
   {
     subscriberId: text()
-      .primaryKey()
+      .notNull()
       .references(() => subscribers.id, { onDelete: "cascade" }),
+    /** The course's slug (src/course/registry.ts). */
+    course: text().notNull().default(DEFAULT_COURSE_SLUG),
     /** Incremented on restart so each pass through the course has its own delivery rows. */
     run: integer().notNull().default(1),
     state: text({ enum: enrollmentStates }).notNull().default("active"),
@@ -66,8 +79,9 @@ export const enrollments = sqliteTable(
     updatedAt: integer().notNull(),
   },
   (t) => [
-    // "Who is due now": active rows ordered by due time.
-    index("enrollments_due_idx").on(t.state, t.nextSendAt, t.subscriberId),
+    primaryKey({ columns: [t.subscriberId, t.course] }),
+    // "Who is due now": active rows of a course ordered by due time.
+    index("enrollments_due_idx").on(t.course, t.state, t.nextSendAt, t.subscriberId),
     index("enrollments_paused_until_idx").on(t.state, t.pausedUntil),
     // The console: counts by state, what is due by lesson, who left after which lesson (covering).
     index("enrollments_state_lesson_idx").on(t.state, t.nextLesson, t.nextSendAt),
@@ -89,7 +103,7 @@ export const deliveryStatuses = [
 ] as const;
 export type DeliveryStatus = (typeof deliveryStatuses)[number];
 
-/** One row per (subscriber, course run, lesson): written before sending, so a lesson goes out once. */
+/** One row per (subscriber, course, run, lesson): written before sending, so a lesson goes out once. */
 export const deliveries = sqliteTable(
   "deliveries",
   {
@@ -97,6 +111,7 @@ export const deliveries = sqliteTable(
     subscriberId: text()
       .notNull()
       .references(() => subscribers.id, { onDelete: "cascade" }),
+    course: text().notNull().default(DEFAULT_COURSE_SLUG),
     run: integer().notNull(),
     lessonNumber: integer().notNull(),
     status: text({ enum: deliveryStatuses }).notNull().default("sending"),
@@ -119,7 +134,7 @@ export const deliveries = sqliteTable(
     complainedAt: integer(),
   },
   (t) => [
-    uniqueIndex("deliveries_subscriber_run_lesson_unique").on(t.subscriberId, t.run, t.lessonNumber),
+    uniqueIndex("deliveries_subscriber_course_run_lesson_unique").on(t.subscriberId, t.course, t.run, t.lessonNumber),
     index("deliveries_provider_message_idx").on(t.providerMessageId),
     // Settling a batch's answer finds its rows by key; only rows that were ever batched have one.
     index("deliveries_batch_key_idx").on(t.batchKey).where(sql`${t.batchKey} is not null`),

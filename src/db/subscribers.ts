@@ -1,12 +1,13 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { DateTime } from "luxon";
 import { resolveTimeZone } from "../drip/schedule";
 import type { Details } from "../lifecycle/machine";
+import type { Course } from "../course/course";
 import { eventInsert } from "../events/record";
-import { step } from "../lifecycle/store";
+import { forCourse, step } from "../lifecycle/store";
 import { newId } from "../lib/ids";
 import type { Db } from "./client";
-import { enrollments, subscribers, suppressions, type SuppressionReason } from "./schema";
+import { DEFAULT_COURSE_SLUG, enrollments, subscribers, suppressions, type SuppressionReason } from "./schema";
 
 export type Subscriber = typeof subscribers.$inferSelect;
 export type Enrollment = typeof enrollments.$inferSelect;
@@ -19,8 +20,14 @@ export async function findSubscriber(db: Db, id: string): Promise<Subscriber | u
   return db.query.subscribers.findFirst({ where: eq(subscribers.id, id) });
 }
 
-export async function findEnrollment(db: Db, subscriberId: string): Promise<Enrollment | undefined> {
-  return db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriberId) });
+/** The subscriber's enrollment in `course` (a slug; default: the default course), if any. */
+export async function findEnrollment(db: Db, subscriberId: string, course: string = DEFAULT_COURSE_SLUG): Promise<Enrollment | undefined> {
+  return db.query.enrollments.findFirst({ where: and(eq(enrollments.subscriberId, subscriberId), eq(enrollments.course, course)) });
+}
+
+/** Every enrollment of the subscriber, in the order they joined. */
+export async function findEnrollments(db: Db, subscriberId: string): Promise<Enrollment[]> {
+  return db.query.enrollments.findMany({ where: eq(enrollments.subscriberId, subscriberId), orderBy: (e, { asc }) => [asc(e.startedAt), asc(e.course)] });
 }
 
 export interface SignupInput {
@@ -87,14 +94,20 @@ export async function confirmSubscriber(
   now: number,
   schedule: ((lastSentAt: number) => number) | { sendHour: number },
   details?: Partial<Details>,
+  /** The course the link enrols in; default: the default course (links made before there were several). */
+  course?: Course,
 ): Promise<ConfirmOutcome> {
   const subscriber = await findSubscriber(db, subscriberId);
   if (!subscriber) return "invalid";
   // The function answers in the zone the subscriber will have once confirmed.
   const zone = details?.timeZone ?? subscriber.timeZone;
   const sendHour = typeof schedule === "function" ? sendHourFrom(schedule, now, zone) : schedule.sendHour;
-  const result = await step(db, subscriberId, { kind: "confirm", nonce: nonce ?? 0, details }, { now, sendHour, emailHash: async () => emailHash });
+  const ctx = { now, sendHour: course?.sendHour ?? sendHour, emailHash: async () => emailHash, ...(course && forCourse(course)) };
+  const result = await step(db, subscriberId, { kind: "confirm", nonce: nonce ?? 0, details }, ctx);
   if (!result.ok) return "invalid";
+  if (result.changed && result.before.subscriber?.status !== "active") {
+    await db.update(subscribers).set({ confirmedVia: "link" }).where(eq(subscribers.id, subscriberId));
+  }
   return result.changed ? "confirmed" : "already-active";
 }
 

@@ -1,6 +1,6 @@
 import { and, eq, inArray } from "drizzle-orm";
 import type { AppDeps } from "../app-env";
-import { LESSON_COUNT, lessonByNumber } from "../course";
+import { type Course, courseShape, coursesOf, lessonOf } from "../course";
 import {
   advanceEnrollments,
   claimDue,
@@ -18,12 +18,12 @@ import {
   type Delivery,
   type Lease,
 } from "../db/drip-queries";
-import { deliveries, enrollments } from "../db/schema";
+import { DEFAULT_COURSE_SLUG, deliveries, enrollments } from "../db/schema";
 import { newId } from "../lib/ids";
 import { maskPersonalData } from "../lib/logger";
 import { MAX_BATCH, type BatchResult, type MailError, type OutgoingEmail } from "../mail/mailer";
 import { afterLessonSent, FAILED_ENROLLMENT } from "../lifecycle/machine";
-import { COURSE_SHAPE, sendHourOf, step } from "../lifecycle/store";
+import { forCourse, sendHourOf, step } from "../lifecycle/store";
 import { keyedHash } from "../lib/hash";
 import { completedEventsInsert, sentEventsInsert } from "../events/record";
 import { composeLessonEmail, lessonTemplate } from "./lesson-email";
@@ -50,6 +50,8 @@ export interface DispatchBudget {
 }
 
 export interface DispatchOptions {
+  /** The course this pass sends; default: the registry's default course. `runDispatchAll` runs every course. */
+  course?: Course;
   budget?: Partial<DispatchBudget>;
   /** Claim size; at most the provider's batch limit. */
   batchSize?: number;
@@ -108,8 +110,11 @@ export function backoffMs(attempts: number): number {
 }
 
 /** The idempotency key of a new batch: a digest of its members. */
-export async function batchKey(members: { subscriberId: string; run: number; lessonNumber: number }[]): Promise<string> {
-  const ids = members.map((m) => `${m.subscriberId}:${m.run}:${m.lessonNumber}`).sort().join(",");
+export async function batchKey(members: { subscriberId: string; run: number; lessonNumber: number }[], course: string = DEFAULT_COURSE_SLUG): Promise<string> {
+  // The default course's keys are as before (no prefix), so a batch left uncertain by the
+  // previous release is recognised after the upgrade.
+  const prefix = course === DEFAULT_COURSE_SLUG ? "" : `${course}/`;
+  const ids = members.map((m) => `${prefix}${m.subscriberId}:${m.run}:${m.lessonNumber}`).sort().join(",");
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(ids));
   return `lessons-${[...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
@@ -133,6 +138,9 @@ type SendOutcome = "ok" | "rate_limited" | "provider_refused" | "out_of_budget";
 
 export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}): Promise<DispatchReport> {
   const { db, mailer, clock, config, logger } = deps;
+  const course = options.course ?? coursesOf(deps).defaultCourse;
+  const shape = courseShape(course);
+  const lessonCount = course.lessons.length;
   const budget: DispatchBudget = {
     maxEmails: options.budget?.maxEmails ?? config.dispatchBudget.maxEmails,
     maxMs: options.budget?.maxMs ?? config.dispatchBudget.maxMs,
@@ -185,7 +193,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       row.timeZone,
       row.lessonNumber,
       sentAt,
-      { sendHour: sendHourOf(row, config.sendHour), course: COURSE_SHAPE },
+      { sendHour: sendHourOf(row, course.sendHour ?? config.sendHour), course: shape },
     );
     return {
       subscriberId: row.subscriberId,
@@ -213,7 +221,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
         db,
         p.row.subscriberId,
         { kind: "sent", run: p.row.run, lesson: p.row.lessonNumber, sentAt },
-        { now: sentAt, sendHour: config.sendHour, emailHash: (email) => keyedHash(config.appSecret, email) },
+        { now: sentAt, sendHour: course.sendHour ?? config.sendHour, emailHash: (email) => keyedHash(config.appSecret, email), ...forCourse(course) },
         { dropLease: false },
       );
     }
@@ -233,8 +241,8 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
         // Events hook (issue 14): `lesson.sent` before the rows turn sent, `enrollment.completed` after.
         sentEventsInsert(db, batch.map((p) => p.delivery.id), key, everyone, now),
         markSent(db, batch.map((p, i) => ({ deliveryId: p.delivery.id, providerMessageId: ids[i] ?? null })), now),
-        advanceEnrollments(db, passId, batch.map((p) => advanceFrom(p.row, now)), now),
-        completedEventsInsert(db, batch.map((p) => p.row.subscriberId), now),
+        advanceEnrollments(db, passId, batch.map((p) => advanceFrom(p.row, now)), now, course.slug),
+        completedEventsInsert(db, batch.map((p) => p.row.subscriberId), now, course.slug),
         settleKey(db, key, everyone, now),
       ]),
     );
@@ -261,7 +269,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
               ? { ...FAILED_ENROLLMENT, leaseId: null, leaseUntil: null, updatedAt: now }
               : { nextSendAt: now + delay, leaseId: null, leaseUntil: null, updatedAt: now },
           )
-          .where(and(eq(enrollments.subscriberId, p.row.subscriberId), eq(enrollments.leaseId, passId))),
+          .where(and(eq(enrollments.subscriberId, p.row.subscriberId), eq(enrollments.course, course.slug), eq(enrollments.leaseId, passId))),
       ];
     });
     const [first, ...rest] = statements;
@@ -277,7 +285,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     if (fresh.length > 0) {
       await call(db.update(deliveries).set({ status: "cancelled", updatedAt: clock() }).where(inArray(deliveries.id, fresh.map((m) => m.delivery.id))));
     }
-    await call(releaseLeases(db, passId, dropped.map((m) => m.row.subscriberId)));
+    await call(releaseLeases(db, passId, dropped.map((m) => m.row.subscriberId), course.slug));
     report.cancelled += dropped.length;
   }
 
@@ -287,14 +295,14 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
    */
   async function markForSending(batch: Batch): Promise<{ key: string; members: Composed[] }> {
     const ids = (members: Composed[]) => members.map((m) => m.delivery.id);
-    let key = batch.key ?? (await batchKey(batch.members.map((m) => m.row)));
+    let key = batch.key ?? (await batchKey(batch.members.map((m) => m.row), course.slug));
     const marked = await call(markSending(db, passId, key, ids(batch.members), clock()));
     const members = batch.members.filter((m) => marked.has(m.delivery.id));
     if (members.length < batch.members.length) {
       await drop(batch.members.filter((m) => !marked.has(m.delivery.id)));
       // A new batch's key is a digest of its members: fewer members, another key.
       if (!batch.key && members.length > 0) {
-        key = await batchKey(members.map((m) => m.row));
+        key = await batchKey(members.map((m) => m.row), course.slug);
         await call(markSending(db, passId, key, ids(members), clock()));
       }
     }
@@ -349,7 +357,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     if (error.kind === "rejected") {
       // Our key, domain or request is refused: nobody can be mailed until an operator acts. Keep
       // everyone's place (no attempt counted) and stop the pass.
-      await call(releaseLeases(db, passId, members.map((m) => m.row.subscriberId)));
+      await call(releaseLeases(db, passId, members.map((m) => m.row.subscriberId), course.slug));
       logger.error("dispatch_provider_refused", { passId, status: error.status, reason: error.name, message: maskPersonalData(error.message).slice(0, 200) });
       return "provider_refused";
     }
@@ -358,7 +366,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       for (const [index, member] of members.entries()) {
         const outcome = fits(SEND_CALLS) ? await sendBatch({ key: null, members: [member] }) : "out_of_budget";
         if (outcome !== "ok") {
-          await call(releaseLeases(db, passId, members.slice(index + 1).map((m) => m.row.subscriberId)));
+          await call(releaseLeases(db, passId, members.slice(index + 1).map((m) => m.row.subscriberId), course.slug));
           return outcome;
         }
       }
@@ -374,7 +382,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     for (const [index, batch] of batches.entries()) {
       const outcome = fits(SEND_CALLS) ? await sendBatch(batch) : "out_of_budget";
       if (outcome !== "ok") {
-        await call(releaseLeases(db, passId, batches.slice(index + 1).flatMap((b) => b.members.map((m) => m.row.subscriberId))));
+        await call(releaseLeases(db, passId, batches.slice(index + 1).flatMap((b) => b.members.map((m) => m.row.subscriberId)), course.slug));
         return outcome;
       }
     }
@@ -387,13 +395,13 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
    */
   async function prepare(room: number): Promise<Batch[] | null> {
     const now = clock();
-    const taken = await call(claimDue(db, lease(), now, room));
+    const taken = await call(claimDue(db, lease(), now, room, course.slug));
     if (taken.length === 0) return null;
     report.claimed += taken.length;
     const claimed = await setAsideUnsendable(taken, now);
 
     let rows = claimed;
-    let found = await call(upsertDeliveries(db, claimed, newId, now));
+    let found = await call(upsertDeliveries(db, claimed, newId, now, course.slug));
 
     // Members of an uncertain batch go out again together: claim the ones this claim missed.
     const keys = [...new Set(found.filter(isUncertain).map((d) => d.batchKey!))];
@@ -403,7 +411,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
       const have = new Set(claimed.map((r) => r.subscriberId));
       const missing = members.filter((m) => !have.has(m.subscriberId));
       if (missing.length > 0) {
-        const extra = await call(claimMembers(db, lease(), missing.map((m) => m.subscriberId)));
+        const extra = await call(claimMembers(db, lease(), missing.map((m) => m.subscriberId), course.slug));
         report.claimed += extra.length;
         rows = [...claimed, ...extra];
         found = [...found, ...missing.filter((m) => extra.some((e) => e.subscriberId === m.subscriberId))];
@@ -423,7 +431,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     // Recorded as sent before a pass died: move on without sending again.
     const recovered = pending.filter((p) => SENT_STATUSES.has(p.delivery.status));
     if (recovered.length > 0) {
-      await call(advanceEnrollments(db, passId, recovered.map((p) => advanceFrom(p.row, p.delivery.sentAt ?? now)), now));
+      await call(advanceEnrollments(db, passId, recovered.map((p) => advanceFrom(p.row, p.delivery.sentAt ?? now)), now, course.slug));
       report.recovered += recovered.length;
     }
 
@@ -439,8 +447,8 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     // Composed concurrently: WebCrypto signs off the main thread, so the link tokens overlap.
     const composed = await Promise.all(
       toSend.map(async (p): Promise<Composed> => {
-        const lesson = lessonByNumber(p.row.lessonNumber)!;
-        return { ...p, email: await composeLessonEmail(config, lesson, await lessonTemplate(lesson, config), p.row) };
+        const lesson = lessonOf(course, p.row.lessonNumber)!;
+        return { ...p, email: await composeLessonEmail(config, lesson, await lessonTemplate(lesson, config, course), p.row, course) };
       }),
     );
     scheduled += composed.length;
@@ -471,11 +479,11 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   async function setAsideUnsendable(taken: ClaimedRow[], now: number): Promise<ClaimedRow[]> {
     const again = taken.filter((row) => claimedEver.has(row.subscriberId));
     for (const row of taken) claimedEver.add(row.subscriberId);
-    const noLesson = taken.filter((row) => !again.includes(row) && lessonByNumber(row.lessonNumber) === undefined);
+    const noLesson = taken.filter((row) => !again.includes(row) && lessonOf(course, row.lessonNumber) === undefined);
     if (noLesson.length > 0) {
-      await call(finishUnsendable(db, passId, noLesson.map((row) => row.subscriberId), LESSON_COUNT, now));
+      await call(finishUnsendable(db, passId, noLesson.map((row) => row.subscriberId), lessonCount, now, course.slug));
       // Anything else without a lesson (a number below 1) cannot be fixed here: hold it.
-      heldUntilEnd.push(...noLesson.filter((row) => row.lessonNumber <= LESSON_COUNT).map((row) => row.subscriberId));
+      heldUntilEnd.push(...noLesson.filter((row) => row.lessonNumber <= lessonCount).map((row) => row.subscriberId));
       logger.warn("dispatch_unsendable", { passId, rows: noLesson.length, reason: "no_such_lesson" });
     }
     if (again.length > 0) {
@@ -492,7 +500,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     const rows = await db
       .select({ id: enrollments.subscriberId })
       .from(enrollments)
-      .where(and(inArray(enrollments.subscriberId, ids), eq(enrollments.state, "active")));
+      .where(and(inArray(enrollments.subscriberId, ids), eq(enrollments.course, course.slug), eq(enrollments.state, "active")));
     return new Set(rows.map((r) => r.id));
   }
 
@@ -519,7 +527,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     const previous = await sending;
     if (previous !== "ok" || options.signal?.aborted) {
       if (previous === "ok") report.stoppedBy = "aborted";
-      if (batches) await call(releaseLeases(db, passId, batches.flatMap((b) => b.members.map((m) => m.row.subscriberId))));
+      if (batches) await call(releaseLeases(db, passId, batches.flatMap((b) => b.members.map((m) => m.row.subscriberId)), course.slug));
       sending = Promise.resolve(previous);
       break;
     }
@@ -538,7 +546,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
   if (last === "rate_limited" || last === "provider_refused") report.stoppedBy = last;
   if (last === "out_of_budget") report.stoppedBy = "subrequests";
   // The rows kept for an incomplete batch: free for the next pass (the budget keeps room for this).
-  if (heldUntilEnd.length > 0) await call(releaseLeases(db, passId, heldUntilEnd));
+  if (heldUntilEnd.length > 0) await call(releaseLeases(db, passId, heldUntilEnd, course.slug));
 
   report.durationMs = wallClock() - started;
   logger.info("dispatch_pass", { ...report });

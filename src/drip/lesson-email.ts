@@ -1,6 +1,6 @@
 import { createElement } from "react";
 import type { Config } from "../config";
-import { COURSE_SLUG, type Lesson, renderEmail } from "../course";
+import { type Course, DEFAULT_COURSE, type Lesson, renderEmail } from "../course";
 import { signedFeedbackLinks, signedLessonUrl, signedSubscriberLinks } from "../lib/links";
 import { headerSafe } from "../mail/compose";
 import type { OutgoingEmail } from "../mail/mailer";
@@ -12,9 +12,17 @@ import { compileTemplate, MARKERS, personalise, type Template } from "./personal
  */
 const templates = new Map<string, Promise<Template>>();
 
-export function lessonTemplate(lesson: Lesson, config: Pick<Config, "brandName" | "postalAddress" | "appUrl" | "replyTo">): Promise<Template> {
+/**
+ * The compiled template of `lesson` of `course` (default: the default course), cached per course,
+ * lesson and configuration (REPLY_TO set or not changes lesson 1's copy).
+ */
+export function lessonTemplate(
+  lesson: Lesson,
+  config: Pick<Config, "brandName" | "postalAddress" | "appUrl" | "replyTo">,
+  course: Pick<Course, "slug"> = DEFAULT_COURSE,
+): Promise<Template> {
   const repliesWelcome = config.replyTo !== undefined;
-  const key = `${lesson.number}\n${config.brandName}\n${config.postalAddress}\n${config.appUrl}\n${repliesWelcome}`;
+  const key = `${course.slug}\n${lesson.number}\n${config.brandName}\n${config.postalAddress}\n${config.appUrl}\n${repliesWelcome}`;
   let template = templates.get(key);
   if (!template) {
     template = renderEmail(
@@ -43,18 +51,20 @@ export interface LessonRecipient {
 
 /**
  * One recipient's lesson email, with RFC 8058 one-click unsubscribe headers, the feedback links,
- * and Reply-To when REPLY_TO is set.
+ * and Reply-To when REPLY_TO is set. Provider tags name the course (`course`: its slug) and the
+ * lesson number, so webhook events and reports can tell courses apart.
  */
 export async function composeLessonEmail(
   config: Config,
   lesson: Lesson,
   template: Template,
   recipient: LessonRecipient,
+  course: Pick<Course, "slug"> = DEFAULT_COURSE,
 ): Promise<OutgoingEmail> {
   const [links, viewInBrowserUrl, feedback] = await Promise.all([
-    signedSubscriberLinks(config.appUrl, config.appSecret, recipient.subscriberId),
-    signedLessonUrl(config.appUrl, config.appSecret, recipient.subscriberId, lesson),
-    signedFeedbackLinks(config.appUrl, config.appSecret, { subscriberId: recipient.subscriberId, course: COURSE_SLUG, run: recipient.run, lesson: lesson.number }),
+    signedSubscriberLinks(config.appUrl, config.appSecret, recipient.subscriberId, course.slug),
+    signedLessonUrl(config.appUrl, config.appSecret, recipient.subscriberId, lesson, course.slug),
+    signedFeedbackLinks(config.appUrl, config.appSecret, { subscriberId: recipient.subscriberId, course: course.slug, run: recipient.run, lesson: lesson.number }),
   ]);
   const { html, text } = personalise(template, { firstName: recipient.firstName, ...links, viewInBrowserUrl, ...feedback });
   return {
@@ -75,6 +85,7 @@ export async function composeLessonEmail(
     },
     tags: [
       { name: "category", value: "lesson" },
+      { name: "course", value: course.slug },
       { name: "lesson", value: String(lesson.number) },
     ],
   };

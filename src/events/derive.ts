@@ -1,13 +1,13 @@
 import type { CourseShape, EnrollmentFacts, Snapshot } from "../lifecycle/machine";
-import { DEFAULT_COURSE_SLUG } from "./record";
 import type { EventDraft, EventType } from "./types";
 
 /**
  * The events a lifecycle step implies, from the snapshot before and after it (pure). Order: the
  * subscriber's confirmation, then what happened to the enrollment, then why mail stopped.
+ * Enrollment events carry `courseSlug`, the course the step acted on (the store's `courseSlug`).
  * `lesson.sent` is not derived here: the dispatcher records it with the delivery (src/db/drip-queries.ts).
  */
-export function lifecycleEvents(subscriberId: string, before: Snapshot, next: Snapshot, course: CourseShape): EventDraft[] {
+export function lifecycleEvents(subscriberId: string, before: Snapshot, next: Snapshot, course: CourseShape, courseSlug: string): EventDraft[] {
   const draft = (type: EventType, payload: EventDraft["payload"] = {}, courseSlug: string | null = null): EventDraft => ({
     type,
     subscriberId,
@@ -22,7 +22,7 @@ export function lifecycleEvents(subscriberId: string, before: Snapshot, next: Sn
   const out: EventDraft[] = [];
   if (b.status !== "active" && n.status === "active") out.push(draft("subscriber.confirmed"));
   const enrollment = enrollmentEvent(before.enrollment, next.enrollment, course);
-  if (enrollment) out.push(draft(enrollment.type, enrollment.payload, DEFAULT_COURSE_SLUG));
+  if (enrollment) out.push(draft(enrollment.type, enrollment.payload, courseSlug));
   if (b.status !== n.status && (n.status === "unsubscribed" || n.status === "bounced" || n.status === "complained")) {
     out.push(draft(`subscriber.${n.status}`));
   }

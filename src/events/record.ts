@@ -3,8 +3,8 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Db } from "../db/client";
 import type { EventDraft } from "./types";
 
-/** Today's one course; the multi-course model (issue 12) passes the enrollment's own slug. */
-export const DEFAULT_COURSE_SLUG = "clear-skin";
+/** The default course (src/course/registry.ts); events carry their row's own course. */
+export { DEFAULT_COURSE_SLUG } from "../db/schema";
 
 /**
  * The insert of one event, written only while `guard` holds, for the same batch (transaction) as
@@ -23,7 +23,7 @@ export function eventInsert(db: Db, draft: EventDraft, now: number, guard: SQL =
  */
 export function lessonEventsInsert(db: Db, type: "lesson.sent" | "lesson.delivered" | "lesson.opened" | "lesson.clicked", which: SQL, now: number): BatchItem<"sqlite"> {
   return db.run(sql`insert into events (type, subscriber_id, course_slug, lesson, payload, created_at)
-    select ${type}, d.subscriber_id, ${DEFAULT_COURSE_SLUG}, d.lesson_number, json_object('run', d.run, 'deliveryId', d.id), ${now}
+    select ${type}, d.subscriber_id, d.course, d.lesson_number, json_object('run', d.run, 'deliveryId', d.id), ${now}
     from deliveries d where ${which} order by d.subscriber_id, d.lesson_number`);
 }
 
@@ -40,23 +40,35 @@ export function sentEventsInsert(db: Db, deliveryIds: string[], key: string, eve
 
 /**
  * `enrollment.completed` for enrollments the dispatcher's batch update just completed at `now`
- * (after `advanceEnrollments`); at most one per subscriber and run.
+ * in `course` (after `advanceEnrollments`); at most one per subscriber, course and run.
  */
-export function completedEventsInsert(db: Db, subscriberIds: string[], now: number): BatchItem<"sqlite"> {
+export function completedEventsInsert(db: Db, subscriberIds: string[], now: number, course: string): BatchItem<"sqlite"> {
   const ids = subscriberIds.length > 0 ? sql.join(subscriberIds.map((id) => sql`${id}`), sql`, `) : sql`null`;
   return db.run(sql`insert into events (type, subscriber_id, course_slug, lesson, payload, created_at)
-    select 'enrollment.completed', e.subscriber_id, ${DEFAULT_COURSE_SLUG}, null, json_object('run', e.run, 'from', 'active', 'to', 'completed'), ${now}
-    from enrollments e where e.subscriber_id in (${ids}) and e.state = 'completed' and e.completed_at = ${now} and e.updated_at = ${now}
-      and not exists (select 1 from events x where x.type = 'enrollment.completed' and x.subscriber_id = e.subscriber_id and json_extract(x.payload, '$.run') = e.run)
+    select 'enrollment.completed', e.subscriber_id, e.course, null, json_object('run', e.run, 'from', 'active', 'to', 'completed'), ${now}
+    from enrollments e where e.subscriber_id in (${ids}) and e.course = ${course} and e.state = 'completed' and e.completed_at = ${now} and e.updated_at = ${now}
+      and not exists (select 1 from events x where x.type = 'enrollment.completed' and x.subscriber_id = e.subscriber_id and x.course_slug = e.course and json_extract(x.payload, '$.run') = e.run)
     order by e.subscriber_id`);
 }
 
 /** `enrollment.resumed` for timed pauses that run out at `now` (before the update that wakes them, same condition). */
 export function wakeEventsInsert(db: Db, now: number): BatchItem<"sqlite"> {
   return db.run(sql`insert into events (type, subscriber_id, course_slug, lesson, payload, created_at)
-    select 'enrollment.resumed', e.subscriber_id, ${DEFAULT_COURSE_SLUG}, null, json_object('run', e.run, 'from', 'paused', 'to', 'active'), ${now}
+    select 'enrollment.resumed', e.subscriber_id, e.course, null, json_object('run', e.run, 'from', 'paused', 'to', 'active'), ${now}
     from enrollments e where e.state = 'paused' and e.paused_until is not null and e.paused_until <= ${now}
     order by e.subscriber_id`);
+}
+
+/**
+ * `enrollment.left` for the person's enrollments in every course but `course` that a global stop
+ * (unsubscribe, bounce, complaint) is about to stop: before that update in the batch, with its
+ * condition and `guard`. The step's own course gets its event from the lifecycle (derive.ts).
+ */
+export function otherCoursesLeftEventsInsert(db: Db, subscriberId: string, course: string, now: number, guard: SQL): BatchItem<"sqlite"> {
+  return db.run(sql`insert into events (type, subscriber_id, course_slug, lesson, payload, created_at)
+    select 'enrollment.left', e.subscriber_id, e.course, null, json_object('run', e.run, 'from', e.state, 'to', 'left'), ${now}
+    from enrollments e where e.subscriber_id = ${subscriberId} and e.course <> ${course} and e.state in ('active', 'paused', 'failed') and ${guard}
+    order by e.course`);
 }
 
 /**

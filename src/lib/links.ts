@@ -26,8 +26,10 @@ export async function signedConfirmUrl(
   nonce: number,
   now: number,
   details?: SignupDetails,
+  /** The course the confirmation enrols in (a slug); absent = the default course. */
+  course?: string,
 ) {
-  const token = await signToken(secret, { purpose: "confirm", subscriberId, nonce, expiresAt: now + CONFIRM_TOKEN_TTL_MS, details });
+  const token = await signToken(secret, { purpose: "confirm", subscriberId, nonce, expiresAt: now + CONFIRM_TOKEN_TTL_MS, details, course });
   return confirmUrl(appUrl, token);
 }
 
@@ -36,16 +38,21 @@ export interface SubscriberLinks {
   unsubscribeUrl: string;
 }
 
-export async function signedSubscriberLinks(appUrl: string, secret: string, subscriberId: string): Promise<SubscriberLinks> {
+/**
+ * The manage link (every course of the subscriber) and the unsubscribe link. With `course` (a slug)
+ * the unsubscribe link, the one in a lesson's List-Unsubscribe header, leaves that course only.
+ */
+export async function signedSubscriberLinks(appUrl: string, secret: string, subscriberId: string, course?: string): Promise<SubscriberLinks> {
   const [manage, unsubscribe] = await Promise.all([
     signToken(secret, { purpose: "manage", subscriberId }),
-    signToken(secret, { purpose: "unsubscribe", subscriberId }),
+    signToken(secret, { purpose: "unsubscribe", subscriberId, course }),
   ]);
   return { manageUrl: manageUrl(appUrl, manage), unsubscribeUrl: unsubscribeUrl(appUrl, unsubscribe) };
 }
 
-export async function signedLessonUrl(appUrl: string, secret: string, subscriberId: string, lesson: { number: number; slug: string }) {
-  const token = await signToken(secret, { purpose: "lesson", subscriberId, lesson: lesson.number });
+/** The "view in browser" link of a lesson; `course` (a slug) names its course (absent = the default course). */
+export async function signedLessonUrl(appUrl: string, secret: string, subscriberId: string, lesson: { number: number; slug: string }, course?: string) {
+  const token = await signToken(secret, { purpose: "lesson", subscriberId, lesson: lesson.number, course });
   return lessonUrl(appUrl, lesson.slug, token);
 }
 

@@ -18,8 +18,13 @@ export interface TokenClaims {
   nonce?: number;
   /** For lesson tokens: the lesson the token opens; for feedback tokens: the lesson rated. */
   lesson?: number;
-  /** For feedback tokens: the course's slug and the enrollment run the lesson was sent in. */
+  /**
+   * The course (slug) a confirm, unsubscribe, lesson or feedback token is about. Absent in
+   * confirm, unsubscribe and lesson tokens issued before there were several courses: those mean the
+   * default course.
+   */
   course?: string;
+  /** For feedback tokens: the enrollment run the lesson was sent in. */
   run?: number;
   /** Milliseconds since the epoch; absent for links that live as long as the subscriber. */
   expiresAt?: number;
@@ -81,7 +86,7 @@ export async function verifyToken(
       subscriberId: payload.sub,
       nonce: typeof payload.n === "number" ? payload.n : undefined,
       lesson: typeof payload.l === "number" ? payload.l : undefined,
-      course: typeof payload.c === "string" ? payload.c : undefined,
+      course: typeof payload.c === "string" && payload.c.length > 0 && payload.c.length <= 100 ? payload.c : undefined,
       run: typeof payload.r === "number" ? payload.r : undefined,
       expiresAt,
       details: await openDetails(secret, payload.d),

@@ -96,6 +96,8 @@ export type Action =
   | { kind: "resume" }
   | { kind: "restart" }
   | { kind: "unsubscribe" }
+  /** Leave this course only (a lesson's one-click unsubscribe); consent and other courses stay. */
+  | { kind: "leaveCourse" }
   | { kind: "bounce" }
   | { kind: "complaint" }
   | { kind: "delete" }
@@ -118,6 +120,8 @@ export type Effect =
   | { kind: "liftSuppression" }
   /** Deliveries of this run still waiting (not yet with the provider) will never be sent. */
   | { kind: "cancelPending"; run: number }
+  /** The person's enrollments in every other course stop too (consent withdrawn, address refused). */
+  | { kind: "leaveOtherCourses" }
   /** Remove every row about the person. */
   | { kind: "erase" };
 
@@ -247,7 +251,8 @@ const activate: Handler = (s, a, settings) => {
   return apply((snap) => {
     const subscriber: Partial<SubscriberFacts> = {
       status: "active",
-      confirmedAt: settings.now,
+      // Joining another course while subscribed: consent was given before, and keeps its date.
+      confirmedAt: s.subscriber!.status === "active" ? (s.subscriber!.confirmedAt ?? settings.now) : settings.now,
       unsubscribedAt: null,
       ...(details?.firstName !== undefined && { firstName: details.firstName }),
       ...(details?.timeZone !== undefined && { timeZone: details.timeZone }),
@@ -300,9 +305,12 @@ const leave = (status: "unsubscribed" | "bounced" | "complained") =>
     return {
       subscriber: { status: next, unsubscribedAt: hasLeft(old.status) && old.unsubscribedAt !== null ? old.unsubscribedAt : settings.now, confirmationNonce: old.confirmationNonce + 1 },
       enrollment: LEAVE_ENROLLMENT(s, settings.course),
-      effects: [suppress],
+      effects: [suppress, { kind: "leaveOtherCourses" }],
     };
   });
+
+/** This course stops (a finished one stays finished); the person stays subscribed to the sender. */
+const leaveCourse = apply((s, _a, settings) => ({ enrollment: LEAVE_ENROLLMENT(s, settings.course) }));
 
 /** Already unsubscribed: repeating it (RFC 8058 clients may) changes nothing. */
 const stillLeft: Handler = same;
@@ -393,44 +401,44 @@ const ENROLLED = { sent, wake: "same", giveUp: "same", unsendable: finish } sati
 export const TABLE: Record<LifecycleState, Record<ActionKind, Rule>> = {
   deleted: {
     signup: create, confirm: "invalid", pauseWeek: "not_found", pause: "not_found", resume: "not_found", restart: "not_found",
-    unsubscribe: "not_found", bounce: suppressOnly("bounced"), complaint: suppressOnly("complained"), delete: "not_found", ...NOT_MINE,
+    leaveCourse: "not_found", unsubscribe: "not_found", bounce: suppressOnly("bounced"), complaint: suppressOnly("complained"), delete: "not_found", ...NOT_MINE,
   },
   pending: {
     // A pending row keeps its details: only the owner's confirmation link may change them.
     signup: "same", confirm: activate, pauseWeek: "not_confirmed", pause: "not_confirmed", resume: "not_confirmed", restart: "not_confirmed",
-    unsubscribe: leave("unsubscribed"), bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...NOT_MINE, sent,
+    leaveCourse: "same", unsubscribe: leave("unsubscribed"), bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...NOT_MINE, sent,
   },
   active: {
     signup: "same", confirm: confirmActive, pauseWeek, pause, resume: "same", restart,
-    unsubscribe: leave("unsubscribed"), bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...ENROLLED, giveUp,
+    leaveCourse, unsubscribe: leave("unsubscribed"), bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...ENROLLED, giveUp,
   },
   paused: {
     signup: "same", confirm: confirmActive, pauseWeek, pause, resume, restart,
-    unsubscribe: leave("unsubscribed"), bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...ENROLLED, wake,
+    leaveCourse, unsubscribe: leave("unsubscribed"), bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...ENROLLED, wake,
   },
   completed: {
     signup: "same", confirm: confirmActive, pauseWeek: "completed", pause: "completed", resume: "completed", restart,
-    unsubscribe: leave("unsubscribed"), bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...ENROLLED,
+    leaveCourse: "same", unsubscribe: leave("unsubscribed"), bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...ENROLLED,
   },
   failed: {
     signup: "same", confirm: confirmActive, pauseWeek: "completed", pause: "completed", resume, restart,
-    unsubscribe: leave("unsubscribed"), bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...ENROLLED,
+    leaveCourse, unsubscribe: leave("unsubscribed"), bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...ENROLLED,
   },
   left: {
     signup: "same", confirm: confirmActive, pauseWeek: "completed", pause: "completed", resume, restart,
-    unsubscribe: leave("unsubscribed"), bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...ENROLLED,
+    leaveCourse: "same", unsubscribe: leave("unsubscribed"), bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...ENROLLED,
   },
   unsubscribed: {
     signup: signUpAgain, confirm: "invalid", pauseWeek: "not_subscribed", pause: "not_subscribed", resume: "not_subscribed", restart: "not_subscribed",
-    unsubscribe: stillLeft, bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...ENROLLED,
+    leaveCourse: "same", unsubscribe: stillLeft, bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...ENROLLED,
   },
   bounced: {
     signup: signUpAgain, confirm: "invalid", pauseWeek: "not_subscribed", pause: "not_subscribed", resume: "not_subscribed", restart: "not_subscribed",
-    unsubscribe: stillLeft, bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...ENROLLED,
+    leaveCourse: "same", unsubscribe: stillLeft, bounce: leave("bounced"), complaint: leave("complained"), delete: erase, ...ENROLLED,
   },
   complained: {
     signup: signUpAgain, confirm: "invalid", pauseWeek: "not_subscribed", pause: "not_subscribed", resume: "not_subscribed", restart: "not_subscribed",
-    unsubscribe: stillLeft, bounce: leave("complained"), complaint: leave("complained"), delete: erase, ...ENROLLED,
+    leaveCourse: "same", unsubscribe: stillLeft, bounce: leave("complained"), complaint: leave("complained"), delete: erase, ...ENROLLED,
   },
 };
 

@@ -1,11 +1,12 @@
 import { and, eq, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import { courseShape, type Course } from "../course/course";
 import { LESSON_COUNT, LESSON_META } from "../course/meta";
 import type { Db } from "../db/client";
 import { anonymiseVotesStatement } from "../db/feedback";
-import { deliveries, enrollments, subscribers, suppressions } from "../db/schema";
+import { DEFAULT_COURSE_SLUG, deliveries, enrollments, subscribers, suppressions } from "../db/schema";
 import { lifecycleEvents } from "../events/derive";
-import { eventInsert, forgetEvents } from "../events/record";
+import { eventInsert, forgetEvents, otherCoursesLeftEventsInsert } from "../events/record";
 import type { EventDraft } from "../events/types";
 import {
   transition,
@@ -26,7 +27,7 @@ import {
  * tab paused), nothing is written and the whole step runs again from a fresh read.
  */
 
-/** The one course, as the lifecycle sees it. */
+/** The default course (clear-skin), as the lifecycle sees it. */
 export const COURSE_SHAPE: CourseShape = {
   lessonCount: LESSON_COUNT,
   dayOffset: (n) => LESSON_META.find((lesson) => lesson.number === n)?.dayOffset,
@@ -38,7 +39,15 @@ export interface StoreContext {
   sendHour: number;
   /** Keyed hash of an address, for the suppression list. */
   emailHash(email: string): Promise<string>;
+  /** The course's shape; default: the default course's. Pass `...forCourse(course)` to set both. */
   course?: CourseShape;
+  /** The slug of the course whose enrollment this step reads and writes; default: the default course. */
+  courseSlug?: string;
+}
+
+/** The store context fields for `course`: its slug and its shape. */
+export function forCourse(course: Course): { course: CourseShape; courseSlug: string } {
+  return { course: courseShape(course), courseSlug: course.slug };
 }
 
 export interface StoreOptions {
@@ -69,12 +78,13 @@ export function sendHourOf(subscriber: { sendHour?: number | null } | null, fall
 
 const ATTEMPTS = 5;
 
-export async function readSnapshot(db: Db, subscriberId: string): Promise<{ snapshot: Snapshot; row: SubscriberRow | undefined }> {
+/** The subscriber and their enrollment in `course` (default: the default course), as the lifecycle sees them. */
+export async function readSnapshot(db: Db, subscriberId: string, course: string = DEFAULT_COURSE_SLUG): Promise<{ snapshot: Snapshot; row: SubscriberRow | undefined }> {
   const [row, enrollment] = await Promise.all([
     db.query.subscribers.findFirst({ where: eq(subscribers.id, subscriberId) }),
-    db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriberId) }),
+    db.query.enrollments.findFirst({ where: and(eq(enrollments.subscriberId, subscriberId), eq(enrollments.course, course)) }),
   ]);
-  const inFlight = enrollment ? await lessonInFlight(db, subscriberId, enrollment.run, enrollment.nextLesson) : false;
+  const inFlight = enrollment ? await lessonInFlight(db, subscriberId, course, enrollment.run, enrollment.nextLesson) : false;
   return { row, snapshot: { subscriber: row ? subscriberFacts(row) : null, enrollment: enrollment ? enrollmentFacts(enrollment) : null, inFlight } };
 }
 
@@ -89,13 +99,13 @@ function enrollmentFacts(row: EnrollmentRow): EnrollmentFacts {
 }
 
 /** A delivery row of this lesson marked as handed to the provider, outcome not yet recorded. */
-function inFlightSql(subscriberId: string, run: SQL | number, lesson: SQL | number): SQL {
-  return sql`exists (select 1 from deliveries d where d.subscriber_id = ${subscriberId} and d.run = ${run}
+function inFlightSql(subscriberId: string, course: string, run: SQL | number, lesson: SQL | number): SQL {
+  return sql`exists (select 1 from deliveries d where d.subscriber_id = ${subscriberId} and d.course = ${course} and d.run = ${run}
     and d.lesson_number = ${lesson} and d.status = 'sending' and d.batch_key is not null)`;
 }
 
-async function lessonInFlight(db: Db, subscriberId: string, run: number, lesson: number): Promise<boolean> {
-  const result = await db.run(sql`select ${inFlightSql(subscriberId, run, lesson)} as x`);
+async function lessonInFlight(db: Db, subscriberId: string, course: string, run: number, lesson: number): Promise<boolean> {
+  const result = await db.run(sql`select ${inFlightSql(subscriberId, course, run, lesson)} as x`);
   return Number(result.rows[0]?.x) === 1;
 }
 
@@ -104,16 +114,16 @@ function subscriberIs(id: string, s: SubscriberFacts | null): SQL {
   return sql`exists (select 1 from subscribers where id = ${id} and status = ${s.status} and confirmation_nonce = ${s.confirmationNonce})`;
 }
 
-function enrollmentIs(id: string, e: EnrollmentFacts | null): SQL {
-  if (!e) return sql`not exists (select 1 from enrollments where subscriber_id = ${id})`;
-  return sql`exists (select 1 from enrollments where subscriber_id = ${id} and state = ${e.state} and run = ${e.run}
+function enrollmentIs(id: string, course: string, e: EnrollmentFacts | null): SQL {
+  if (!e) return sql`not exists (select 1 from enrollments where subscriber_id = ${id} and course = ${course})`;
+  return sql`exists (select 1 from enrollments where subscriber_id = ${id} and course = ${course} and state = ${e.state} and run = ${e.run}
     and next_lesson = ${e.nextLesson} and next_send_at is ${e.nextSendAt} and last_sent_at is ${e.lastSentAt}
     and paused_until is ${e.pausedUntil})`;
 }
 
-function inFlightIs(id: string, s: Snapshot): SQL {
+function inFlightIs(id: string, course: string, s: Snapshot): SQL {
   if (!s.enrollment) return sql`1`;
-  const check = inFlightSql(id, s.enrollment.run, s.enrollment.nextLesson);
+  const check = inFlightSql(id, course, s.enrollment.run, s.enrollment.nextLesson);
   return s.inFlight ? check : sql`not ${check}`;
 }
 
@@ -126,14 +136,14 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b)
  */
 export async function step(db: Db, subscriberId: string, action: Action, ctx: StoreContext, options: StoreOptions = {}): Promise<StepResult> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    const { snapshot, row } = await readSnapshot(db, subscriberId);
+    const { snapshot, row } = await readSnapshot(db, subscriberId, ctx.courseSlug ?? DEFAULT_COURSE_SLUG);
     const outcome = transition(snapshot, action, { now: ctx.now, sendHour: sendHourOf(row ?? null, ctx.sendHour), course: ctx.course ?? COURSE_SHAPE });
     if (!outcome.ok) return outcome;
     if (!outcome.changed && !options.extra) return { ok: true, changed: false, before: snapshot, snapshot, subscriberId: row?.id ?? null };
     const needsHash = outcome.effects.some((e) => e.kind !== "cancelPending");
     const hash = row && needsHash ? await ctx.emailHash(row.email) : undefined;
     // Events hook (issue 14): the step's events go into the same conditional batch.
-    const events = lifecycleEvents(subscriberId, snapshot, outcome.next, ctx.course ?? COURSE_SHAPE);
+    const events = lifecycleEvents(subscriberId, snapshot, outcome.next, ctx.course ?? COURSE_SHAPE, slugOf(ctx));
     if (await write(db, subscriberId, snapshot, outcome, { ...ctx, hash, ...options, events })) {
       return { ok: true, changed: outcome.changed, before: snapshot, snapshot: outcome.next, subscriberId: row?.id ?? null };
     }
@@ -147,10 +157,13 @@ interface WriteContext extends StoreContext, StoreOptions {
   events: EventDraft[];
 }
 
+const slugOf = (ctx: StoreContext) => ctx.courseSlug ?? DEFAULT_COURSE_SLUG;
+
 /** Writes the difference between `before` and the outcome; true if it applied. */
 async function write(db: Db, id: string, before: Snapshot, outcome: Extract<Outcome, { ok: true }>, ctx: WriteContext): Promise<boolean> {
   const { next, effects } = outcome;
-  const guard = and(subscriberIs(id, before.subscriber), enrollmentIs(id, before.enrollment), inFlightIs(id, before))!;
+  const course = slugOf(ctx);
+  const guard = and(subscriberIs(id, before.subscriber), enrollmentIs(id, course, before.enrollment), inFlightIs(id, course, before))!;
   if (effects.some((e) => e.kind === "erase")) {
     const events = [forgetEvents(db, id, guard), ...ctx.events.map((e) => eventInsert(db, e, ctx.now, guard))];
     await db.batch([...(ctx.extra?.(guard) ?? []), ...events, ...eraseStatements(db, id, ctx.hash, ctx.now)] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
@@ -169,8 +182,8 @@ async function write(db: Db, id: string, before: Snapshot, outcome: Extract<Outc
   }
   if (before.subscriber && next.subscriber && !same(before.subscriber, next.subscriber)) {
     // Our enrollment write changed the rows the guard reads: from here on, expect its result.
-    const afterEnrollment = enrollmentChanged ? enrollmentIs(id, next.enrollment) : enrollmentIs(id, before.enrollment);
-    const subscriberGuard = and(subscriberIs(id, before.subscriber), afterEnrollment, inFlightIs(id, before))!;
+    const afterEnrollment = enrollmentChanged ? enrollmentIs(id, course, next.enrollment) : enrollmentIs(id, course, before.enrollment);
+    const subscriberGuard = and(subscriberIs(id, before.subscriber), afterEnrollment, inFlightIs(id, course, before))!;
     const { status, confirmationNonce, firstName, timeZone, unsubscribedAt, confirmedAt } = next.subscriber;
     pivot =
       statements.push(
@@ -190,15 +203,15 @@ async function write(db: Db, id: string, before: Snapshot, outcome: Extract<Outc
 
 function enrollmentWrite(db: Db, id: string, before: EnrollmentFacts | null, e: EnrollmentFacts, guard: SQL, ctx: WriteContext): BatchItem<"sqlite"> {
   if (!before) {
-    return db.run(sql`insert into enrollments (subscriber_id, run, state, next_lesson, next_send_at, last_sent_at, paused_until, started_at, completed_at, updated_at)
-      select ${id}, ${e.run}, ${e.state}, ${e.nextLesson}, ${e.nextSendAt}, ${e.lastSentAt}, ${e.pausedUntil}, ${e.startedAt}, ${e.completedAt}, ${ctx.now}
+    return db.run(sql`insert into enrollments (subscriber_id, course, run, state, next_lesson, next_send_at, last_sent_at, paused_until, started_at, completed_at, updated_at)
+      select ${id}, ${slugOf(ctx)}, ${e.run}, ${e.state}, ${e.nextLesson}, ${e.nextSendAt}, ${e.lastSentAt}, ${e.pausedUntil}, ${e.startedAt}, ${e.completedAt}, ${ctx.now}
       where ${guard}
-      on conflict (subscriber_id) do nothing`);
+      on conflict (subscriber_id, course) do nothing`);
   }
   return db
     .update(enrollments)
     .set({ ...e, updatedAt: ctx.now, ...(ctx.dropLease !== false && { leaseId: null, leaseUntil: null }) })
-    .where(and(eq(enrollments.subscriberId, id), guard))
+    .where(and(eq(enrollments.subscriberId, id), eq(enrollments.course, slugOf(ctx)), guard))
     .returning({ id: enrollments.subscriberId });
 }
 
@@ -218,11 +231,22 @@ function effectStatements(db: Db, id: string, effect: Effect, ctx: WriteContext,
           .where(
             and(
               eq(deliveries.subscriberId, id),
+              eq(deliveries.course, slugOf(ctx)),
               eq(deliveries.run, effect.run),
               or(eq(deliveries.status, "retrying"), and(eq(deliveries.status, "sending"), isNull(deliveries.batchKey))),
               guard,
             ),
           ),
+      ];
+    case "leaveOtherCourses":
+      // Consent withdrawn (or the address refused): every other course stops too. A finished one stays finished.
+      return [
+        // Events hook (issue 14): each course stopped here is left; recorded before the update.
+        otherCoursesLeftEventsInsert(db, id, slugOf(ctx), ctx.now, guard),
+        db.run(sql`update enrollments set
+            state = case when state = 'completed' then 'completed' else 'stopped' end,
+            next_send_at = null, paused_until = null, lease_id = null, lease_until = null, updated_at = ${ctx.now}
+          where subscriber_id = ${id} and course <> ${slugOf(ctx)} and state in ('active', 'paused', 'failed') and ${guard}`),
       ];
     case "erase":
       return [];

@@ -1,6 +1,7 @@
 import { createElement, type FunctionComponent } from "react";
 import AlreadySubscribed from "../../emails/already-subscribed";
-import ConfirmSubscription from "../../emails/confirm-subscription";
+import ConfirmSubscription, { confirmationSubject } from "../../emails/confirm-subscription";
+import type { Course } from "../course/course";
 import type { Config } from "../config";
 import { CONFIRMATION_EMAIL, renderEmail } from "../course";
 import { ALREADY_SUBSCRIBED_EMAIL } from "../course/meta";
@@ -35,11 +36,13 @@ async function composeTransactional<P extends object>(
 
 const site = (config: Config) => ({ brandName: config.brandName, postalAddress: config.postalAddress, appUrl: config.appUrl });
 
-export function composeConfirmation(config: Config, to: Recipient, confirmUrl: string): Promise<OutgoingEmail> {
+/** The double opt-in email; with `course`, for that course (default: the default course's copy). */
+export function composeConfirmation(config: Config, to: Recipient, confirmUrl: string, course?: Course): Promise<OutgoingEmail> {
+  const about = course && { title: course.title, lessonCount: course.lessons.length, days: Math.max(...course.lessons.map((l) => l.dayOffset)) };
   return composeTransactional(config, to, {
     Component: ConfirmSubscription,
-    props: { firstName: to.firstName, confirmUrl, ...site(config) },
-    subject: CONFIRMATION_EMAIL.subject,
+    props: { firstName: to.firstName, confirmUrl, ...site(config), ...(about && { course: about }) },
+    subject: about ? confirmationSubject(about.title) : CONFIRMATION_EMAIL.subject,
     category: "confirmation",
   });
 }

@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import { COURSE } from "../course";
+import { DEFAULT_COURSE, type Course } from "../course";
 import { MessagePage, type SiteInfo } from "./layout";
 
 /**
@@ -7,13 +7,13 @@ import { MessagePage, type SiteInfo } from "./layout";
  * previews fetch every link in an email, and consent needs a person. The button POSTs the token
  * (in the body, not the URL) to `/confirm`.
  */
-export function ConfirmPage(props: { site: SiteInfo; token: string; firstName: string | null }) {
+export function ConfirmPage(props: { site: SiteInfo; token: string; firstName: string | null; course?: Course }) {
   return (
     <MessagePage title="Confirm your subscription" site={props.site}>
       {/* No lesson is named here: a returning subscriber continues where they left off. */}
       <p class="lead">
         {props.firstName ? `${props.firstName}, please` : "Please"} press the button to confirm your subscription to{" "}
-        <cite>{COURSE.title}</cite>.
+        <cite>{(props.course ?? DEFAULT_COURSE).title}</cite>.
       </p>
       <form method="post" action="/confirm">
         <input type="hidden" name="token" value={props.token} />

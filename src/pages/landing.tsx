@@ -1,5 +1,5 @@
 /** @jsxImportSource hono/jsx */
-import { COURSE } from "../course";
+import { DEFAULT_COURSE, type Course } from "../course";
 import type { Child } from "hono/jsx";
 import { Layout, type SiteInfo } from "./layout";
 
@@ -18,18 +18,33 @@ export interface SignupFormState {
 export const LANDING_DESCRIPTION =
   "A free six-lesson email course on the gut–skin axis: what your gut may have to do with your acne, and gentle, food-first steps you can take.";
 
-export function LandingPage(props: { site: SiteInfo; sendHour: number; form?: SignupFormState }) {
+/**
+ * A course's landing page with its signup form. The default course (no `course` given, or the
+ * default one) is the site's home page at `/`; any course also lives at `/courses/<slug>`.
+ */
+export function LandingPage(props: { site: SiteInfo; sendHour: number; form?: SignupFormState; course?: Course; isDefault?: boolean }) {
+  const course = props.course ?? DEFAULT_COURSE;
+  const isDefault = props.isDefault ?? course.slug === DEFAULT_COURSE.slug;
   const form = props.form ?? {};
   const errors = form.errors ?? {};
   const scripts = ["/assets/timezone.js"];
   if (form.turnstileSiteKey) scripts.push("https://challenges.cloudflare.com/turnstile/v0/api.js");
   return (
-    <Layout title={COURSE.title} site={props.site} scripts={scripts} summary={{ description: LANDING_DESCRIPTION, url: `${props.site.appUrl ?? ""}/` }}>
-      <h1>{COURSE.title}</h1>
-      <p class="lead">
-        A free six-lesson email course on the gut–skin axis: what your gut may have to do with your acne, and gentle,
-        food-first steps you can take. Acne is a messenger, not an enemy.
-      </p>
+    <Layout
+      title={course.title}
+      site={props.site}
+      scripts={scripts}
+      summary={{ description: isDefault ? LANDING_DESCRIPTION : course.description, url: `${props.site.appUrl ?? ""}${isDefault ? "/" : `/courses/${course.slug}`}` }}
+    >
+      <h1>{course.title}</h1>
+      {isDefault ? (
+        <p class="lead">
+          A free six-lesson email course on the gut–skin axis: what your gut may have to do with your acne, and gentle,
+          food-first steps you can take. Acne is a messenger, not an enemy.
+        </p>
+      ) : (
+        <p class="lead">{course.description}</p>
+      )}
 
       <section class="card" aria-labelledby="signup-heading">
         <h2 id="signup-heading" class="flush">
@@ -56,6 +71,7 @@ export function LandingPage(props: { site: SiteInfo; sendHour: number; form?: Si
             error={errors.firstName}
           />
           <input type="hidden" name="timeZone" value={form.timeZone ?? ""} />
+          {!isDefault && <input type="hidden" name="course" value={course.slug} />}
           {form.formToken && <input type="hidden" name="formToken" value={form.formToken} />}
           <div class="hp" aria-hidden="true">
             <label for="website">Leave this field empty</label>
@@ -64,7 +80,7 @@ export function LandingPage(props: { site: SiteInfo; sendHour: number; form?: Si
           {form.turnstileSiteKey && <div class="cf-turnstile" data-sitekey={form.turnstileSiteKey} />}
           <button type="submit">Send me the course</button>
           <p class="hint">
-            We'll email you a link to confirm. One lesson every few days, at {formatHour(props.sendHour)} your time. Pause or leave
+            We'll email you a link to confirm. One lesson every few days, at {formatHour(course.sendHour ?? props.sendHour)} your time. Pause or leave
             with one click from any email.
           </p>
         </form>
@@ -72,7 +88,7 @@ export function LandingPage(props: { site: SiteInfo; sendHour: number; form?: Si
 
       <h2>What you'll learn</h2>
       <ol class="lessons">
-        {COURSE.lessons.map((lesson) => (
+        {course.lessons.map((lesson) => (
           <li>
             <strong>{lesson.title}</strong>
             {lesson.summary}
@@ -121,5 +137,24 @@ function TextField(props: {
         </p>
       )}
     </div>
+  );
+}
+
+/** `/courses`: every course the service runs, each with its description and a link to its page. */
+export function CoursesPage(props: { site: SiteInfo; courses: readonly Course[] }) {
+  return (
+    <Layout title="All courses" site={props.site} summary={{ description: "Free email courses: pick one, one lesson every few days.", url: `${props.site.appUrl ?? ""}/courses` }}>
+      <h1>All courses</h1>
+      <ul class="lessons">
+        {props.courses.map((course) => (
+          <li>
+            <strong>
+              <a href={`/courses/${course.slug}`}>{course.title}</a>
+            </strong>
+            {`${course.description} ${course.lessons.length} lessons.`}
+          </li>
+        ))}
+      </ul>
+    </Layout>
   );
 }

@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
-import { COURSE, LESSON_COUNT, lessonByNumber } from "../course";
+import { DEFAULT_COURSE, lessonOf, type Course } from "../course";
+import type { Enrollment } from "../db/subscribers";
 import type { Subscription } from "../db/controls";
 import { formatLocal } from "../drip/schedule";
 import { FORM_TOKEN_FIELD } from "../lib/form-token";
@@ -14,6 +15,7 @@ export const DONE_MESSAGES = {
   restarted: "Done: the course starts again from lesson 1. The time it arrives is below.",
   unsubscribed: "You're unsubscribed. We won't send you any more lessons.",
   details: "Saved: your details are up to date.",
+  left: "Done: you've left that course. Your other courses carry on.",
 } as const;
 export type DoneKey = keyof typeof DONE_MESSAGES;
 
@@ -63,6 +65,10 @@ export interface ManagePageProps {
   details: DetailsFormState;
   /** A lesson was already with our email provider when the lessons were paused or stopped. */
   onItsWay?: boolean;
+  /** The course the main part of the page is about; default: the default course. */
+  course?: Course;
+  /** The subscriber's other courses, each with its own progress and controls. */
+  others?: { course: Course; enrollment: Enrollment }[];
 }
 
 /** Said when a pause or unsubscribe landed while a lesson was already handed to the provider. */
@@ -117,12 +123,13 @@ function doneMessage(done: DoneKey, next: { number: number } | undefined, when: 
   return `Saved: your details are up to date. Lesson ${next.number} now arrives on ${when}.`;
 }
 
-export function ManagePage({ site, subscription, base, now, done, formToken, details, onItsWay }: ManagePageProps) {
+export function ManagePage({ site, subscription, base, now, done, formToken, details, onItsWay, course = DEFAULT_COURSE, others = [] }: ManagePageProps) {
   const { subscriber, enrollment } = subscription;
+  const LESSON_COUNT = course.lessons.length;
   const state = courseState(subscription, now);
   const receiving = state.kind === "active" || state.kind === "paused" || state.kind === "paused-until";
   const received = enrollment ? Math.min(Math.max(enrollment.nextLesson - 1, 0), LESSON_COUNT) : 0;
-  const next = enrollment && receiving ? lessonByNumber(enrollment.nextLesson) : undefined;
+  const next = enrollment && receiving ? lessonOf(course, enrollment.nextLesson) : undefined;
   const subscribed = subscriber.status === "active";
   const greeting = subscriber.firstName ? `Hi ${subscriber.firstName}, here` : "Here";
 
@@ -137,7 +144,7 @@ export function ManagePage({ site, subscription, base, now, done, formToken, det
     <Layout title="Manage your lessons" site={site}>
       <h1>Manage your lessons</h1>
       <p class="lead">
-        {greeting} is where you are in <cite>{COURSE.title}</cite>.
+        {greeting} is where you are in <cite>{course.title}</cite>.
       </p>
       {done && (
         <p class="notice" role="status">
@@ -175,6 +182,15 @@ export function ManagePage({ site, subscription, base, now, done, formToken, det
           <dd>{subscriber.timeZone}</dd>
         </dl>
       </section>
+
+      {others.length > 0 && subscribed && (
+        <section aria-labelledby="other-courses-heading">
+          <h2 id="other-courses-heading">Your other courses</h2>
+          {others.map((other) => (
+            <OtherCourse {...other} base={base} formToken={formToken} now={now} timeZone={subscriber.timeZone} />
+          ))}
+        </section>
+      )}
 
       <DetailsForm action={`${base}/details`} formToken={formToken} state={details} />
 
@@ -233,7 +249,12 @@ export function ManagePage({ site, subscription, base, now, done, formToken, det
 
       <section aria-labelledby="leave-heading">
         <h2 id="leave-heading">{subscribed ? "Leave" : "Your data"}</h2>
-        {subscribed && <p>Unsubscribe to stop all lessons. Delete your data to also erase your address, name and progress.</p>}
+        {subscribed && (
+          <p>
+            Unsubscribe to stop all email from us, in every course. Delete your data to also erase your address, name and
+            progress.
+          </p>
+        )}
         {state.kind === "unsubscribed" && (
           <p>
             We won't email you. Want the course again? <a href="/">Sign up on the home page</a>: you'll confirm your address,
@@ -248,6 +269,9 @@ export function ManagePage({ site, subscription, base, now, done, formToken, det
           </p>
         )}
         <div class="actions">
+          {subscribed && others.length > 0 && (state.kind === "active" || state.kind.startsWith("paused") || state.kind === "failed") && (
+            <ActionButton base={`${base}/courses/${course.slug}`} token={formToken} action="leave" label={`Leave ${course.title} only`} variant="secondary" />
+          )}
           {subscribed && <ActionButton base={base} token={formToken} action="unsubscribe" label="Unsubscribe" variant="secondary" />}
           <a class="button danger" href={`${base}/delete`}>
             Delete my data…
@@ -288,5 +312,47 @@ export function DeletedPage(props: { site: SiteInfo }) {
         you can <a href="/">sign up on the home page</a>.
       </p>
     </MessagePage>
+  );
+}
+
+/**
+ * One more course of the subscriber: progress, next lesson and when, and its own controls, which
+ * post to `<base>/courses/<slug>/<action>` (pause, resume, restart, leave).
+ */
+function OtherCourse(props: { course: Course; enrollment: Enrollment; base: string; formToken: string; now: number; timeZone: string }) {
+  const { course, enrollment, now } = props;
+  const count = course.lessons.length;
+  const received = Math.min(Math.max(enrollment.nextLesson - 1, 0), count);
+  const state = courseState({ subscriber: { status: "active" } as Subscription["subscriber"], enrollment }, now);
+  const next = state.kind === "active" || state.kind.startsWith("paused") ? lessonOf(course, enrollment.nextLesson) : undefined;
+  const when = state.kind === "paused" ? "When you resume" : enrollment.nextSendAt === null || enrollment.nextSendAt <= now ? "On its way now" : formatLocal(enrollment.nextSendAt, props.timeZone);
+  const base = `${props.base}/courses/${course.slug}`;
+  return (
+    <div class="card">
+      <h3 class="flush">{course.title}</h3>
+      <p>{state.kind === "completed" ? `You've received all ${count} lessons.` : `You've received ${received} of ${count} lessons.`}</p>
+      <dl class="facts">
+        <dt>Status</dt>
+        <dd>{state.kind === "unsubscribed" ? "You left this course" : stateLabel(state, props.timeZone)}</dd>
+        {next && (
+          <>
+            <dt>Next</dt>
+            <dd>{`Lesson ${next.number} of ${count}: ${next.title}`}</dd>
+            <dt>When</dt>
+            <dd>{when}</dd>
+          </>
+        )}
+      </dl>
+      <div class="actions">
+        {state.kind === "active" && <ActionButton base={base} token={props.formToken} action="pause" label="Pause" variant="secondary" />}
+        {(state.kind === "paused" || state.kind === "paused-until" || state.kind === "failed") && (
+          <ActionButton base={base} token={props.formToken} action="resume" label="Resume" />
+        )}
+        <ActionButton base={base} token={props.formToken} action="restart" label="Restart from lesson 1" variant="secondary" />
+        {state.kind !== "unsubscribed" && state.kind !== "completed" && (
+          <ActionButton base={base} token={props.formToken} action="leave" label="Leave this course" variant="secondary" />
+        )}
+      </div>
+    </div>
   );
 }

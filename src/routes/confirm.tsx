@@ -1,6 +1,8 @@
 /** @jsxImportSource hono/jsx */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../app-env";
+import type { Course } from "../course/course";
+import { coursesOf } from "../course/registry";
 import { confirmSubscriber, findEnrollment, findSubscriber, type Subscriber } from "../db/subscribers";
 import { formatLocal, resumeDueAt } from "../drip/schedule";
 import { keyedHash } from "../lib/hash";
@@ -26,7 +28,7 @@ const invalidLink = () =>
   );
 
 type Checked =
-  | { kind: "pending" | "active"; claims: TokenClaims; subscriber: Subscriber }
+  | { kind: "pending" | "active"; claims: TokenClaims; subscriber: Subscriber; course: Course; enrolled: boolean }
   | { kind: "expired-but-active" };
 
 /**
@@ -38,6 +40,10 @@ async function check(c: Context<AppEnv>, token: string): Promise<Checked> {
   const { db, clock, config } = c.get("deps");
   const claims = await verifyToken(config.appSecret, token, "confirm", clock(), { allowExpired: true });
   if (!claims) throw invalidLink();
+  // A link without a course was sent before there were several: it means the default course.
+  const registry = coursesOf(c.get("deps"));
+  const course = claims.course === undefined ? registry.defaultCourse : registry.courseBySlug(claims.course);
+  if (!course) throw invalidLink();
   const subscriber = await findSubscriber(db, claims.subscriberId);
   const sameLink = subscriber !== undefined && (claims.nonce ?? 0) === subscriber.confirmationNonce;
   if (!sameLink || (subscriber.status !== "pending" && subscriber.status !== "active")) throw invalidLink();
@@ -45,7 +51,10 @@ async function check(c: Context<AppEnv>, token: string): Promise<Checked> {
     if (subscriber.status === "active") return { kind: "expired-but-active" };
     throw invalidLink();
   }
-  return { kind: subscriber.status, claims, subscriber };
+  // An active subscriber's link for a course they are not in yet joins it; one for a course they
+  // are in has nothing left to confirm.
+  const enrolled = subscriber.status === "active" && (await findEnrollment(db, subscriber.id, course.slug)) !== undefined;
+  return { kind: subscriber.status, claims, subscriber, course, enrolled };
 }
 
 /** The token a POST carries: form field or JSON `token`, else the link's own `?token=`. */
@@ -68,12 +77,14 @@ export const confirmRoutes = new Hono<AppEnv>()
     const site = siteInfo(c.get("deps").config);
     // Already subscribed (this link or another one was used): nothing to confirm, and the details a
     // second, unused link carries are not theirs to show.
-    if (checked.kind === "expired-but-active" || checked.kind === "active") {
+    if (checked.kind === "expired-but-active" || (checked.kind === "active" && checked.enrolled)) {
       return wantsJson(c) ? c.json({ status: "active" }) : c.html(<AlreadySubscribedPage site={site} />);
     }
     if (wantsJson(c)) return c.json({ status: checked.kind, confirm: "POST /confirm with this token" });
-    const firstName = checked.claims.details ? checked.claims.details.firstName : checked.subscriber.firstName;
-    return c.html(<ConfirmPage site={site} token={token} firstName={firstName} />);
+    // Someone already subscribed keeps their own name: a link's details count only for a pending signup.
+    const details = checked.kind === "pending" ? checked.claims.details : undefined;
+    const firstName = details ? details.firstName : checked.subscriber.firstName;
+    return c.html(<ConfirmPage site={site} token={token} firstName={firstName} course={checked.course} />);
   })
   .post("/confirm", async (c) => {
     const { db, clock, config, logger } = c.get("deps");
@@ -83,9 +94,9 @@ export const confirmRoutes = new Hono<AppEnv>()
     if (checked.kind === "expired-but-active") {
       return wantsJson(c) ? c.json({ status: "active" }) : c.html(<AlreadySubscribedPage site={siteInfo(config)} />);
     }
-    const { claims, subscriber } = checked;
+    const { claims, subscriber, course } = checked;
     // Details signed into the link win; links issued before they were signed in use the stored ones.
-    const timeZone = claims.details?.timeZone ?? subscriber.timeZone;
+    const timeZone = (subscriber.status === "pending" ? claims.details?.timeZone : undefined) ?? subscriber.timeZone;
     const outcome = await confirmSubscriber(
       db,
       subscriber.id,
@@ -93,17 +104,18 @@ export const confirmRoutes = new Hono<AppEnv>()
       await keyedHash(config.appSecret, subscriber.email),
       now,
       (lastSentAt) => resumeDueAt(now, lastSentAt, timeZone, subscriber.sendHour ?? config.sendHour),
-      claims.details,
+      subscriber.status === "pending" ? claims.details : undefined,
+      course,
     );
     if (outcome === "invalid") throw invalidLink();
     if (outcome === "confirmed") {
-      logger.info("subscriber_confirmed", { subscriberId: subscriber.id });
+      logger.info("subscriber_confirmed", { subscriberId: subscriber.id, course: course.slug });
       c.get("deps").onConfirmed?.();
     }
 
     if (wantsJson(c)) return c.json({ status: "active" });
     const { manageUrl } = await signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id);
-    const next = await findEnrollment(db, subscriber.id);
+    const next = await findEnrollment(db, subscriber.id, course.slug);
     // Told in the zone that was stored: a second link's details do not apply to someone already in.
     const storedZone = (await findSubscriber(db, subscriber.id))?.timeZone ?? timeZone;
     const lesson = next?.nextLesson ?? 1;

@@ -2,7 +2,7 @@
 import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { COURSE_SLUG, lessonByNumber, type Lesson } from "../course";
+import { coursesOf, lessonOf, type Lesson } from "../course";
 import { findVote, MAX_COMMENT_LENGTH, recordVote } from "../db/feedback";
 import type { LessonVoteValue } from "../db/schema";
 import { findSubscriber } from "../db/subscribers";
@@ -40,9 +40,11 @@ interface FeedbackTarget {
 async function targetOf(c: Context<AppEnv>, token: string): Promise<FeedbackTarget> {
   const { config, clock } = c.get("deps");
   const claims = await verifyToken(config.appSecret, token, "feedback", clock());
-  const lesson = claims?.lesson === undefined ? undefined : lessonByNumber(claims.lesson);
-  if (!claims || !lesson || claims.course !== COURSE_SLUG || claims.run === undefined || claims.run < 1) throw brokenLink();
-  return { subscriberId: claims.subscriberId, courseSlug: claims.course, run: claims.run, lesson };
+  // Feedback tokens always name their course (src/lib/links.ts `signedFeedbackLinks`); the lesson is that course's.
+  const course = claims?.course === undefined ? undefined : coursesOf(c.get("deps")).courseBySlug(claims.course);
+  const lesson = course && claims?.lesson !== undefined ? lessonOf(course, claims.lesson) : undefined;
+  if (!claims || !course || !lesson || claims.run === undefined || claims.run < 1) throw brokenLink();
+  return { subscriberId: claims.subscriberId, courseSlug: course.slug, run: claims.run, lesson };
 }
 
 const postSchema = z.strictObject({

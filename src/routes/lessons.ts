@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { createElement } from "react";
 import type { AppEnv } from "../app-env";
-import { COURSE_SLUG, lessonBySlug, renderEmail } from "../course";
+import { coursesOf, lessonOfSlug, renderEmail } from "../course";
 import { findSubscription } from "../db/controls";
 import { signedFeedbackLinks, signedLessonUrl, signedSubscriberLinks } from "../lib/links";
 import { verifyToken } from "../lib/tokens";
@@ -28,20 +28,22 @@ export function asWebPage(emailHtml: string): string {
 
 export const lessonRoutes = new Hono<AppEnv>().get("/lessons/:slug", async (c) => {
   const { db, clock, config } = c.get("deps");
-  const lesson = lessonBySlug(c.req.param("slug"));
   const claims = await verifyToken(config.appSecret, c.req.query("token") ?? "", "lesson", clock());
+  const registry = coursesOf(c.get("deps"));
+  const course = claims?.course === undefined ? registry.defaultCourse : registry.courseBySlug(claims.course);
+  const lesson = course && lessonOfSlug(course, c.req.param("slug"));
   // One answer for an unknown slug, a bad token and a token for another lesson: nothing leaks.
   if (!lesson || !claims || claims.lesson !== lesson.number) throw brokenLink();
-  const subscription = await findSubscription(db, claims.subscriberId);
+  const subscription = await findSubscription(db, claims.subscriberId, course.slug);
   if (!subscription) throw brokenLink();
   const { subscriber } = subscription;
   // Lesson links name no run: a vote from the archive counts for the run the reader is in now.
   const run = subscription.enrollment?.run ?? 1;
 
   const [links, viewInBrowserUrl, feedback] = await Promise.all([
-    signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id),
-    signedLessonUrl(config.appUrl, config.appSecret, subscriber.id, lesson),
-    signedFeedbackLinks(config.appUrl, config.appSecret, { subscriberId: subscriber.id, course: COURSE_SLUG, run, lesson: lesson.number }),
+    signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id, course.slug),
+    signedLessonUrl(config.appUrl, config.appSecret, subscriber.id, lesson, course.slug),
+    signedFeedbackLinks(config.appUrl, config.appSecret, { subscriberId: subscriber.id, course: course.slug, run, lesson: lesson.number }),
   ]);
   const { html } = await renderEmail(
     createElement(lesson.Email, {

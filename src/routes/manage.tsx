@@ -1,9 +1,12 @@
 /** @jsxImportSource hono/jsx */
 import { Hono, type Context } from "hono";
 import type { AppEnv } from "../app-env";
+import type { Course } from "../course/course";
+import { coursesOf } from "../course/registry";
 import {
   deleteSubscriber,
   findSubscription,
+  leaveCourse,
   lessonOnItsWay,
   pauseForWeek,
   pauseUntilResumed,
@@ -15,6 +18,7 @@ import {
   type Subscription,
 } from "../db/controls";
 import { sendHourOf, updateDetails } from "../db/details";
+import { findEnrollments } from "../db/subscribers";
 import { FORM_TOKEN_FIELD, signFormToken, verifyFormToken } from "../lib/form-token";
 import { AppError } from "../lib/errors";
 import { DeleteConfirmPage, DeletedPage, ManagePage, isDoneKey, type DoneKey } from "../pages/manage";
@@ -44,6 +48,10 @@ function check(result: ControlResult) {
 const ACTIONS = ["pause-week", "pause", "resume", "restart", "unsubscribe"] as const;
 type Action = (typeof ACTIONS)[number];
 const isAction = (value: string): value is Action => (ACTIONS as readonly string[]).includes(value);
+
+/** What each course's own controls on the manage page can do. */
+const COURSE_ACTIONS = ["pause", "resume", "restart", "leave"] as const;
+const isCourseAction = (value: string): value is (typeof COURSE_ACTIONS)[number] => (COURSE_ACTIONS as readonly string[]).includes(value);
 
 const DONE: Record<Action, DoneKey> = {
   "pause-week": "paused-week",
@@ -76,22 +84,41 @@ async function formPost(c: Context<AppEnv>): Promise<{ subscriberId: string; bod
   return { subscriberId, body };
 }
 
+/**
+ * The subscriber's courses: the main one (the default course if they are in it, else the first
+ * they joined) and the others, each with its enrollment. Enrollments of courses this service no
+ * longer runs are left out.
+ */
+async function coursesOfSubscriber(c: Context<AppEnv>, subscription: Subscription) {
+  const registry = coursesOf(c.get("deps"));
+  const all = (await findEnrollments(c.get("deps").db, subscription.subscriber.id)).flatMap((enrollment) => {
+    const course = registry.courseBySlug(enrollment.course);
+    return course ? [{ course, enrollment }] : [];
+  });
+  const main = all.find((e) => e.course.slug === registry.defaultCourse.slug) ?? all[0];
+  const course: Course = main?.course ?? registry.defaultCourse;
+  return { course, main: { ...subscription, enrollment: main?.enrollment }, others: all.filter((e) => e !== main) };
+}
+
 /** The manage page for `subscription`, with a fresh form token and the details form's state. */
 async function managePage(c: Context<AppEnv>, subscription: Subscription, details?: DetailsFormState, done?: DoneKey) {
   const { clock, config } = c.get("deps");
   const now = clock();
   const { subscriber } = subscription;
   markPrivate(c);
+  const { course, main, others } = await coursesOfSubscriber(c, subscription);
   return (
     <ManagePage
       site={siteInfo(config)}
-      subscription={subscription}
+      subscription={main}
+      course={course}
+      others={others}
       base={`/manage/${encodeURIComponent(c.req.param("token") ?? "")}`}
       now={now}
       done={done}
       formToken={await signFormToken(config.appSecret, subscriber.id, "manage", now)}
       details={details ?? { firstName: subscriber.firstName ?? "", timeZone: subscriber.timeZone, sendHour: subscriber.sendHour ?? config.sendHour }}
-      onItsWay={await lessonOnItsWay(c.get("deps").db, subscription)}
+      onItsWay={await lessonOnItsWay(c.get("deps").db, main)}
     />
   );
 }
@@ -133,6 +160,32 @@ export const manageRoutes = new Hono<AppEnv>()
     logger.info("subscriber_details_changed", { subscriberId });
     return c.redirect(`/manage/${encodeURIComponent(c.req.param("token"))}?done=details`, 303);
   })
+  .post("/manage/:token/courses/:slug/:action", async (c) => {
+    const { db, clock, config, logger } = c.get("deps");
+    const action = c.req.param("action");
+    const course = coursesOf(c.get("deps")).courseBySlug(c.req.param("slug"));
+    if (!course || !isCourseAction(action)) throw new AppError(404, "not_found", "We couldn't find that page.");
+    const { subscriberId } = await formPost(c);
+    const now = clock();
+    const schedule = { now, sendHour: await sendHourOf(db, subscriberId, config.sendHour), course };
+    switch (action) {
+      case "pause":
+        check(await pauseUntilResumed(db, subscriberId, schedule));
+        break;
+      case "resume":
+        check(await resume(db, subscriberId, schedule));
+        break;
+      case "restart":
+        check(await restart(db, subscriberId, schedule));
+        break;
+      case "leave":
+        if ((await leaveCourse(db, subscriberId, course, now)).outcome === "not_found") throw brokenLink();
+        break;
+    }
+    logger.info("subscriber_control", { subscriberId, action, course: course.slug });
+    const done = action === "leave" ? "left" : DONE[action];
+    return c.redirect(`/manage/${encodeURIComponent(c.req.param("token"))}?done=${done}`, 303);
+  })
   .post("/manage/:token/:action", async (c) => {
     const { db, clock, config, logger } = c.get("deps");
     const token = c.req.param("token");
@@ -140,15 +193,18 @@ export const manageRoutes = new Hono<AppEnv>()
     if (!isAction(action)) throw new AppError(404, "not_found", "We couldn't find that page.");
     const { subscriberId } = await formPost(c);
     const now = clock();
+    // The page's main course (the default one, or the first a subscriber outside it joined).
+    const subscription = await findSubscription(db, subscriberId);
+    const course = subscription ? (await coursesOfSubscriber(c, subscription)).course : undefined;
     // The subscriber's own hour (manage page), else the configured one.
-    const schedule = { now, sendHour: await sendHourOf(db, subscriberId, config.sendHour) };
+    const schedule = { now, sendHour: await sendHourOf(db, subscriberId, config.sendHour), course };
 
     switch (action) {
       case "pause-week":
         check(await pauseForWeek(db, subscriberId, schedule));
         break;
       case "pause":
-        check(await pauseUntilResumed(db, subscriberId, now));
+        check(await pauseUntilResumed(db, subscriberId, schedule));
         break;
       case "resume":
         check(await resume(db, subscriberId, schedule));

@@ -3,8 +3,8 @@ import { Hono, type Context } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import type { AppEnv } from "../app-env";
-import { CONFIRMATION_EMAIL } from "../course";
-import { recordSignup, type Subscriber } from "../db/subscribers";
+import { CONFIRMATION_EMAIL, coursesOf, type Course } from "../course";
+import { findEnrollment, recordSignup, type Subscriber } from "../db/subscribers";
 import { resolveTimeZone } from "../drip/schedule";
 import { emailAddress } from "../lib/email-address";
 import { AppError, badRequest } from "../lib/errors";
@@ -94,29 +94,37 @@ async function perClientLimit(c: Context<AppEnv>, ip: string | undefined, now: n
 }
 
 /** The email this signup sends: a confirmation carrying `details`, or for an active address its manage link. */
-async function emailFor(c: Context<AppEnv>, subscriber: Subscriber, details: SignupDetails, now: number) {
-  const { config } = c.get("deps");
-  if (subscriber.status === "active") {
+/**
+ * The email this signup sends: a confirmation carrying `details` (and the course, when it is not
+ * the default one), or for an address already enrolled in that course its manage link. An active
+ * subscriber joining another course gets a confirmation too (anyone can type an address into a
+ * form), which enrols them without confirming the address again.
+ */
+async function emailFor(c: Context<AppEnv>, subscriber: Subscriber, details: SignupDetails, now: number, course: Course) {
+  const { config, db } = c.get("deps");
+  const isDefault = course.slug === coursesOf(c.get("deps")).defaultCourse.slug;
+  if (subscriber.status === "active" && (await findEnrollment(db, subscriber.id, course.slug))) {
     const { manageUrl } = await signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id);
     return composeAlreadySubscribed(config, subscriber, manageUrl);
   }
-  const url = await signedConfirmUrl(config.appUrl, config.appSecret, subscriber.id, subscriber.confirmationNonce, now, details);
+  const slug = isDefault ? undefined : course.slug;
+  const url = await signedConfirmUrl(config.appUrl, config.appSecret, subscriber.id, subscriber.confirmationNonce, now, details, slug);
   // Greeted as they typed it: those are the details the link will apply.
-  return composeConfirmation(config, { ...subscriber, firstName: details.firstName }, url);
+  return composeConfirmation(config, { ...subscriber, firstName: details.firstName }, url, isDefault ? undefined : course);
 }
 
 /**
  * Sends the one email of a signup, counted against the per-address limit only once the provider has
  * accepted it. Returns the provider's result, or "limit" when the address had its share already.
  */
-async function sendCounted(c: Context<AppEnv>, subscriber: Subscriber, details: SignupDetails, now: number) {
+async function sendCounted(c: Context<AppEnv>, subscriber: Subscriber, details: SignupDetails, now: number, course: Course) {
   const { db, mailer, config } = c.get("deps");
   // Count first (one atomic statement, so concurrent signups cannot all slip under the limit), and
   // take the hit back if the provider does not accept the email.
   const key = await keyedHash(config.appSecret, `email:${subscriber.email}`);
   const limit = await hitRateLimit(db, key, config.signupLimits.perAddress, now);
   // Rendered either way, so an address over its limit takes the same work as any other.
-  const message = await emailFor(c, subscriber, details, now);
+  const message = await emailFor(c, subscriber, details, now, course);
   if (!limit.allowed) {
     await releaseRateLimit(db, key);
     return { outcome: "limit" as const, retryAfterSeconds: limit.retryAfterSeconds };
@@ -124,6 +132,13 @@ async function sendCounted(c: Context<AppEnv>, subscriber: Subscriber, details: 
   const result: SendResult = await mailer.send(message);
   if (!result.ok) await releaseRateLimit(db, key);
   return { outcome: "sent" as const, result };
+}
+
+/** The course a signup names (form field `course`, a slug); absent = the default course; null = no such course. */
+function courseIn(c: Context<AppEnv>, value: unknown): Course | null {
+  const registry = coursesOf(c.get("deps"));
+  if (value === undefined || value === "") return registry.defaultCourse;
+  return typeof value === "string" ? (registry.courseBySlug(value) ?? null) : null;
 }
 
 /** Why a form token does not let this post through, or undefined when it does. */
@@ -190,7 +205,8 @@ export const signupRoutes = new Hono<AppEnv>()
         formToken: token === "ok" ? (body.formToken as string) : fresh.formToken,
         turnstileSiteKey: fresh.turnstileSiteKey,
       };
-      return c.html(<LandingPage site={siteInfo(config)} sendHour={config.sendHour} form={form} />, status);
+      const course = courseIn(c, body.course);
+      return c.html(<LandingPage site={siteInfo(config)} sendHour={config.sendHour} form={form} course={course ?? undefined} />, status);
     };
     /** A 400: the JSON error, or the form again with the message. */
     const refuse = (code: string, errors: FieldErrors, options: { retry?: boolean } = {}) => {
@@ -204,6 +220,8 @@ export const signupRoutes = new Hono<AppEnv>()
       return refuse(tokenProblem.code, { form: tokenProblem.message }, { retry: token === "too_fast" });
     }
 
+    const course = courseIn(c, body.course);
+    if (!course) return refuse("unknown_course", { form: "We don't run that course. Please pick one from the course list at /courses." });
     const parsed = signupSchema.safeParse(body);
     if (!parsed.success) return refuse("invalid_signup", fieldErrors(parsed.error));
     const { email } = parsed.data;
@@ -218,7 +236,7 @@ export const signupRoutes = new Hono<AppEnv>()
     const antiSpam = await turnstileProblem(c, body["cf-turnstile-response"], ip);
     if (antiSpam) return refuse("turnstile_failed", { form: antiSpam });
 
-    const response = await deliver(c, email, details, now, refuse);
+    const response = await deliver(c, email, details, now, refuse, course);
     return response ?? (json ? c.json(CHECK_YOUR_INBOX, 202) : c.redirect("/check-your-inbox", 303));
   })
   .get("/check-your-inbox", (c) => {
@@ -251,12 +269,13 @@ export async function deliver(
   details: SignupDetails,
   now: number,
   refuse: (code: string, errors: FieldErrors) => Promise<Response>,
+  course: Course,
 ): Promise<Response | undefined> {
   const { db, logger } = c.get("deps");
   const subscriber = await recordSignup(db, { email, ...details }, now);
   if (!subscriber) throw new AppError(409, "signup_conflict", "Your signup crossed with another change. Please send the form again.");
 
-  const sent = await sendCounted(c, subscriber, details, now);
+  const sent = await sendCounted(c, subscriber, details, now, course);
   if (sent.outcome === "limit") {
     logger.info("signup_refused", { reason: "address_limit" });
     const message = `We've already sent several emails to this address. Please check your inbox (and your spam folder), or try again in ${inWords(sent.retryAfterSeconds)}.`;

@@ -1,5 +1,7 @@
 import type { Context } from "hono";
 import type { AppEnv } from "../app-env";
+import type { Course } from "../course/course";
+import { coursesOf } from "../course/registry";
 import { AppError } from "../lib/errors";
 import { manageUrl } from "../lib/links";
 import { signToken, verifyToken, type TokenPurpose } from "../lib/tokens";
@@ -22,6 +24,21 @@ export async function subscriberIdFrom(c: Context<AppEnv>, token: string | undef
   const claims = await verifyToken(config.appSecret, token ?? "", purpose, clock());
   if (!claims) throw brokenLink();
   return claims.subscriberId;
+}
+
+/**
+ * The subscriber id and course of a valid token for `purpose`; a broken-link 404 otherwise (also
+ * for a course this service does not run). A token without a course (issued before there were
+ * several) gives `course: undefined`.
+ */
+export async function tokenTarget(c: Context<AppEnv>, token: string | undefined, purpose: TokenPurpose): Promise<{ subscriberId: string; course: Course | undefined }> {
+  const { config, clock } = c.get("deps");
+  const claims = await verifyToken(config.appSecret, token ?? "", purpose, clock());
+  if (!claims) throw brokenLink();
+  if (claims.course === undefined) return { subscriberId: claims.subscriberId, course: undefined };
+  const course = coursesOf(c.get("deps")).courseBySlug(claims.course);
+  if (!course) throw brokenLink();
+  return { subscriberId: claims.subscriberId, course };
 }
 
 /** Pages that carry a token in their URL and show personal data: not cached, not indexed. */

@@ -146,11 +146,11 @@ describe("controls through the API", () => {
     expect(await refused.json()).toMatchObject({ error: { code: "conflict" } });
   });
 
-  it("removing from the course and unsubscribing stop the lessons", async () => {
+  it("removing from the course (consent stays) and unsubscribing stop the lessons", async () => {
     const leaving = await createSubscriber(t.db, t.clock.now());
     const unsubscribing = await createSubscriber(t.db, t.clock.now());
     expect(await (await apiCall(t, write, "DELETE", `/api/v1/subscribers/${leaving.id}/courses/clear-skin`)).json()).toMatchObject({
-      subscriber: { state: "unsubscribed", enrollments: [{ state: "left" }] },
+      subscriber: { status: "active", state: "left", enrollments: [{ state: "left" }] },
     });
     expect(await (await apiCall(t, write, "POST", `/api/v1/subscribers/${unsubscribing.id}/unsubscribe`)).json()).toMatchObject({ subscriber: { status: "unsubscribed" } });
     expect((await runDispatch(t.deps)).sent).toBe(0);

@@ -13,7 +13,8 @@ function previousRelease(dir: string): string {
   cpSync(MIGRATIONS_FOLDER, folder, { recursive: true });
   const journalPath = join(folder, "meta", "_journal.json");
   const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: { tag: string }[] };
-  journal.entries = journal.entries.filter((entry) => !entry.tag.endsWith("_console"));
+  // Everything before the console's migration (later ones came after that release too).
+  journal.entries = journal.entries.slice(0, journal.entries.findIndex((entry) => entry.tag.endsWith("_console")));
   writeFileSync(journalPath, JSON.stringify(journal));
   return folder;
 }

@@ -93,6 +93,7 @@ describe("the course definition", () => {
       brandName: string;
       postalAddress: string;
       appUrl: string;
+      course?: { title: string; lessonCount: number; days: number } | undefined;
     }>();
   });
 });

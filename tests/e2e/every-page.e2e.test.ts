@@ -42,6 +42,9 @@ describe("every page in a real browser", () => {
       const email = `audit-${width}@example.com`;
       try {
         await visit(page, audits, "landing", `${live.url}/`);
+        await visit(page, audits, "course-list", `${live.url}/courses`);
+        await visit(page, audits, "course-page", `${live.url}/courses/clear-skin`);
+        await page.goto(`${live.url}/`);
         // The landing page again, with the errors a person sees after a mistake.
         live.clock.advance(5_000);
         await page.getByLabel("Email address", { exact: true }).fill("not-an-address");

@@ -100,7 +100,7 @@ describe("a subscriber in a real browser", () => {
     }
   });
 
-  it("signs up, confirms, gets lesson 1, then pauses, resumes and unsubscribes from the email's links", async () => {
+  it("signs up, confirms, gets lesson 1, then pauses, resumes and leaves the course from the email's links", async () => {
     const context = await browser.newContext(PHONE);
     const page = await context.newPage();
     const email = "maya@example.com";
@@ -147,8 +147,9 @@ describe("a subscriber in a real browser", () => {
       await snap(page, "8-unsubscribe");
 
       await page.getByRole("button", { name: "Yes, unsubscribe me" }).click();
-      await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe("You're unsubscribed");
-      expect((await subscriberRow(email))?.status).toBe("unsubscribed");
+      // A lesson's link leaves its course; the person stays subscribed (other courses would carry on).
+      await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe("You've left this course");
+      expect((await subscriberRow(email))?.status).toBe("active");
       expect((await enrollmentOf(email))?.state).toBe("stopped");
       await snap(page, "9-unsubscribed");
 

@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createApp } from "../../src/app";
 import type { AppDeps } from "../../src/app-env";
 import { loadConfig, type Config } from "../../src/config";
+import type { CourseRegistry } from "../../src/course/registry";
 import type { Db } from "../../src/db/client";
 import { openDatabase } from "../../src/node-deps";
 import { applyMigrations } from "../../src/db/migrate";
@@ -68,7 +69,7 @@ export interface TestContext {
  * The real app over a fresh database, sending through the real Resend SDK to a fake Resend server
  * on loopback. One per test file (or per test, for full isolation).
  */
-export async function createTestContext(options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<TestContext> {
+export async function createTestContext(options: { env?: Record<string, string>; timeoutMs?: number; courses?: CourseRegistry } = {}): Promise<TestContext> {
   const resend = await startFakeResend();
   const database = await createTestDb();
   const clock = createTestClock();
@@ -76,7 +77,7 @@ export async function createTestContext(options: { env?: Record<string, string>;
   // Generous by default, so a loaded machine never turns a slow answer into a timeout; a test of
   // timeouts passes its own short one with a fake that never answers.
   const mailer = createResendMailer({ apiKey: "re_test_key", baseUrl: resend.url, timeoutMs: options.timeoutMs ?? 30_000 });
-  const deps: AppDeps = { db: database.db, mailer, clock: clock.now, config, logger: silentLogger };
+  const deps: AppDeps = { db: database.db, mailer, clock: clock.now, config, logger: silentLogger, ...(options.courses && { courses: options.courses }) };
   return {
     app: createApp(deps),
     deps,

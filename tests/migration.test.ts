@@ -1,0 +1,160 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sql } from "drizzle-orm";
+import { migrate } from "drizzle-orm/libsql/migrator";
+import { afterEach, describe, expect, it } from "vitest";
+import { createApp } from "../src/app";
+import type { AppDeps } from "../src/app-env";
+import type { Db } from "../src/db/client";
+import { applyMigrations, MIGRATIONS_FOLDER } from "../src/db/migrate";
+import { runDispatch } from "../src/drip/dispatch";
+import { silentLogger } from "../src/lib/logger";
+import { signedConfirmUrl, signedSubscriberLinks } from "../src/lib/links";
+import { createResendMailer } from "../src/mail/resend";
+import { openDatabase } from "../src/node-deps";
+import { startFakeResend, type FakeResend } from "./support/fake-resend";
+import { confirmByClick } from "./support/signup";
+import { createTestClock, testConfig } from "./support/test-app";
+
+/**
+ * The migrations of earlier single-course releases, exactly as they shipped: 0000 and 0001 (the
+ * release before the API), and 0000–0002 (the API, events, webhooks and lesson votes release).
+ */
+const SINGLE_COURSE = ["0000_init", "0001_subscriber_send_hour"];
+const WITH_API = [...SINGLE_COURSE, "0002_api_events_webhooks_lesson_votes"];
+const RELEASES = [
+  { name: "single-course release (0000–0001)", tags: SINGLE_COURSE },
+  { name: "API release (0000–0002)", tags: WITH_API },
+];
+
+function previousReleaseFolder(dir: string, tags: string[]): string {
+  const folder = join(dir, "migrations-previous");
+  mkdirSync(join(folder, "meta"), { recursive: true });
+  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, "meta/_journal.json"), "utf8"));
+  journal.entries = journal.entries.filter((entry: { tag: string }) => tags.includes(entry.tag));
+  expect(journal.entries.map((entry: { tag: string }) => entry.tag)).toEqual(tags);
+  writeFileSync(join(folder, "meta/_journal.json"), JSON.stringify(journal));
+  for (const tag of tags) copyFileSync(join(MIGRATIONS_FOLDER, `${tag}.sql`), join(folder, `${tag}.sql`));
+  return folder;
+}
+
+const T0 = Date.parse("2026-03-02T12:00:00Z");
+const DAY = 86_400_000;
+
+/** Rows the previous release wrote: an active reader at lesson 3, a pending signup, a person who left. */
+async function seedPreviousRelease(db: Db) {
+  await db.run(sql`insert into subscribers (id, email, first_name, time_zone, send_hour, status, created_at, confirmed_at, unsubscribed_at, confirmation_nonce) values
+    ('s-active', 'active@example.com', 'Ada', 'Europe/Paris', 7, 'active', ${T0}, ${T0}, null, 0),
+    ('s-pending', 'pending@example.com', null, 'UTC', null, 'pending', ${T0}, null, null, 2),
+    ('s-left', 'left@example.com', 'Lee', 'UTC', null, 'unsubscribed', ${T0}, ${T0}, ${T0 + DAY}, 1)`);
+  await db.run(sql`insert into enrollments (subscriber_id, run, state, next_lesson, next_send_at, last_sent_at, paused_until, lease_id, lease_until, started_at, completed_at, updated_at) values
+    ('s-active', 1, 'active', 3, ${T0 + 4 * DAY}, ${T0 + 2 * DAY}, null, null, null, ${T0}, null, ${T0 + 2 * DAY}),
+    ('s-left', 1, 'stopped', 2, null, ${T0}, null, null, null, ${T0}, null, ${T0 + DAY})`);
+  await db.run(sql`insert into deliveries (id, subscriber_id, run, lesson_number, status, attempts, batch_key, provider_message_id, last_error, created_at, sent_at, updated_at) values
+    ('d1', 's-active', 1, 1, 'opened', 1, 'lessons-a', 'msg-1', null, ${T0}, ${T0}, ${T0}),
+    ('d2', 's-active', 1, 2, 'delivered', 1, 'lessons-b', 'msg-2', null, ${T0 + 2 * DAY}, ${T0 + 2 * DAY}, ${T0 + 2 * DAY}),
+    ('d3', 's-left', 1, 1, 'sent', 1, 'lessons-a', 'msg-3', null, ${T0}, ${T0}, ${T0})`);
+  await db.run(sql`insert into webhook_events (id, type, received_at) values ('evt-1', 'email.opened', ${T0})`);
+  await db.run(sql`insert into suppressions (email_hash, reason, created_at) values ('hash-left', 'unsubscribed', ${T0 + DAY})`);
+}
+
+/** Rows only the API release (0002) had tables for: an event, a lesson vote, an API key, a webhook endpoint. */
+async function seedApiRelease(db: Db) {
+  await db.run(sql`insert into events (type, subscriber_id, course_slug, lesson, payload, created_at) values
+    ('lesson.sent', 's-active', 'clear-skin', 2, '{"run":1}', ${T0 + 2 * DAY})`);
+  await db.run(sql`insert into lesson_votes (id, subscriber_id, course_slug, run, lesson_number, vote, comment, created_at, updated_at) values
+    ('v1', 's-active', 'clear-skin', 1, 2, 'helpful', null, ${T0 + 2 * DAY}, ${T0 + 2 * DAY})`);
+  await db.run(sql`insert into api_keys (id, name, prefix, hash, scope, created_at) values ('k1', 'crm', 'ck_abc', 'hash-k1', 'read', ${T0})`);
+  await db.run(sql`insert into webhook_endpoints (id, url, event_types, secret, created_at, cursor) values
+    ('w1', 'https://hooks.example.com/in', '["lesson.sent"]', 'whsec_x', ${T0}, 1)`);
+}
+
+describe.each(RELEASES)("upgrading a database made by the $name", ({ tags }) => {
+  const cleanup: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+  });
+
+  async function upgraded() {
+    const dir = mkdtempSync(join(tmpdir(), "course-migration-"));
+    const { db, client } = await openDatabase(`file:${join(dir, "old.db")}`);
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }), () => client.close());
+    await migrate(db, { migrationsFolder: previousReleaseFolder(dir, tags) });
+    await seedPreviousRelease(db);
+    if (tags.includes("0002_api_events_webhooks_lesson_votes")) await seedApiRelease(db);
+    await applyMigrations(db);
+    return db;
+  }
+
+  it("keeps every subscriber, enrolled in the default course at their lesson, with consent marked as from the form by a link", async () => {
+    const db = await upgraded();
+    const subscribers = await db.run(sql`select id, status, source, confirmed_via, send_hour, confirmation_nonce from subscribers order by id`);
+    expect(subscribers.rows.map((r) => [r.id, r.status, r.source, r.confirmed_via, r.send_hour, r.confirmation_nonce])).toEqual([
+      ["s-active", "active", "form", "link", 7, 0],
+      ["s-left", "unsubscribed", "form", "link", null, 1],
+      ["s-pending", "pending", "form", null, null, 2],
+    ]);
+    const enrollments = await db.run(sql`select subscriber_id, course, run, state, next_lesson, next_send_at, last_sent_at from enrollments order by subscriber_id`);
+    expect(enrollments.rows.map((r) => ({ ...r }))).toEqual([
+      { subscriber_id: "s-active", course: "clear-skin", run: 1, state: "active", next_lesson: 3, next_send_at: T0 + 4 * DAY, last_sent_at: T0 + 2 * DAY },
+      { subscriber_id: "s-left", course: "clear-skin", run: 1, state: "stopped", next_lesson: 2, next_send_at: null, last_sent_at: T0 },
+    ]);
+  });
+
+  it("keeps delivery history (now of the default course), webhook state and the suppression list", async () => {
+    const db = await upgraded();
+    const deliveries = await db.run(sql`select id, course, lesson_number, status, provider_message_id from deliveries order by id`);
+    expect(deliveries.rows.map((r) => [r.id, r.course, r.lesson_number, r.status, r.provider_message_id])).toEqual([
+      ["d1", "clear-skin", 1, "opened", "msg-1"],
+      ["d2", "clear-skin", 2, "delivered", "msg-2"],
+      ["d3", "clear-skin", 1, "sent", "msg-3"],
+    ]);
+    expect((await db.run(sql`select id from webhook_events`)).rows.map((r) => r.id)).toEqual(["evt-1"]);
+    expect((await db.run(sql`select reason from suppressions`)).rows.map((r) => r.reason)).toEqual(["unsubscribed"]);
+  });
+
+  it.runIf(tags.includes("0002_api_events_webhooks_lesson_votes"))("keeps the API release's events, lesson votes, API keys and webhook endpoints", async () => {
+    const db = await upgraded();
+    expect((await db.run(sql`select type, subscriber_id, course_slug, lesson from events`)).rows.map((r) => ({ ...r }))).toEqual([
+      { type: "lesson.sent", subscriber_id: "s-active", course_slug: "clear-skin", lesson: 2 },
+    ]);
+    expect((await db.run(sql`select subscriber_id, course_slug, lesson_number, vote from lesson_votes`)).rows.map((r) => ({ ...r }))).toEqual([
+      { subscriber_id: "s-active", course_slug: "clear-skin", lesson_number: 2, vote: "helpful" },
+    ]);
+    expect((await db.run(sql`select id from api_keys`)).rows.map((r) => r.id)).toEqual(["k1"]);
+    expect((await db.run(sql`select id, cursor from webhook_endpoints`)).rows.map((r) => [r.id, r.cursor])).toEqual([["w1", 1]]);
+  });
+
+  describe("through the app", () => {
+    let resend: FakeResend;
+    async function appOver(db: Db) {
+      resend = await startFakeResend();
+      cleanup.push(() => resend.close());
+      const clock = createTestClock(T0 + 4 * DAY + 6 * 3_600_000);
+      const config = testConfig({}, resend.url);
+      const deps: AppDeps = { db, clock: clock.now, config, logger: silentLogger, mailer: createResendMailer({ apiKey: "re_test_key", baseUrl: resend.url, timeoutMs: 30_000 }) };
+      return { app: createApp(deps), deps, config, clock };
+    }
+
+    it("a confirmation link sent by the previous release still confirms, into the default course", async () => {
+      const db = await upgraded();
+      const { app, config, clock } = await appOver(db);
+      const link = await signedConfirmUrl(config.appUrl, config.appSecret, "s-pending", 2, clock.now());
+      const res = await confirmByClick(app, link);
+      expect(res.status).toBe(200);
+      const rows = await db.run(sql`select course, state, next_lesson from enrollments where subscriber_id = 's-pending'`);
+      expect(rows.rows.map((r) => [r.course, r.state, r.next_lesson])).toEqual([["clear-skin", "active", 1]]);
+    });
+
+    it("the active reader gets lesson 3 next, once, and their old manage link still shows their progress", async () => {
+      const db = await upgraded();
+      const { app, deps, config } = await appOver(db);
+      await runDispatch(deps);
+      expect(resend.emailsTo("active@example.com").map((e) => e.subject)).toEqual([expect.stringMatching(/^Lesson 3:/)]);
+      const links = await signedSubscriberLinks(config.appUrl, config.appSecret, "s-active");
+      const page = await (await app.request(links.manageUrl.replace(config.appUrl, ""))).text();
+      expect(page).toContain("Lesson 4");
+    });
+  });
+});
