@@ -56,7 +56,7 @@ function KeyTable(props: { keys: ApiKey[]; csrf: string }) {
                 {!k.revokedAt && (
                   <form method="post" action={`/admin/keys/${k.id}/revoke`}>
                     <Csrf token={props.csrf} />
-                    <button type="submit" class="secondary small" aria-label={`Revoke the key ${k.name} (${k.prefix}) now`}>
+                    <button type="submit" class="secondary small" aria-label={`Revoke now: the key ${k.name} (${k.prefix})`}>
                       Revoke now
                     </button>
                   </form>
