@@ -9,7 +9,7 @@ import { api } from "./routes";
 import { IdParam } from "./schemas";
 
 /**
- * Webhook endpoints through the API (the console gets the same operations later): register (the
+ * Webhook endpoints through the API (the console, src/admin/webhooks.tsx, has the same): register (the
  * `whsec_` secret is shown in that answer only), list, get, delete, re-enable, send a test event,
  * and read the recent attempts.
  */

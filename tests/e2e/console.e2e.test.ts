@@ -2,7 +2,9 @@ import { eq } from "drizzle-orm";
 import { readFile } from "node:fs/promises";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { enrollments, subscribers } from "../../src/db/schema";
+import { pauseUntilResumed, resume } from "../../src/db/controls";
+import { enrollments, subscribers, webhookEndpoints } from "../../src/db/schema";
+import { runWebhookDeliveries } from "../../src/outbound/deliver";
 import { runDispatch } from "../../src/drip/dispatch";
 import { launchChromium } from "../support/browser";
 import { createSubscriber } from "../support/factories";
@@ -167,7 +169,7 @@ describe("operator console in Chromium", () => {
   });
 
   it("every console page passes axe-core (no serious or critical violations) at phone and desktop widths", async () => {
-    await createSubscriber(live.db, live.clock.now() - 60_000, { email: "ana@example.com" });
+    const ana = await createSubscriber(live.db, live.clock.now() - 60_000, { email: "ana@example.com" });
     await runDispatch(live.deps);
     const audits: PageAudit[] = [];
     for (const width of [375, 1280]) {
@@ -196,8 +198,18 @@ describe("operator console in Chromium", () => {
         await page.getByRole("button", { name: "Register endpoint" }).click();
         await page.locator("#new-secret").waitFor();
         audits.push(await auditPage(page, "console-webhook-registered"));
+        // An attempt (nothing listens on port 9) and the flag of a disabled endpoint, so the audit
+        // sees the attempts table and the warning as operators will.
+        await pauseUntilResumed(live.db, ana.id, { now: live.clock.now(), sendHour: live.config.sendHour });
+        await resume(live.db, ana.id, { now: live.clock.now(), sendHour: live.config.sendHour });
+        await runWebhookDeliveries(live.deps);
+        await live.db.update(webhookEndpoints).set({ disabledAt: live.clock.now(), disabledReason: "Deliveries failed for 24 hours" });
         await page.getByRole("link", { name: "Open the endpoint" }).click();
+        await page.locator("#attempts-table").waitFor();
         audits.push(await auditPage(page, "console-webhook-endpoint"));
+        await page.goto(`${live.url}/admin/webhooks`);
+        await page.getByText("disabled after failing for a day").waitFor();
+        audits.push(await auditPage(page, "console-webhooks-flagged"));
         await page.goto(`${live.url}/admin/test-link`);
         audits.push(await auditPage(page, "console-test-link"));
         await page.goto(`${live.url}/admin`);
