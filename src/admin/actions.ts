@@ -54,3 +54,14 @@ export async function runSubscriberAction(deps: AppDeps, operator: OperatorSessi
   deps.logger.info("admin_action", { action, subscriberId, outcome, session: sessionRef });
   return outcome;
 }
+
+/**
+ * Records an operator's action that concerns no subscriber (API keys, webhook endpoints): a row in
+ * admin_actions (subscriber_id null) and an `admin_action` log line with `fields` (ids and
+ * prefixes only: never a key, a secret or an address).
+ */
+export async function recordAdminAction(deps: AppDeps, operator: OperatorSession, action: string, outcome: string, fields: Record<string, string>): Promise<void> {
+  const sessionRef = operator.idHash.slice(0, 12);
+  await deps.db.insert(adminActions).values({ at: deps.clock(), operatorEmail: operator.email, sessionRef, action, subscriberId: null, outcome });
+  deps.logger.info("admin_action", { action, outcome, session: sessionRef, ...fields });
+}

@@ -11,6 +11,8 @@ import { dashboardRoutes } from "./dashboard";
 import { subscriberRoutes } from "./subscribers";
 import { csvRoutes } from "./csv";
 import { mailRoutes } from "./mail";
+import { keyRoutes } from "./keys";
+import { webhookConsoleRoutes } from "./webhooks";
 
 /**
  * The operator console at /admin: HTML pages behind passwordless sign-in. Its routes are named one
@@ -30,6 +32,8 @@ consoleRoutes.route("/", dashboardRoutes);
 consoleRoutes.route("/", subscriberRoutes);
 consoleRoutes.route("/", csvRoutes);
 consoleRoutes.route("/", mailRoutes);
+consoleRoutes.route("/", keyRoutes);
+consoleRoutes.route("/", webhookConsoleRoutes);
 
 consoleRoutes.onError((error, c) => {
   const { config, logger } = c.get("deps");

@@ -34,6 +34,8 @@ export function ConsolePage(props: { title: string; brandName: string; operator?
                 <a href="/admin/subscribers">Subscribers</a>
                 <a href="/admin/imports/new">Import</a>
                 <a href="/admin/mail">Failed mail</a>
+                <a href="/admin/keys">API keys</a>
+                <a href="/admin/webhooks">Webhooks</a>
                 <form method="post" action="/admin/logout">
                   <input type="hidden" name={FORM_TOKEN_FIELD} value={props.operator.csrf} />
                   <button type="submit" class="secondary small">

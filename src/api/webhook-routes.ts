@@ -1,16 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { attempt } from "../outbound/deliver";
+import { sendTestEvent } from "../outbound/deliver";
 import { createEndpoint, deleteEndpoint, enableEndpoint, findEndpoint, listEndpoints, recentAttempts, type Attempt, type Endpoint } from "../outbound/store";
 import { checkEndpointUrl } from "../outbound/url";
-import { EVENT_TYPES, TEST_EVENT_TYPE } from "../events/types";
-import { newId } from "../lib/ids";
+import { EVENT_TYPES } from "../events/types";
 import { errors, json, security } from "./contract";
 import { apiError } from "./errors";
 import { api } from "./routes";
 import { IdParam } from "./schemas";
 
 /**
- * Webhook endpoints through the API (the console gets the same operations later): register (the
+ * Webhook endpoints through the API (the console, src/admin/webhooks.tsx, has the same): register (the
  * `whsec_` secret is shown in that answer only), list, get, delete, re-enable, send a test event,
  * and read the recent attempts.
  */
@@ -147,12 +146,9 @@ api.openapi(
     responses: { 200: json(z.object({ ok: z.boolean(), responseStatus: z.number().int().nullable(), durationMs: z.number().int(), excerpt: z.string().nullable() }), "The attempt"), ...errors("not_found") },
   }),
   async (c) => {
-    const { db, clock, config } = c.get("deps");
-    const endpoint = await endpointOr404(db, c.req.valid("param").id);
-    const id = `evt_test_${newId().replace(/-/g, "")}`;
-    const body = JSON.stringify({ id, type: TEST_EVENT_TYPE, createdAt: new Date(clock()).toISOString(), data: {} });
-    const result = await attempt({ config }, endpoint, { id, body }, {});
-    return c.json({ ok: result.ok, responseStatus: result.status, durationMs: Math.round(result.durationMs), excerpt: result.excerpt }, 200);
+    const deps = c.get("deps");
+    const endpoint = await endpointOr404(deps.db, c.req.valid("param").id);
+    return c.json(await sendTestEvent(deps, endpoint), 200);
   },
 );
 

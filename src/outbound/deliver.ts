@@ -7,6 +7,7 @@ import { errorFields } from "../lib/logger";
 import { newId } from "../lib/ids";
 import { ALL_EVENTS, type Endpoint } from "./store";
 import { checkEndpointUrl } from "./url";
+import { TEST_EVENT_TYPE } from "../events/types";
 
 /**
  * The outbound webhook pass, run by the Node timer and the Worker cron beside the dispatcher.
@@ -196,6 +197,26 @@ export async function attempt(deps: Pick<AppDeps, "config">, endpoint: Pick<Endp
     const name = error instanceof Error ? error.name : "Error";
     return { ok: false, status: null, durationMs: wallClock() - started, excerpt: name === "TimeoutError" ? "timeout" : `network error (${name})`, retryable: true };
   }
+}
+
+/** What "Send test event" answers: the receiver's status (null on timeout or network error), ms, excerpt. */
+export interface TestEventResult {
+  ok: boolean;
+  responseStatus: number | null;
+  durationMs: number;
+  excerpt: string | null;
+}
+
+/**
+ * Sends one signed `webhook.test` event (TEST_EVENT_TYPE) to `endpoint` at once, for the API's
+ * test route and the console's "Send test event". Not stored as an event, not retried, no attempt
+ * row. The body: `{ id: "evt_test_…", type, createdAt: ISO UTC from deps.clock, data: {} }`.
+ */
+export async function sendTestEvent(deps: Pick<AppDeps, "config" | "clock">, endpoint: Pick<Endpoint, "url" | "secret">, options: WebhookPassOptions = {}): Promise<TestEventResult> {
+  const id = `evt_test_${newId().replace(/-/g, "")}`;
+  const body = JSON.stringify({ id, type: TEST_EVENT_TYPE, createdAt: new Date(deps.clock()).toISOString(), data: {} });
+  const result = await attempt(deps, endpoint, { id, body }, options);
+  return { ok: result.ok, responseStatus: result.status, durationMs: Math.round(result.durationMs), excerpt: result.excerpt };
 }
 
 async function recordAttempt(db: Db, endpoint: Endpoint, delivery: Delivery, result: AttemptResult, now: number) {

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSession, findSession, revokeSession, SESSION_TTL_MS } from "../../src/admin/sessions";
 import { consoleEnv, csrfFor, get, post, signIn } from "../support/console";
+import { apiKeys, webhookEndpoints } from "../../src/db/schema";
 import { createSubscriber } from "../support/factories";
 import { createTestContext, type TestContext } from "../support/test-app";
 
@@ -26,6 +27,9 @@ const PAGES = () => [
   "/admin/mail",
   "/admin/imports/new",
   "/admin/imports/00000000-0000-0000-0000-000000000000",
+  "/admin/keys",
+  "/admin/webhooks",
+  "/admin/webhooks/ep_0",
 ];
 
 const ACTIONS = () => [
@@ -37,6 +41,12 @@ const ACTIONS = () => [
   ["/admin/imports", {}],
   ["/admin/imports/00000000-0000-0000-0000-000000000000/start", { email: "0", mode: "confirm" }],
   ["/admin/imports/00000000-0000-0000-0000-000000000000/work", {}],
+  ["/admin/keys", { name: "k", scope: "write" }],
+  ["/admin/keys/00000000-0000-0000-0000-000000000000/revoke", {}],
+  ["/admin/webhooks", { url: "https://hooks.example.com/x", eventTypes: "*" }],
+  ["/admin/webhooks/ep_0/test", {}],
+  ["/admin/webhooks/ep_0/enable", {}],
+  ["/admin/webhooks/ep_0/delete", {}],
 ] as const;
 
 async function badSessions(): Promise<Record<string, string>> {
@@ -71,6 +81,8 @@ describe("console security", () => {
     }
     expect(t.resend.emails.filter((e) => e.subject.startsWith("[Test]"))).toHaveLength(0);
     expect((await t.db.query.enrollments.findFirst())?.state).toBe("active");
+    expect(await t.db.$count(apiKeys)).toBe(0);
+    expect(await t.db.$count(webhookEndpoints)).toBe(0);
   });
 
   it("refuses every action with a 403 without the session's CSRF token", async () => {
@@ -82,6 +94,8 @@ describe("console security", () => {
       expect((await post(t, path, cookie, { csrf: foreign, ...fields })).status, `another session's token: POST ${path}`).toBe(403);
     }
     expect((await t.db.query.enrollments.findFirst())?.state).toBe("active");
+    expect(await t.db.$count(apiKeys)).toBe(0);
+    expect(await t.db.$count(webhookEndpoints)).toBe(0);
     // The refusals did not end the operator's session.
     expect((await get(t, "/admin", cookie)).headers.get("location")).toBe("/admin/courses/clear-skin");
   });

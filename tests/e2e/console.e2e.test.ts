@@ -2,12 +2,15 @@ import { eq } from "drizzle-orm";
 import { readFile } from "node:fs/promises";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { enrollments, subscribers } from "../../src/db/schema";
+import { pauseUntilResumed, resume } from "../../src/db/controls";
+import { enrollments, subscribers, webhookEndpoints } from "../../src/db/schema";
+import { runWebhookDeliveries } from "../../src/outbound/deliver";
 import { runDispatch } from "../../src/drip/dispatch";
 import { launchChromium } from "../support/browser";
 import { createSubscriber } from "../support/factories";
 import { startLiveApp, type LiveApp } from "../support/live-app";
 import { linkIn } from "../support/test-app";
+import { startReceiver } from "../api/receiver";
 import { auditPage, expectAllPass, type PageAudit } from "./audit";
 
 /**
@@ -128,8 +131,45 @@ describe("operator console in Chromium", () => {
     }
   });
 
+  it("creates an API key that works with fetch until it is revoked, and registers a webhook endpoint that gets a signed test event", async () => {
+    const receiver = await startReceiver();
+    const context: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const courses = (key: string) => fetch(`${live.url}/api/v1/courses`, { headers: { authorization: `Bearer ${key}` } });
+    try {
+      await signInInBrowser(page);
+      await page.getByRole("link", { name: "API keys", exact: true }).click();
+      await page.getByLabel("Name").fill("Website signup form");
+      await page.getByLabel(/^Write/).check();
+      await page.getByRole("button", { name: "Create key" }).click();
+      await page.getByText("Copy it now: it won't be shown again.").waitFor();
+      const key = (await page.locator("#new-key").textContent())!;
+      expect((await courses(key)).status).toBe(200);
+      await page.getByRole("link", { name: "Back to API keys" }).click();
+      await expect.poll(() => page.locator("#keys-table tbody tr").first().textContent()).toContain("Website signup form");
+      await page.getByRole("button", { name: /^Revoke now: the key Website signup form/ }).click();
+      await page.getByText("The key is revoked").waitFor();
+      expect((await courses(key)).status).toBe(401);
+
+      await page.getByRole("link", { name: "Webhooks", exact: true }).click();
+      await page.getByLabel("URL", { exact: true }).fill(receiver.url);
+      await page.getByRole("button", { name: "Register endpoint" }).click();
+      await page.getByText("Copy the signing secret now").waitFor();
+      receiver.useSecret((await page.locator("#new-secret").textContent())!);
+      await page.getByRole("link", { name: "Open the endpoint" }).click();
+      await page.getByRole("button", { name: "Send test event" }).click();
+      await expect.poll(() => page.locator("#test-result").textContent()).toContain("Test event delivered: HTTP 200");
+      expect(receiver.refused).toEqual([]);
+      expect(receiver.accepted.map((r) => r.event.type)).toEqual(["webhook.test"]);
+      expect(receiver.accepted[0]!.headers["webhook-signature"]).toMatch(/^v1,/);
+    } finally {
+      await context.close();
+      await receiver.close();
+    }
+  });
+
   it("every console page passes axe-core (no serious or critical violations) at phone and desktop widths", async () => {
-    await createSubscriber(live.db, live.clock.now() - 60_000, { email: "ana@example.com" });
+    const ana = await createSubscriber(live.db, live.clock.now() - 60_000, { email: "ana@example.com" });
     await runDispatch(live.deps);
     const audits: PageAudit[] = [];
     for (const width of [375, 1280]) {
@@ -146,6 +186,30 @@ describe("operator console in Chromium", () => {
         audits.push(await auditPage(page, "console-subscriber"));
         await page.goto(`${live.url}/admin/mail`);
         audits.push(await auditPage(page, "console-failed-mail"));
+        await page.goto(`${live.url}/admin/keys`);
+        audits.push(await auditPage(page, "console-keys"));
+        await page.getByLabel("Name").fill(`Key at ${width}px`);
+        await page.getByRole("button", { name: "Create key" }).click();
+        await page.locator("#new-key").waitFor();
+        audits.push(await auditPage(page, "console-key-created"));
+        await page.goto(`${live.url}/admin/webhooks`);
+        audits.push(await auditPage(page, "console-webhooks"));
+        await page.getByLabel("URL", { exact: true }).fill(`http://127.0.0.1:9/hook-${width}`);
+        await page.getByRole("button", { name: "Register endpoint" }).click();
+        await page.locator("#new-secret").waitFor();
+        audits.push(await auditPage(page, "console-webhook-registered"));
+        // An attempt (nothing listens on port 9) and the flag of a disabled endpoint, so the audit
+        // sees the attempts table and the warning as operators will.
+        await pauseUntilResumed(live.db, ana.id, { now: live.clock.now(), sendHour: live.config.sendHour });
+        await resume(live.db, ana.id, { now: live.clock.now(), sendHour: live.config.sendHour });
+        await runWebhookDeliveries(live.deps);
+        await live.db.update(webhookEndpoints).set({ disabledAt: live.clock.now(), disabledReason: "Deliveries failed for 24 hours" });
+        await page.getByRole("link", { name: "Open the endpoint" }).click();
+        await page.locator("#attempts-table").waitFor();
+        audits.push(await auditPage(page, "console-webhook-endpoint"));
+        await page.goto(`${live.url}/admin/webhooks`);
+        await page.getByText("disabled after failing for a day").waitFor();
+        audits.push(await auditPage(page, "console-webhooks-flagged"));
         await page.goto(`${live.url}/admin/test-link`);
         audits.push(await auditPage(page, "console-test-link"));
         await page.goto(`${live.url}/admin`);
