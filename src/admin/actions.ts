@@ -1,5 +1,7 @@
 import type { AppDeps } from "../app-env";
-import { deleteSubscriber, pauseUntilResumed, resume, unsubscribeWithNotice } from "../db/controls";
+import type { Course } from "../course/course";
+import { coursesOf } from "../course/registry";
+import { deleteSubscriber, leaveCourse, pauseUntilResumed, resume, unsubscribeWithNotice } from "../db/controls";
 import { adminActions } from "../db/schema";
 import type { OperatorSession } from "./sessions";
 
@@ -18,18 +20,20 @@ export const ACTION_LABELS: Record<SubscriberAction, string> = {
   delete: "Deleted their data",
 };
 
-async function run(deps: AppDeps, action: SubscriberAction, subscriberId: string, now: number): Promise<string> {
+async function run(deps: AppDeps, action: SubscriberAction, subscriberId: string, now: number, course: Course): Promise<string> {
   const { db, config } = deps;
-  const schedule = { now, sendHour: config.sendHour };
+  const schedule = { now, sendHour: config.sendHour, course };
   switch (action) {
     case "pause":
     case "resume": {
       const result = action === "pause" ? await pauseUntilResumed(db, subscriberId, schedule) : await resume(db, subscriberId, schedule);
       return result.ok ? (result.onItsWay ? "done_lesson_on_its_way" : "done") : result.reason;
     }
-    // With one course, leaving it is unsubscribing. When courses become rows (issue 12) "remove"
-    // calls the per-course leave step instead; nothing else here changes.
-    case "remove":
+    // Leaving one course keeps the person's consent and their other courses.
+    case "remove": {
+      const { outcome, onItsWay } = await leaveCourse(db, subscriberId, course, now);
+      return outcome === "unsubscribed" ? (onItsWay ? "done_lesson_on_its_way" : "done") : outcome;
+    }
     case "unsubscribe": {
       const { outcome, onItsWay } = await unsubscribeWithNotice(db, subscriberId, now, config.appSecret);
       return outcome === "unsubscribed" ? (onItsWay ? "done_lesson_on_its_way" : "done") : outcome;
@@ -46,9 +50,16 @@ async function run(deps: AppDeps, action: SubscriberAction, subscriberId: string
  * Runs an operator's action and records it: a row in admin_actions (the operator's address is
  * operators' own data) and a log line with the session's reference (never an address).
  */
-export async function runSubscriberAction(deps: AppDeps, operator: OperatorSession, action: SubscriberAction, subscriberId: string): Promise<string> {
+export async function runSubscriberAction(
+  deps: AppDeps,
+  operator: OperatorSession,
+  action: SubscriberAction,
+  subscriberId: string,
+  /** The course pause, resume and remove act on; unsubscribe and delete act on the person. */
+  course: Course = coursesOf(deps).defaultCourse,
+): Promise<string> {
   const now = deps.clock();
-  const outcome = await run(deps, action, subscriberId, now);
+  const outcome = await run(deps, action, subscriberId, now, course);
   const sessionRef = operator.idHash.slice(0, 12);
   await deps.db.insert(adminActions).values({ at: now, operatorEmail: operator.email, sessionRef, action, subscriberId, outcome });
   deps.logger.info("admin_action", { action, subscriberId, outcome, session: sessionRef });

@@ -1,29 +1,41 @@
 import { and, count, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
-import { COURSE } from "../course";
+import { allCourses, courseBySlug } from "../course/registry";
 import { lessonComments, lessonRatings } from "../db/feedback";
-import { LESSON_META } from "../course/meta";
 import type { Db } from "../db/client";
 import { adminActions, deliveries, enrollments, importJobs, importRows, subscribers } from "../db/schema";
 import { AppError } from "../lib/errors";
 
 /**
- * Every database read of the console, in one place. Each takes the course it reports on by slug.
- * Today one course exists (COURSE, slug `clear-skin`) and its data is every enrollment and delivery;
- * when courses become rows (issue 12) these queries gain a `course` condition and nothing else changes.
+ * Every database read of the console, in one place. Each takes the course it reports on by slug:
+ * enrollments and deliveries are counted for that course only. Signups and confirmations are of
+ * the address (consent is per person), so they are the same on every course's dashboard.
  */
 
-export const DEFAULT_COURSE_SLUG = "clear-skin";
+import { DEFAULT_COURSE_SLUG } from "../course/registry";
+export { DEFAULT_COURSE_SLUG };
 
-/** The courses the console knows: today the one in src/course. */
-export function consoleCourses(): { slug: string; title: string; lessons: { number: number; slug: string; subject: string }[] }[] {
-  return [{ slug: DEFAULT_COURSE_SLUG, title: COURSE.title, lessons: LESSON_META.map(({ number, slug, subject }) => ({ number, slug, subject })) }];
+export interface ConsoleCourse {
+  slug: string;
+  title: string;
+  lessons: { number: number; slug: string; subject: string }[];
+}
+
+const asConsoleCourse = (course: { slug: string; title: string; lessons: readonly { number: number; slug: string; subject: string }[] }): ConsoleCourse => ({
+  slug: course.slug,
+  title: course.title,
+  lessons: course.lessons.map(({ number, slug, subject }) => ({ number, slug, subject })),
+});
+
+/** The courses the console knows: every registered course, default first. */
+export function consoleCourses(): ConsoleCourse[] {
+  return allCourses().map(asConsoleCourse);
 }
 
 /** The course for a slug, or a 404 naming it. */
-export function courseFor(slug: string) {
-  const course = consoleCourses().find((c) => c.slug === slug);
+export function courseFor(slug: string): ConsoleCourse {
+  const course = courseBySlug(slug);
   if (!course) throw new AppError(404, "not_found", "There is no course with that name.");
-  return course;
+  return asConsoleCourse(course);
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -100,11 +112,12 @@ export async function lessonFunnel(db: Db, courseSlug: string): Promise<FunnelRo
         complained: count(deliveries.complainedAt),
       })
       .from(deliveries)
+      .where(eq(deliveries.course, courseSlug))
       .groupBy(deliveries.lessonNumber),
     db
       .select({ lesson: sql<number>`${enrollments.nextLesson} - 1`, n: count() })
       .from(enrollments)
-      .where(eq(enrollments.state, "stopped"))
+      .where(and(eq(enrollments.course, courseSlug), eq(enrollments.state, "stopped")))
       .groupBy(enrollments.nextLesson),
     lessonRatings(db, courseSlug),
   ]);
@@ -144,7 +157,7 @@ export interface StateCounts {
 export async function stateCounts(db: Db, courseSlug: string): Promise<StateCounts> {
   courseFor(courseSlug);
   const [byState, byStatus] = await Promise.all([
-    db.select({ key: enrollments.state, n: count() }).from(enrollments).groupBy(enrollments.state),
+    db.select({ key: enrollments.state, n: count() }).from(enrollments).where(eq(enrollments.course, courseSlug)).groupBy(enrollments.state),
     db
       .select({ key: subscribers.status, n: count() })
       .from(subscribers)
@@ -170,7 +183,7 @@ export async function dueNextDay(db: Db, courseSlug: string, now: number): Promi
   return db
     .select({ lesson: enrollments.nextLesson, n: count() })
     .from(enrollments)
-    .where(and(eq(enrollments.state, "active"), lt(enrollments.nextSendAt, now + DAY_MS)))
+    .where(and(eq(enrollments.course, courseSlug), eq(enrollments.state, "active"), lt(enrollments.nextSendAt, now + DAY_MS)))
     .groupBy(enrollments.nextLesson)
     .orderBy(enrollments.nextLesson);
 }
@@ -204,12 +217,15 @@ export async function findSubscriberForConsole(db: Db, query: { email?: string; 
 export async function subscriberDetail(db: Db, subscriberId: string) {
   const subscriber = await db.query.subscribers.findFirst({ where: eq(subscribers.id, subscriberId) });
   if (!subscriber) return undefined;
-  const [enrollment, rows, actions] = await Promise.all([
-    db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriberId) }),
+  const [enrolled, rows, actions] = await Promise.all([
+    db.query.enrollments.findMany({ where: eq(enrollments.subscriberId, subscriberId) }),
     db.select().from(deliveries).where(eq(deliveries.subscriberId, subscriberId)).orderBy(deliveries.run, deliveries.lessonNumber),
     db.select().from(adminActions).where(eq(adminActions.subscriberId, subscriberId)).orderBy(desc(adminActions.at)).limit(50),
   ]);
-  const courses = enrollment ? [{ course: courseFor(DEFAULT_COURSE_SLUG), enrollment }] : [];
+  const courses = enrolled.flatMap((enrollment) => {
+    const course = courseBySlug(enrollment.course);
+    return course ? [{ course: asConsoleCourse(course), enrollment }] : [];
+  });
   return { subscriber, courses, deliveries: rows, actions, consent: await consentOf(db, subscriber) };
 }
 export interface Consent {
@@ -263,8 +279,8 @@ export async function failedDeliveries(db: Db, courseSlug: string, limit = 200, 
     })
     .from(deliveries)
     .innerJoin(subscribers, eq(subscribers.id, deliveries.subscriberId))
-    .leftJoin(enrollments, eq(enrollments.subscriberId, deliveries.subscriberId))
-    .where(and(eq(deliveries.status, "failed"), deliveryId ? eq(deliveries.id, deliveryId) : undefined))
+    .leftJoin(enrollments, and(eq(enrollments.subscriberId, deliveries.subscriberId), eq(enrollments.course, deliveries.course)))
+    .where(and(eq(deliveries.course, courseSlug), eq(deliveries.status, "failed"), deliveryId ? eq(deliveries.id, deliveryId) : undefined))
     .orderBy(desc(deliveries.updatedAt))
     .limit(limit);
   return rows.map((row) => ({ ...row, retry: retryVerdict(row) }));
@@ -310,8 +326,16 @@ export async function exportPage(db: Db, courseSlug: string, afterId: string, li
       source: sql<string>`case when exists (select 1 from import_rows r where r.subscriber_id = ${subscribers.id}) then 'import' else 'form' end`,
     })
     .from(subscribers)
-    .leftJoin(enrollments, eq(enrollments.subscriberId, subscribers.id))
-    .where(sql`${subscribers.id} > ${afterId}`)
+    .leftJoin(enrollments, and(eq(enrollments.subscriberId, subscribers.id), eq(enrollments.course, courseSlug)))
+    // The course's people; on the default course also those in no course yet (waiting to confirm).
+    .where(
+      and(
+        sql`${subscribers.id} > ${afterId}`,
+        courseSlug === DEFAULT_COURSE_SLUG
+          ? sql`(${enrollments.subscriberId} is not null or not exists (select 1 from enrollments e where e.subscriber_id = ${subscribers.id}))`
+          : sql`${enrollments.subscriberId} is not null`,
+      ),
+    )
     .orderBy(subscribers.id)
     .limit(limit);
 }

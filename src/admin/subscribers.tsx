@@ -1,5 +1,6 @@
 /** @jsxImportSource hono/jsx */
 import { Hono } from "hono";
+import { coursesOf } from "../course/registry";
 import { emailAddress } from "../lib/email-address";
 import { AppError, notFound } from "../lib/errors";
 import { ACTION_LABELS, runSubscriberAction, SUBSCRIBER_ACTIONS, type SubscriberAction } from "./actions";
@@ -94,6 +95,9 @@ const BUTTONS: { action: SubscriberAction; label: string; style: string }[] = [
   { action: "delete", label: "Delete their data", style: "danger" },
 ];
 
+/** Actions on one course's enrollment; the others act on the person (all email, their data). */
+const COURSE_ACTIONS = new Set<SubscriberAction>(["pause", "resume", "remove"]);
+
 const OUTCOME_WORDS: Record<string, string> = {
   done: "Done.",
   done_lesson_on_its_way: "Done. One lesson was already with the provider and may still arrive.",
@@ -135,8 +139,22 @@ function SubscriberPage({ detail, csrf, done }: { detail: SubscriberDetail; csrf
       <h2>Courses</h2>
       <CoursesSection detail={detail} />
       <h2>Actions</h2>
+      {detail.courses.map(({ course }) => (
+        <div class="actions" role="group" aria-label={`Actions for ${course.title}`}>
+          {detail.courses.length > 1 && <p class="hint">{course.title}</p>}
+          {BUTTONS.filter((b) => COURSE_ACTIONS.has(b.action)).map((b) => (
+            <form method="post" action={`/admin/subscribers/${subscriber.id}/${b.action}`}>
+              <Csrf token={csrf} />
+              <input type="hidden" name="course" value={course.slug} />
+              <button type="submit" class={b.style}>
+                {detail.courses.length > 1 ? `${b.label}: ${course.title}` : b.label}
+              </button>
+            </form>
+          ))}
+        </div>
+      ))}
       <div class="actions">
-        {BUTTONS.map((b) => (
+        {BUTTONS.filter((b) => !COURSE_ACTIONS.has(b.action)).map((b) => (
           <form method="post" action={`/admin/subscribers/${subscriber.id}/${b.action}`}>
             <Csrf token={csrf} />
             <button type="submit" class={b.style}>
@@ -190,11 +208,14 @@ export const subscriberRoutes = new Hono<ConsoleEnv>()
     );
   })
   .post("/subscribers/:id/:action", consoleOn, requireOperator, async (c) => {
-    await readConsoleForm(c);
+    const form = await readConsoleForm(c);
     const action = c.req.param("action") as SubscriberAction;
     if (!SUBSCRIBER_ACTIONS.includes(action)) throw new AppError(404, "not_found", "There is no such action.");
     const id = c.req.param("id");
-    const outcome = await runSubscriberAction(c.get("deps"), c.get("operator"), action, id);
+    const registry = coursesOf(c.get("deps"));
+    const course = typeof form.course === "string" && form.course !== "" ? registry.courseBySlug(form.course) : registry.defaultCourse;
+    if (!course) throw new AppError(400, "unknown_course", "There is no course with that name.");
+    const outcome = await runSubscriberAction(c.get("deps"), c.get("operator"), action, id, course);
     if (action === "delete" && outcome === "done") {
       return c.html(
         <ConsolePage title="Data deleted" brandName={c.get("deps").config.brandName} operator={{ email: c.get("operator").email, csrf: c.get("csrf") }}>

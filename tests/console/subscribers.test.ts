@@ -87,6 +87,16 @@ describe("acting on a subscriber", () => {
     await post(t, `/admin/subscribers/${ana.id}/remove`, cookie, { csrf: await csrfFor(t, cookie) });
     expect((await enrollmentOf(ana.id))?.state).toBe("stopped");
     expect((await runDispatch(t.deps)).sent).toBe(0);
+    // Leaving a course is not leaving the sender: their consent stays (no unsubscribe, no suppression).
+    expect((await t.db.query.subscribers.findFirst({ where: eq(subscribers.id, ana.id) }))?.status).toBe("active");
+    expect(await t.db.$count(suppressions)).toBe(0);
+  });
+
+  it("refuses a course that does not exist with 400", async () => {
+    const ana = await createSubscriber(t.db, t.clock.now());
+    const res = await post(t, `/admin/subscribers/${ana.id}/pause`, cookie, { csrf: await csrfFor(t, cookie), course: "no-such-course" });
+    expect(res.status).toBe(400);
+    expect((await enrollmentOf(ana.id))?.state).toBe("active");
   });
 
   it("deletes their data, keeping only the action log's id", async () => {
