@@ -49,35 +49,39 @@ export function withUploadedFile<T>(
   return new Promise<T>((resolve, reject) => {
     const fields: Record<string, string> = {};
     let file: Readable | undefined;
+    let running: Promise<unknown> | undefined;
     let settled = false;
-    const fail = (error: unknown) => {
+    // A broken body is the client's fault (400); the handler's own errors pass through unchanged.
+    const unreadable = (error: unknown) => fail(error instanceof AppError ? error : new AppError(400, "invalid_form", "The form could not be read."));
+    const fail = (reason: unknown) => {
       if (settled) return;
       settled = true;
-      const reason = error instanceof AppError ? error : new AppError(400, "invalid_form", "The form could not be read.");
       // The handler may be waiting on the file: end its stream too, so nothing is left hanging.
-      file?.destroy(reason);
+      file?.destroy(reason instanceof Error ? reason : undefined);
       source.unpipe(parser);
       source.destroy();
-      reject(reason);
+      // Answer once the handler has cleaned up (a half-staged upload is deleted first).
+      if (running) void running.catch(() => undefined).finally(() => reject(reason));
+      else reject(reason);
     };
     parser.on("field", (name, value) => (fields[name] ??= value));
     parser.on("file", (name, stream, info) => {
       if (name !== fileField || file || info.filename === "") return void stream.resume();
       file = stream;
       const web = Readable.toWeb(stream) as unknown as ReadableStream<Uint8Array>;
-      handle({ ...fields }, web).then((value) => {
+      running = handle({ ...fields }, web);
+      running.then((value) => {
         if (settled) return;
         settled = true;
-        // The rest of the body (any later parts) is read and dropped so the request completes.
-        source.resume();
-        resolve(value);
+        // Any later parts still flow into the parser, which drops them.
+        resolve(value as T);
       }, fail);
     });
     parser.on("close", () => {
       if (!file) fail(new AppError(400, "no_file", "Choose a CSV file to upload."));
     });
-    parser.on("error", fail);
-    source.on("error", fail);
+    parser.on("error", unreadable);
+    source.on("error", unreadable);
     source.pipe(parser);
   });
 }
