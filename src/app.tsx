@@ -95,7 +95,8 @@ export function createApp(deps: AppDeps) {
   const smallBodies = limitTo(MAX_BODY_BYTES);
   // The console's CSV upload is the one large body: its route streams it and counts its bytes
   // against MAX_IMPORT_BYTES itself (src/admin/upload-stream.ts); bodyLimit would buffer it whole.
-  app.use((c, next) => (c.req.method === "POST" && c.req.path === "/admin/imports" ? next() : smallBodies(c, next)));
+  const isUpload = (c: Context) => c.req.method === "POST" && c.req.path === "/admin/imports" && /^multipart\/form-data/i.test(c.req.header("content-type") ?? "");
+  app.use((c, next) => (isUpload(c) ? next() : smallBodies(c, next)));
 
   app.route("/", landingRoutes);
   app.route("/", siteFileRoutes);

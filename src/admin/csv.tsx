@@ -2,7 +2,7 @@
 import { stringify } from "csv-stringify/sync";
 import { Hono, type Context } from "hono";
 import { FORM_TOKEN_FIELD } from "../lib/form-token";
-import { notFound } from "../lib/errors";
+import { AppError, notFound } from "../lib/errors";
 import { checkCsrf, consoleOn, readConsoleForm, requireOperator, type ConsoleEnv } from "./auth";
 import { findJob, previewRows, reportRows, stageUpload, startJob, startSchema, workChunk, type ImportJob, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from "./imports";
 import { withUploadedFile } from "./upload-stream";
@@ -229,6 +229,10 @@ export const csvRoutes = new Hono<ConsoleEnv>()
     ),
   )
   .post("/imports", consoleOn, requireOperator, async (c) => {
+    if (!/^multipart\/form-data/i.test(c.req.header("content-type") ?? "")) {
+      await readConsoleForm(c); // a missing or foreign CSRF token is a 403 before anything else
+      throw new AppError(400, "no_file", "Choose a CSV file to upload.");
+    }
     const { db, clock, logger } = c.get("deps");
     // The form's CSRF field comes before its file, so it is checked before a byte is staged.
     const jobId = await withUploadedFile(c.req.raw, "file", MAX_IMPORT_BYTES, async (fields, file) => {
