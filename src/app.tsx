@@ -12,7 +12,6 @@ import { AppError } from "./lib/errors";
 import { errorFields } from "./lib/logger";
 import { MessagePage } from "./pages/layout";
 import { consoleRoutes } from "./admin";
-import { MAX_IMPORT_BYTES } from "./admin/imports";
 import { confirmRoutes } from "./routes/confirm";
 import { feedbackRoutes } from "./routes/feedback";
 import { siteInfo, wantsJson } from "./routes/helpers";
@@ -94,9 +93,10 @@ export function createApp(deps: AppDeps) {
       },
     });
   const smallBodies = limitTo(MAX_BODY_BYTES);
-  // The console's CSV upload is the one large body (src/admin/imports.ts).
-  const uploads = limitTo(MAX_IMPORT_BYTES);
-  app.use((c, next) => (c.req.method === "POST" && c.req.path === "/admin/imports" ? uploads : smallBodies)(c, next));
+  // The console's CSV upload is the one large body: its route streams it and counts its bytes
+  // against MAX_IMPORT_BYTES itself (src/admin/upload-stream.ts); bodyLimit would buffer it whole.
+  const isUpload = (c: Context) => c.req.method === "POST" && c.req.path === "/admin/imports" && /^multipart\/form-data/i.test(c.req.header("content-type") ?? "");
+  app.use((c, next) => (isUpload(c) ? next() : smallBodies(c, next)));
 
   app.route("/", landingRoutes);
   app.route("/", siteFileRoutes);

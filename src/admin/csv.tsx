@@ -1,9 +1,11 @@
 /** @jsxImportSource hono/jsx */
 import { stringify } from "csv-stringify/sync";
 import { Hono, type Context } from "hono";
+import { FORM_TOKEN_FIELD } from "../lib/form-token";
 import { AppError, notFound } from "../lib/errors";
-import { consoleOn, readConsoleForm, requireOperator, type ConsoleEnv } from "./auth";
-import { findJob, previewRows, reportRows, stageUpload, startJob, startSchema, workChunk, type ImportJob, MAX_IMPORT_ROWS } from "./imports";
+import { checkCsrf, consoleOn, readConsoleForm, requireOperator, type ConsoleEnv } from "./auth";
+import { findJob, previewRows, reportRows, stageUpload, startJob, startSchema, workChunk, type ImportJob, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS } from "./imports";
+import { withUploadedFile } from "./upload-stream";
 import { ConsolePage, Csrf, Scroll } from "./layout";
 import { courseFor, DEFAULT_COURSE_SLUG, exportPage, type ExportRow } from "./queries";
 
@@ -227,11 +229,16 @@ export const csvRoutes = new Hono<ConsoleEnv>()
     ),
   )
   .post("/imports", consoleOn, requireOperator, async (c) => {
-    const fields = await readConsoleForm(c);
-    const file = fields.file;
-    if (!(file instanceof File) || file.size === 0) throw new AppError(400, "no_file", "Choose a CSV file to upload.");
+    if (!/^multipart\/form-data/i.test(c.req.header("content-type") ?? "")) {
+      await readConsoleForm(c); // a missing or foreign CSRF token is a 403 before anything else
+      throw new AppError(400, "no_file", "Choose a CSV file to upload.");
+    }
     const { db, clock, logger } = c.get("deps");
-    const jobId = await stageUpload(db, file.stream(), DEFAULT_COURSE_SLUG, c.get("operator").email, clock());
+    // The form's CSRF field comes before its file, so it is checked before a byte is staged.
+    const jobId = await withUploadedFile(c.req.raw, "file", MAX_IMPORT_BYTES, async (fields, file) => {
+      await checkCsrf(c, fields[FORM_TOKEN_FIELD]);
+      return stageUpload(db, file, DEFAULT_COURSE_SLUG, c.get("operator").email, clock());
+    });
     logger.info("admin_import_uploaded", { jobId, session: c.get("operator").idHash.slice(0, 12) });
     return c.redirect(`/admin/imports/${jobId}`, 303);
   })

@@ -1,7 +1,7 @@
-import { eq } from "drizzle-orm";
+import { and, asc, eq, isNotNull } from "drizzle-orm";
 import { parse } from "csv-parse/sync";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { enrollments, importRows, subscribers } from "../../src/db/schema";
+import { enrollments, importJobs, importRows, subscribers } from "../../src/db/schema";
 import { neutralise } from "../../src/admin/csv";
 import { unsubscribe, deleteSubscriber } from "../../src/db/controls";
 import { consoleEnv, csrfFor, get, post, signIn } from "../support/console";
@@ -145,6 +145,85 @@ describe("CSV import", () => {
     const rows = Array.from({ length: 3000 }, (_, i) => `person${i}@example.com,Person`).join("\n");
     const res = await upload(`email,name\n${rows}`);
     expect(res.status).toBe(303);
+  });
+});
+
+/**
+ * A multipart body streamed in `piece`-byte pieces with no Content-Length, as a large browser
+ * upload arrives: pieces split lines, quoted cells and the multipart boundary anywhere.
+ */
+function streamedUpload(csrf: string, csv: string, piece = 4093): Request {
+  const boundary = "----test-boundary-7f3a";
+  const body = new TextEncoder().encode(
+    `--${boundary}\r\nContent-Disposition: form-data; name="csrf"\r\n\r\n${csrf}\r\n` +
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\nContent-Type: text/csv\r\n\r\n${csv}\r\n--${boundary}--\r\n`,
+  );
+  let at = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at >= body.length) return controller.close();
+      controller.enqueue(body.slice(at, (at += piece)));
+    },
+  });
+  return new Request("http://localhost/admin/imports", {
+    method: "POST",
+    body: stream,
+    headers: { cookie, "content-type": `multipart/form-data; boundary=${boundary}` },
+    duplex: "half",
+  } as RequestInit);
+}
+
+describe("CSV import of a large file, streamed", () => {
+  // 10,600 rows: more than 21 staging inserts of 500 and more than one batched call of 20 of them.
+  const ROWS = 10_600;
+  const cellsOf = (r: number) =>
+    r % 10 === 3 ? [`not-an-address-${r}`, "Bad", "UTC"] : r === 500 ? [`p0@example.com`, `Ann, "the" first\nline two`, "UTC"] : [`p${r % 5}@example.com`, `Person ${r}`, "Europe/Berlin"];
+  const quoted = (cells: string[]) => cells.map((c) => `"${c.replaceAll('"', '""')}"`).join(",");
+  const csv = ["email,first_name,time_zone", ...Array.from({ length: ROWS }, (_, i) => quoted(cellsOf(i + 1)))].join("\r\n");
+
+  it("stages every row of an upload larger than many chunks, in file order, then imports it with duplicates and bad rows counted", async () => {
+    const res = await t.app.request(streamedUpload(await csrfFor(t, cookie), csv));
+    expect(res.status).toBe(303);
+    const jobPath = res.headers.get("location")!;
+    const jobId = jobPath.split("/").at(-1)!;
+    expect((await t.db.query.importJobs.findFirst({ where: eq(importJobs.id, jobId) }))?.total).toBe(ROWS);
+    const staged = await t.db.select({ rowNumber: importRows.rowNumber, cells: importRows.cells }).from(importRows).where(eq(importRows.jobId, jobId)).orderBy(asc(importRows.rowNumber));
+    expect(staged.map((row) => row.rowNumber)).toEqual(Array.from({ length: ROWS }, (_, i) => i + 1));
+    for (const r of [1, 3, 499, 500, 501, 5000, 5001, 10_000, 10_001, ROWS]) expect(JSON.parse(staged[r - 1]!.cells)).toEqual(cellsOf(r));
+
+    const csrf = await csrfFor(t, cookie, jobPath);
+    expect((await post(t, `${jobPath}/start`, cookie, { csrf, email: "0", mode: "consented", sourceNote: "Test list, 2025" })).status).toBe(303);
+    let progress = { status: "running", done: 0, total: ROWS };
+    for (let i = 0; i < 1000 && progress.status !== "done"; i++) {
+      const work = await t.app.request(`${jobPath}/work`, {
+        method: "POST",
+        headers: { cookie, accept: "application/json", "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ csrf }).toString(),
+      });
+      progress = (await work.json()) as typeof progress;
+    }
+    expect(progress).toEqual({ status: "done", done: ROWS, total: ROWS });
+    const job = (await t.db.query.importJobs.findFirst({ where: eq(importJobs.id, jobId) }))!;
+    expect(job).toMatchObject({ imported: 5, rejected: ROWS / 10, existing: ROWS - ROWS / 10 - 5, suppressed: 0 });
+    expect(await t.db.$count(subscribers)).toBe(5);
+    const rejected = await t.db.select({ rowNumber: importRows.rowNumber }).from(importRows).where(and(eq(importRows.jobId, jobId), isNotNull(importRows.reason))).orderBy(asc(importRows.rowNumber));
+    expect(rejected.map((row) => row.rowNumber)).toEqual(Array.from({ length: ROWS / 10 }, (_, i) => i * 10 + 3));
+  }, 120_000); // a generous ceiling for a slow shared machine, not a timing assertion
+
+  it("refuses a streamed upload beyond the size limit with a 413 and keeps nothing of it", async () => {
+    const line = `"x@example.com","${"a".repeat(50_000)}",UTC`;
+    const big = ["email,first_name,time_zone", ...Array.from({ length: 450 }, () => line)].join("\n");
+    const res = await t.app.request(streamedUpload(await csrfFor(t, cookie), big, 64 * 1024));
+    expect(res.status).toBe(413);
+    expect(await res.text()).toContain("too large");
+    expect(await t.db.$count(importRows)).toBe(0);
+    expect(await t.db.$count(importJobs)).toBe(0);
+  });
+
+  it("refuses a streamed upload whose CSRF field is missing, before staging anything", async () => {
+    const res = await t.app.request(streamedUpload("", "email\na@example.com"));
+    expect(res.status).toBe(403);
+    expect(await t.db.$count(importJobs)).toBe(0);
   });
 });
 
