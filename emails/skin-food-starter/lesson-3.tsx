@@ -21,16 +21,20 @@ export default function Lesson3(props: LessonEmailProps) {
         on your plate, the better. Reach for:
       </P>
       <List items={["Berries, such as blueberries and raspberries", "Leafy greens, such as spinach and kale"]} />
+      <P>
+        Fresh or frozen both count. A handful of frozen berries on your breakfast or a few leaves of spinach stirred into
+        a soup is an easy way to start.
+      </P>
 
       <H2>Putting your plate together</H2>
       <P>
         Try this for one meal a day: half the plate colourful vegetables or greens, a source of omega-3 fats, and a little
         of yesterday's fermented food or prebiotic fibre on the side. It doesn't have to be perfect. Small, steady changes
-        are easier to keep.
+        are easier to keep than a big overhaul.
       </P>
       <Callout title="Be patient with yourself">
         <CalloutP>
-          No food is a cure, and research on diet and acne is still growing. If changes help, they tend to show over weeks
+          No single food will clear your skin, and research on diet and acne is still growing. If changes help, they tend to show over weeks
           to months, not days. Keep your journal going so you can see what works for you.
         </CalloutP>
       </Callout>
