@@ -1,4 +1,5 @@
 import { clearSkin } from "./clear-skin";
+import { skinFoodStarter } from "./skin-food-starter";
 import type { Course } from "./course";
 
 /**
@@ -6,7 +7,7 @@ import type { Course } from "./course";
  * `npm run course:new -- <slug>`) and list it here. The first course is the default: served at
  * `/`, and the course of rows and links made before there were several.
  */
-export const BUILT_IN_COURSES: readonly Course[] = Object.freeze([clearSkin]);
+export const BUILT_IN_COURSES: readonly Course[] = Object.freeze([clearSkin, skinFoodStarter]);
 
 /** The course of rows, tokens and links that name none (made by the single-course releases). */
 export const DEFAULT_COURSE_SLUG = "clear-skin";

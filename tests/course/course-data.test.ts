@@ -1,5 +1,6 @@
 import { describe, expect, expectTypeOf, it } from "vitest";
 import {
+  allCourses,
   COURSE,
   LESSON_COUNT,
   lessonByNumber,
@@ -95,5 +96,35 @@ describe("the course definition", () => {
       appUrl: string;
       course?: { title: string; lessonCount: number; days: number } | undefined;
     }>();
+  });
+});
+
+describe.each(allCourses().map((course) => ({ slug: course.slug, course })))("every registered course: $slug", ({ course }) => {
+  it("sends lesson 1 at confirmation and every later lesson strictly after the one before", () => {
+    const offsets = course.lessons.map((lesson) => lesson.dayOffset);
+    expect(offsets[0]).toBe(0);
+    for (let i = 1; i < offsets.length; i++) expect(offsets[i]).toBeGreaterThan(offsets[i - 1] ?? Infinity);
+  });
+
+  it("keeps every subject within 60 characters and gives each lesson a title, preview and summary", () => {
+    for (const lesson of course.lessons) {
+      expect(lesson.subject.length, lesson.subject).toBeLessThanOrEqual(60);
+      expect(lesson.preview.length).toBeGreaterThan(20);
+      expect(lesson.preview.length).toBeLessThanOrEqual(150);
+      expect(lesson.summary).toMatch(/^[A-Z].*\.$/);
+      expect(lesson.title.length).toBeGreaterThan(0);
+    }
+  });
+
+  it("gives each lesson a unique, URL-safe slug and an email component", () => {
+    const slugs = course.lessons.map((lesson) => lesson.slug);
+    expect(new Set(slugs).size).toBe(slugs.length);
+    for (const slug of slugs) expect(slug).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+    for (const lesson of course.lessons) expect(typeof lesson.Email).toBe("function");
+  });
+
+  it("has a title and a one-line description for the course list", () => {
+    expect(course.title.length).toBeGreaterThan(0);
+    expect(course.description.length).toBeGreaterThan(20);
   });
 });

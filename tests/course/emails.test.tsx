@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { DISCLAIMER } from "../../emails/_components/footer";
+import { lessonPreviewProps } from "../../emails/_components/lesson-props";
 import { propsSchema as alreadySubscribedPropsSchema } from "../../emails/already-subscribed";
 import type { ReactElement } from "react";
-import { COURSE, CONFIRMATION_EMAIL, GREETING_FALLBACK, renderEmail as renderWithLines } from "../../src/course";
+import { allCourses, COURSE, CONFIRMATION_EMAIL, GREETING_FALLBACK, renderEmail as renderWithLines } from "../../src/course";
 import { MAX_HTML_LINE, MSO_COLUMN_END, MSO_COLUMN_START } from "../../src/course/render";
 import { ALREADY_SUBSCRIBED_EMAIL } from "../../src/course/meta";
 import {
@@ -186,11 +187,17 @@ describe("the already-subscribed email", () => {
   });
 });
 
-describe.each(COURSE.lessons)("lesson $number ($slug)", (lesson) => {
-  it(`says "Lesson ${lesson.number} of 6" and shows its title`, async () => {
+/** Every lesson of every registered course, so each course's emails pass the same checks. */
+const EVERY_LESSON = allCourses().flatMap((course) =>
+  course.lessons.map((lesson) => ({ course, lesson, courseSlug: course.slug, number: lesson.number, slug: lesson.slug })),
+);
+
+describe.each(EVERY_LESSON)("$courseSlug lesson $number ($slug)", ({ course, lesson }) => {
+  const count = course.lessons.length;
+  it(`says "Lesson ${lesson.number} of ${count}" and shows its title`, async () => {
     const { html, text } = await renderEmail(lessonElement(lesson));
-    expect(html).toContain(`Lesson ${lesson.number} of 6`);
-    expect(text).toContain(`Lesson ${lesson.number} of 6`);
+    expect(html).toContain(`Lesson ${lesson.number} of ${count}`);
+    expect(text).toContain(`Lesson ${lesson.number} of ${count}`);
     expect(html).toContain(escapeHtml(lesson.title));
   });
 
@@ -276,11 +283,11 @@ describe.each(COURSE.lessons)("lesson $number ($slug)", (lesson) => {
     expect(words).toBeLessThanOrEqual(600);
   });
 
-  it(lesson.number < 6 ? "teases the next lesson" : "has no next-lesson teaser", async () => {
+  it(lesson.number < count ? "teases the next lesson" : "has no next-lesson teaser", async () => {
     const { text } = await renderEmail(lessonElement(lesson));
-    if (lesson.number < 6) {
+    if (lesson.number < count) {
       expect(text).toContain("Coming next");
-      expect(text).toContain(COURSE.lessons[lesson.number]?.title.toUpperCase());
+      expect(text).toContain(course.lessons[lesson.number]?.title.toUpperCase());
     } else {
       expect(text).not.toContain("Coming next");
     }
@@ -311,16 +318,6 @@ describe("the course copy", () => {
     return (await renderEmail(lessonElement(lesson))).text;
   }
 
-  it("never repeats the source's slips or promises a cure", async () => {
-    const all = (await Promise.all(COURSE.lessons.map((l) => lessonText(l.number)))).join("\n");
-    expect(all).not.toMatch(/symbiosis/i);
-    expect(all).not.toMatch(/\breflex\b/i);
-    expect(all).not.toMatch(/\bcure[sd]?\b/i);
-    expect(all).not.toMatch(/permanent/i);
-    expect(all).not.toMatch(/guarantee/i);
-    expect(all).toMatch(/dysbiosis/);
-    expect(all).toMatch(/acid reflux/);
-  });
 
   it("calls leaky gut a hypothesis and face mapping a tradition", async () => {
     expect(await lessonText(1)).toMatch(/"leaky" gut[^.]*is a hypothesis, not a diagnosis/);
@@ -345,5 +342,72 @@ describe("the course copy", () => {
     const text = await lessonText(6);
     expect(text).toMatch(/weeks to months/);
     expect(text).toMatch(/don't stop any prescribed acne medicine/);
+  });
+});
+
+/** The honesty rules of /work/shared/COURSE.md, for every registered course. */
+describe.each(allCourses().map((course) => ({ slug: course.slug, course })))("the copy of $slug", ({ course }) => {
+  async function allText(): Promise<string> {
+    const texts = await Promise.all(course.lessons.map(async (lesson) => (await renderEmail(lessonElement(lesson))).text));
+    return texts.join("\n");
+  }
+
+  it("never repeats the source's slips or promises a cure", async () => {
+    const all = await allText();
+    expect(all).not.toMatch(/symbiosis/i);
+    expect(all).not.toMatch(/\breflex\b/i);
+    expect(all).not.toMatch(/\bcure[sd]?\b/i);
+    expect(all).not.toMatch(/permanent/i);
+    expect(all).not.toMatch(/guarantee/i);
+    // Where the imbalance or the symptom is named, it is named correctly.
+    if (/imbalance|out of balance/i.test(all)) expect(all).toMatch(/dysbiosis/);
+    if (/reflu/i.test(all)) expect(all).toMatch(/acid reflux/);
+  });
+
+  it("gives the 40 mg/day adult upper limit wherever it mentions zinc", async () => {
+    const all = await allText();
+    if (/zinc/i.test(all)) expect(all).toMatch(/Adults should not take more than 40 mg of zinc a day from supplements/);
+  });
+
+  it("says how strong the evidence is and sends people to a doctor or dermatologist", async () => {
+    const all = await allText();
+    expect(all).toMatch(/research|studies/i);
+    expect(all).toMatch(/early|small/);
+    expect(all).toMatch(/doctor or dermatologist/);
+  });
+});
+
+describe("the skin-food-starter copy", () => {
+  const starter = allCourses().find((course) => course.slug === "skin-food-starter");
+  async function lessonText(n: number): Promise<string> {
+    const lesson = starter?.lessons[n - 1];
+    if (!lesson) throw new Error(`no starter lesson ${n}`);
+    return (await renderEmail(lessonElement(lesson))).text;
+  }
+
+  it("ships as a registered course of three daily lessons", () => {
+    expect(starter?.lessons.map((lesson) => lesson.dayOffset)).toEqual([0, 1, 2]);
+  });
+
+  it("starts a food-and-skin journal and names post-meal flare-ups 24 to 48 hours later", async () => {
+    const text = await lessonText(1);
+    expect(text).toMatch(/journal/);
+    expect(text).toMatch(/24 to 48 hours/);
+    expect(text).toMatch(/promising, but they are still early/);
+  });
+
+  it("feeds good bacteria with fermented foods and prebiotic fibres, and calls the probiotic studies small", async () => {
+    const text = await lessonText(2);
+    for (const food of ["Sauerkraut", "Kimchi", "Garlic", "Onions", "Asparagus", "Bananas"]) expect(text).toContain(food);
+    expect(text).toMatch(/studies are\s+small/);
+  });
+
+  it("builds the anti-inflammatory plate, sets expectations of weeks to months and points to the full course", async () => {
+    const text = await lessonText(3);
+    expect(text).toMatch(/Omega-3/);
+    expect(text).toMatch(/weeks\s+to months/);
+    expect(text).toContain("Clear Skin from the Inside Out");
+    expect(text).toContain(lessonPreviewProps.appUrl);
+    expect(text).toMatch(/prescribed/);
   });
 });

@@ -2,7 +2,7 @@ import type { ReactElement } from "react";
 import AlreadySubscribedEmail, { type AlreadySubscribedProps } from "../../emails/already-subscribed";
 import ConfirmSubscriptionEmail, { type ConfirmSubscriptionProps } from "../../emails/confirm-subscription";
 import { lessonPreviewProps, type LessonEmailProps } from "../../emails/_components/lesson-props";
-import { COURSE, type Lesson } from "../../src/course";
+import { allCourses, type Lesson } from "../../src/course";
 
 /** Placeholder values the dispatcher renders with once, then replaces per recipient. */
 export const MARKERS = {
@@ -58,10 +58,12 @@ export const ALL_EMAILS: ReadonlyArray<{ name: string; element: (name?: FirstNam
     name: "already-subscribed",
     element: (name) => <AlreadySubscribedEmail {...withFirstName(alreadySubscribedProps(), name)} />,
   },
-  ...COURSE.lessons.map((lesson) => ({
-    name: `lesson ${lesson.number} (${lesson.slug})`,
-    element: (name?: FirstName) => <lesson.Email {...withFirstName(lessonProps(), name)} />,
-  })),
+  ...allCourses().flatMap((course) =>
+    course.lessons.map((lesson) => ({
+      name: `${course.slug} lesson ${lesson.number} (${lesson.slug})`,
+      element: (name?: FirstName) => <lesson.Email {...withFirstName(lessonProps(), name)} />,
+    })),
+  ),
 ];
 
 /** The escaping React applies to text and attribute values. */

@@ -44,6 +44,7 @@ describe("every page in a real browser", () => {
         await visit(page, audits, "landing", `${live.url}/`);
         await visit(page, audits, "course-list", `${live.url}/courses`);
         await visit(page, audits, "course-page", `${live.url}/courses/clear-skin`);
+        await visit(page, audits, "starter-course-page", `${live.url}/courses/skin-food-starter`);
         await page.goto(`${live.url}/`);
         // The landing page again, with the errors a person sees after a mistake.
         live.clock.advance(5_000);
