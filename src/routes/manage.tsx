@@ -45,6 +45,9 @@ function check(result: ControlResult) {
   throw new AppError(409, result.reason, REFUSALS[result.reason]);
 }
 
+/** The controls the page's main form and its per-course forms share. */
+const ENROLLMENT_CONTROLS = { pause: pauseUntilResumed, resume, restart } as const;
+
 const ACTIONS = ["pause-week", "pause", "resume", "restart", "unsubscribe"] as const;
 type Action = (typeof ACTIONS)[number];
 const isAction = (value: string): value is Action => (ACTIONS as readonly string[]).includes(value);
@@ -168,19 +171,10 @@ export const manageRoutes = new Hono<AppEnv>()
     const { subscriberId } = await formPost(c);
     const now = clock();
     const schedule = { now, sendHour: await sendHourOf(db, subscriberId, config.sendHour), course };
-    switch (action) {
-      case "pause":
-        check(await pauseUntilResumed(db, subscriberId, schedule));
-        break;
-      case "resume":
-        check(await resume(db, subscriberId, schedule));
-        break;
-      case "restart":
-        check(await restart(db, subscriberId, schedule));
-        break;
-      case "leave":
-        if ((await leaveCourse(db, subscriberId, course, now)).outcome === "not_found") throw brokenLink();
-        break;
+    if (action === "leave") {
+      if ((await leaveCourse(db, subscriberId, course, now)).outcome === "not_found") throw brokenLink();
+    } else {
+      check(await ENROLLMENT_CONTROLS[action](db, subscriberId, schedule));
     }
     logger.info("subscriber_control", { subscriberId, action, course: course.slug });
     const done = action === "leave" ? "left" : DONE[action];
@@ -199,22 +193,12 @@ export const manageRoutes = new Hono<AppEnv>()
     // The subscriber's own hour (manage page), else the configured one.
     const schedule = { now, sendHour: await sendHourOf(db, subscriberId, config.sendHour), course };
 
-    switch (action) {
-      case "pause-week":
-        check(await pauseForWeek(db, subscriberId, schedule));
-        break;
-      case "pause":
-        check(await pauseUntilResumed(db, subscriberId, schedule));
-        break;
-      case "resume":
-        check(await resume(db, subscriberId, schedule));
-        break;
-      case "restart":
-        check(await restart(db, subscriberId, schedule));
-        break;
-      case "unsubscribe":
-        if ((await unsubscribe(db, subscriberId, now, config.appSecret)) === "not_found") throw brokenLink();
-        break;
+    if (action === "unsubscribe") {
+      if ((await unsubscribe(db, subscriberId, now, config.appSecret)) === "not_found") throw brokenLink();
+    } else if (action === "pause-week") {
+      check(await pauseForWeek(db, subscriberId, schedule));
+    } else {
+      check(await ENROLLMENT_CONTROLS[action](db, subscriberId, schedule));
     }
     logger.info("subscriber_control", { subscriberId, action });
     return c.redirect(`/manage/${encodeURIComponent(token)}?done=${DONE[action]}`, 303);
