@@ -38,5 +38,8 @@ export async function runDispatchAll(deps: AppDeps, options: Omit<DispatchOption
     }
   }
   total.durationMs = wallClock() - started;
+  // One line per run (each course's pass also logs its own `dispatch_pass`): what a cron run did.
+  const { courses, ...summary } = total;
+  deps.logger.info("dispatch_run", { ...summary, courses: Object.keys(courses).length });
   return total;
 }

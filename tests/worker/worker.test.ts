@@ -37,14 +37,15 @@ const APP_SECRET = "worker-test-secret-worker-test-secret-0123";
 type Sqld = Awaited<ReturnType<typeof startSqld>>;
 
 /**
- * The reports of finished cron passes, in order, taken from the Worker's log lines as wrangler
+ * The reports of finished cron runs (every course's pass summed), in order, taken from the Worker's log lines as wrangler
  * prints them; every other line goes through to the console as before.
  */
 const passReports: DispatchReport[] = [];
 const consoleLog = console.log;
 console.log = (...args: unknown[]) => {
   const line = args.map(String).join(" ");
-  const json = line.match(/\{.*"event":"dispatch_pass".*\}/)?.[0];
+  // One `dispatch_run` line per cron run sums its courses' passes.
+  const json = line.match(/\{.*"event":"dispatch_run".*\}/)?.[0];
   if (json) passReports.push(JSON.parse(json) as DispatchReport);
   else consoleLog(...args);
 };
