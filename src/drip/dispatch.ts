@@ -320,7 +320,7 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
    * this with nothing in between; the next batch starts preparing only once the request is out.
    */
   function providerCall(members: Composed[], key: string): Promise<BatchResult> {
-    const answer = call(() => mailer.sendBatch(members.map((m) => m.email), { idempotencyKey: key }));
+    const answer = call(() => mailer.sendBatch(members.map((m) => m.email), { idempotencyKey: key, batchValidation: "permissive" }));
     // A timer turn lets the request start before this pass's other work competes for the thread.
     setTimeout(onProviderCall, 0);
     return answer;
@@ -343,7 +343,18 @@ export async function runDispatch(deps: AppDeps, options: DispatchOptions = {}):
     }
 
     if (result.ok) {
-      await recordSent(members, result.ids, key, false);
+      // Permissive validation: an email the provider refused on its own fails only its member.
+      const refused = new Map((result.rejected ?? []).map((r) => [r.index, r.error]));
+      const accepted = members.filter((_, i) => !refused.has(i));
+      if (accepted.length > 0) await recordSent(accepted, result.ids.filter((_, i) => !refused.has(i)), key, false);
+      // One statement batch per distinct refusal (usually one: "invalid `to`"), so the calls stay few.
+      const byReason = new Map<string, { error: MailError; members: Composed[] }>();
+      for (const [index, error] of refused) {
+        const group = byReason.get(`${error.kind} ${error.message}`) ?? { error, members: [] };
+        group.members.push(members[index]!);
+        byReason.set(`${error.kind} ${error.message}`, group);
+      }
+      for (const group of byReason.values()) await recordFailure(group.members, group.error);
       if (result.rateLimit && result.rateLimit.remaining <= 0) await sleep(Math.min(result.rateLimit.resetMs, remainingMs()));
       return "ok";
     }

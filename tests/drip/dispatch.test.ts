@@ -276,6 +276,36 @@ describe("dispatch", () => {
     expect(states.filter((e) => e.state === "failed")).toHaveLength(1);
   });
 
+  it("permissive validation: one address the provider refuses in a batch of 100 fails only that subscriber, in one request", async () => {
+    const people = await createSubscribers(t.db, 100, t.clock.now());
+    const bad = people[37]!;
+    t.resend.refuse.add(bad.email.toLowerCase());
+    const report = await runDispatch(t.deps);
+    expect(report).toMatchObject({ sent: 99, failed: 1 });
+    expect(t.resend.requests.filter((r) => r.path === "/emails/batch")).toHaveLength(1);
+    expect(t.resend.emailsTo(bad.email)).toHaveLength(0);
+    expect(new Set(t.resend.emails.map((e) => e.to[0])).size).toBe(99);
+    expect((await enrollment(bad.id)).state).toBe("failed");
+    const refused = await t.db.query.deliveries.findFirst({ where: eq(deliveries.subscriberId, bad.id) });
+    expect(refused).toMatchObject({ status: "failed", attempts: 1 });
+    expect(refused!.lastError).toContain("Invalid `to` field");
+    expect(refused!.lastError).not.toContain(bad.email);
+    const others = await Promise.all(people.filter((p) => p !== bad).map((p) => enrollment(p.id)));
+    expect(others.every((e) => e.nextLesson === 2 && e.state === "active")).toBe(true);
+  });
+
+  it("without permissive validation the fake refuses the whole batch, as Resend does", async () => {
+    t.resend.refuse.add("nobody@example.com");
+    const mailer = createResendMailer({ apiKey: "re_test", baseUrl: t.resend.url });
+    const email = (to: string) => ({ from: "a@example.com", to, subject: "s", html: "<p>h</p>", text: "h" });
+    const strict = await mailer.sendBatch([email("one@example.com"), email("nobody@example.com")]);
+    expect(strict).toMatchObject({ ok: false, error: { status: 422, kind: "recipient" } });
+    const permissive = await mailer.sendBatch([email("one@example.com"), email("nobody@example.com"), email("two@example.com")], { batchValidation: "permissive" });
+    expect(permissive).toMatchObject({ ok: true, rejected: [{ index: 1, error: { kind: "recipient" } }] });
+    expect(permissive.ok && permissive.ids.map((id) => id !== null)).toEqual([true, false, true]);
+    expect(t.resend.emails.map((e) => e.to[0])).toEqual(["one@example.com", "two@example.com"]);
+  });
+
   it("a pass killed after the provider accepted a batch is finished by the next pass after the lease, without duplicates", async () => {
     await createSubscribers(t.db, 120, t.clock.now());
     const crashing: Mailer = {
