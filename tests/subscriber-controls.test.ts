@@ -2,7 +2,8 @@ import { eq, sql } from "drizzle-orm";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { COURSE, LESSON_COUNT } from "../src/course";
 import { claimDue, markSending, upsertDeliveries } from "../src/db/drip-queries";
-import { deliveries, enrollments, subscribers, suppressions } from "../src/db/schema";
+import { insertBatch } from "../src/db/batch-queries";
+import { DEFAULT_COURSE_SLUG, deliveries, enrollments, subscribers, suppressions } from "../src/db/schema";
 import { runDispatch } from "../src/drip/dispatch";
 import { formatLocal } from "../src/drip/schedule";
 import { keyedHash } from "../src/lib/hash";
@@ -440,7 +441,9 @@ describe("unsubscribe and delete", () => {
 
     // The dispatcher's last check before it sends finds nobody left to send to.
     const rows = await upsertDeliveries(t.db, claimed, () => crypto.randomUUID(), t.clock.now());
-    expect(await markSending(t.db, "running-pass", "batch-key", rows.map((row) => row.id), t.clock.now())).toEqual(new Set());
+    const batch = { id: "batch-key", course: DEFAULT_COURSE_SLUG, lesson: 2 };
+    const [, marked] = await t.db.batch([insertBatch(t.db, batch, lease, t.clock.now()), markSending(t.db, "running-pass", "running-pass", batch.id, rows.map((row) => row.id), t.clock.now())]);
+    expect(marked.rows).toEqual([]);
     t.clock.advance(10 * 60_000);
     await runDispatch(t.deps);
     expect(lessonNumbers("claimed@example.com")).toEqual([1]);

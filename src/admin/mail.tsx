@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import type { AppDeps } from "../app-env";
 import { lessonByNumber } from "../course";
 import { resume } from "../db/controls";
+import { reviveBatches } from "../db/batch-queries";
 import { adminActions, deliveries } from "../db/schema";
 import { lessonTemplate } from "../drip/lesson-email";
 import { personalise } from "../drip/personalise";
@@ -53,8 +54,8 @@ export async function composeTestLesson(deps: AppDeps, lessonNumber: number, to:
 /**
  * Retries one failed delivery, when that is safe (see `failedDeliveries`): the enrollment resumes
  * through the lifecycle (lessons start again at the next local send hour), and the delivery gets
- * a new set of attempts, as /admin/retry-failed does. It keeps its batch key, so within the
- * provider's 24-hour memory of the key a retry cannot send twice. Returns an outcome code.
+ * a new set of attempts, as /admin/retry-failed does. It stays in its batch, resent under the batch's
+ * key (`reviveBatches`), so within the provider's 24-hour memory of the key a retry cannot send twice. Returns an outcome code.
  */
 export async function retryDelivery(deps: AppDeps, operator: OperatorSession, deliveryId: string): Promise<string> {
   const { db, clock, config, logger } = deps;
@@ -76,6 +77,7 @@ export async function retryDelivery(deps: AppDeps, operator: OperatorSession, de
             sql`exists (select 1 from enrollments e where e.subscriber_id = ${deliveries.subscriberId} and e.run = ${deliveries.run} and e.state = 'active')`,
           ),
         );
+      await reviveBatches(db, now);
     }
     outcome = resumed.ok ? "done" : resumed.reason;
   }

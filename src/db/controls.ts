@@ -152,7 +152,7 @@ export async function lessonOnItsWay(db: Db, { subscriber, enrollment }: Subscri
         eq(deliveries.run, enrollment.run),
         eq(deliveries.lessonNumber, enrollment.nextLesson),
         eq(deliveries.status, "sending"),
-        sql`${deliveries.batchKey} is not null`,
+        sql`${deliveries.batchId} is not null`,
       ),
     )
     .limit(1);

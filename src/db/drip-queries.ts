@@ -95,22 +95,6 @@ export async function claimDue(db: Db, lease: Lease, now: number, limit: number,
   return result.rows.map(toClaimed);
 }
 
-/**
- * Leases the given subscribers if they are still active and free, whatever their due time: the
- * other members of a batch whose outcome is unknown, so the batch can be sent again as a whole.
- */
-export async function claimMembers(db: Db, lease: Lease, subscriberIds: string[], course: string = DEFAULT_COURSE_SLUG): Promise<ClaimedRow[]> {
-  if (subscriberIds.length === 0) return [];
-  const result = await db.run(sql`
-    UPDATE enrollments SET lease_id = ${lease.passId}, lease_until = ${lease.until}
-    WHERE course = ${course} AND subscriber_id IN (${sql.join(subscriberIds.map((id) => sql`${id}`), sql`, `)})
-      AND state = 'active' AND (lease_until IS NULL OR lease_until <= ${lease.wallNow})
-      AND (SELECT status FROM subscribers WHERE id = subscriber_id) = 'active'
-    RETURNING ${CLAIMED_COLUMNS}
-  `);
-  return result.rows.map(toClaimed);
-}
-
 export type Delivery = typeof deliveries.$inferSelect;
 
 function toDelivery(row: Record<string, unknown>): Delivery {
@@ -125,6 +109,7 @@ function toDelivery(row: Record<string, unknown>): Delivery {
     status: String(row.status) as Delivery["status"],
     attempts: Number(row.attempts),
     batchKey: str(row.batch_key),
+    batchId: str(row.batch_id ?? null),
     providerMessageId: str(row.provider_message_id),
     lastError: str(row.last_error),
     createdAt: Number(row.created_at),
@@ -159,15 +144,6 @@ export async function upsertDeliveries(db: Db, rows: ClaimedRow[], newId: () => 
     RETURNING *
   `);
   return result.rows.map((row) => toDelivery(row as Record<string, unknown>));
-}
-
-/** The deliveries still waiting on an earlier batch's outcome, by that batch's key. */
-export async function uncertainMembers(db: Db, batchKeys: string[]): Promise<Delivery[]> {
-  if (batchKeys.length === 0) return [];
-  return db
-    .select()
-    .from(deliveries)
-    .where(and(inArray(deliveries.batchKey, batchKeys), inArray(deliveries.status, ["sending", "retrying"])));
 }
 
 /** Gives rows back without sending (budget spent, rate limited): they are due again at once. */
@@ -226,9 +202,11 @@ export interface Advance {
 /**
  * Moves each subscriber past the lesson just sent, in one statement. Only rows this pass still
  * leases, still active, and still at that run and lesson, so nothing advances twice and a control
- * that landed meanwhile (it drops the lease) is not overwritten. Returns the subscribers advanced.
+ * that landed meanwhile (it drops the lease) is not overwritten. `passId` null: whoever holds the
+ * row (a resumed batch, whose members are not leased to the pass; run and lesson still must match).
+ * Returns the subscribers advanced.
  */
-export function advanceEnrollments(db: Db, passId: string, advances: Advance[], now: number, course: string = DEFAULT_COURSE_SLUG) {
+export function advanceEnrollments(db: Db, passId: string | null, advances: Advance[], now: number, course: string = DEFAULT_COURSE_SLUG) {
   const values = sql.join(
     advances.map((a) => sql`(${a.subscriberId}, ${a.run}, ${a.lessonNumber}, ${a.next.nextLesson}, ${a.next.lastSentAt}, ${a.next.nextSendAt}, ${a.next.state}, ${a.next.completedAt})`),
     sql`, `,
@@ -238,7 +216,7 @@ export function advanceEnrollments(db: Db, passId: string, advances: Advance[], 
       next_lesson = v.column4, last_sent_at = v.column5, next_send_at = v.column6, state = v.column7, completed_at = v.column8,
       lease_id = NULL, lease_until = NULL, updated_at = ${now}
     FROM (VALUES ${values}) AS v
-    WHERE enrollments.subscriber_id = v.column1 AND enrollments.course = ${course} AND enrollments.lease_id = ${passId} AND enrollments.state = 'active'
+    WHERE enrollments.subscriber_id = v.column1 AND enrollments.course = ${course} AND (${passId} IS NULL OR enrollments.lease_id = ${passId}) AND enrollments.state = 'active'
       AND enrollments.run = v.column2 AND enrollments.next_lesson = v.column3
     RETURNING enrollments.subscriber_id
   `);
@@ -259,36 +237,38 @@ export function finishUnsendable(db: Db, passId: string, subscriberIds: string[]
 }
 
 /**
- * Settles the rows still waiting under a batch key once the provider has answered for it: marked
- * sent when the first attempt is known to have gone out (`everyone`), otherwise freed of the key.
+ * Settles the rows still waiting on batch `id` once the provider has answered for it: marked sent
+ * when the first attempt is known to have gone out (`everyone`), otherwise freed of the batch.
  */
-export function settleKey(db: Db, key: string, everyone: boolean, now: number) {
-  const waiting = and(eq(deliveries.batchKey, key), inArray(deliveries.status, ["sending", "retrying"]));
+export function settleKey(db: Db, id: string, everyone: boolean, now: number) {
+  const waiting = and(eq(deliveries.batchId, id), inArray(deliveries.status, ["sending", "retrying"]));
   return everyone
     ? db.update(deliveries).set({ status: "sent", sentAt: now, updatedAt: now }).where(waiting)
-    : db.update(deliveries).set({ batchKey: null, updatedAt: now }).where(waiting);
+    : db.update(deliveries).set({ batchId: null, updatedAt: now }).where(waiting);
 }
 
 /**
- * Marks the deliveries about to go out under `key`, but only those whose subscriber this pass
- * still holds and who is still active: the last check before sending, in the same statement.
- * Returns the ids it marked.
+ * Marks the deliveries about to go out in batch `batchId`, but only those whose subscriber is still
+ * active at that lesson, and only while this pass holds the batch: the last check before sending,
+ * in the same statement. `holder`: the pass that must still lease the enrollments (a new batch), or
+ * null for a resumed batch, whose members are no pass's. Returns the ids it marked (`rows[].id`).
  */
-export async function markSending(db: Db, passId: string, key: string, deliveryIds: string[], now: number): Promise<Set<string>> {
-  if (deliveryIds.length === 0) return new Set();
+export function markSending(db: Db, holder: string | null, passId: string, batchId: string, deliveryIds: string[], now: number) {
+  const ids = deliveryIds.length > 0 ? sql.join(deliveryIds.map((id) => sql`${id}`), sql`, `) : sql`NULL`;
   // The enrollment must still be at this delivery's run and lesson, and 20 hours clear of any
   // lesson recorded since the claim (one of an older run that was with the provider at a restart).
-  const result = await db.run(sql`
-    UPDATE deliveries SET batch_key = ${key}, status = 'sending', updated_at = ${now}
-    WHERE id IN (${sql.join(deliveryIds.map((id) => sql`${id}`), sql`, `)})
+  return db.run(sql`
+    UPDATE deliveries SET batch_id = ${batchId}, status = 'sending', updated_at = ${now}
+    WHERE id IN (${ids})
+      AND EXISTS (SELECT 1 FROM send_batches b WHERE b.id = ${batchId} AND b.lease_id = ${passId})
       AND EXISTS (
         SELECT 1 FROM enrollments e JOIN subscribers s ON s.id = e.subscriber_id
-        WHERE e.subscriber_id = deliveries.subscriber_id AND e.course = deliveries.course AND e.lease_id = ${passId}
+        WHERE e.subscriber_id = deliveries.subscriber_id AND e.course = deliveries.course
+          AND (${holder} IS NULL OR e.lease_id = ${holder})
           AND e.state = 'active' AND s.status = 'active'
           AND e.run = deliveries.run AND e.next_lesson = deliveries.lesson_number
           AND (e.last_sent_at IS NULL OR e.last_sent_at <= ${now - MIN_GAP_MS})
       )
     RETURNING id
   `);
-  return new Set(result.rows.map((row) => String(row.id)));
 }

@@ -116,8 +116,13 @@ export const deliveries = sqliteTable(
     lessonNumber: integer().notNull(),
     status: text({ enum: deliveryStatuses }).notNull().default("sending"),
     attempts: integer().notNull().default(0),
-    /** The batch this delivery was last sent in: a retry regroups the same members where it can. */
+    /** The key of the batch it went out in under releases before send_batches (kept as history; no longer written). */
     batchKey: text(),
+    /**
+     * The batch (send_batches.id, the idempotency key) it was handed to the provider in; null while
+     * not with the provider. With status sending or retrying: its outcome is that batch's.
+     */
+    batchId: text(),
     providerMessageId: text(),
     lastError: text(),
     createdAt: integer().notNull(),
@@ -138,11 +143,46 @@ export const deliveries = sqliteTable(
     index("deliveries_provider_message_idx").on(t.providerMessageId),
     // Settling a batch's answer finds its rows by key; only rows that were ever batched have one.
     index("deliveries_batch_key_idx").on(t.batchKey).where(sql`${t.batchKey} is not null`),
+    index("deliveries_batch_id_idx").on(t.batchId).where(sql`${t.batchId} is not null`),
     // The console's per-lesson funnel reads only this index (a covering index: no table lookups).
     index("deliveries_funnel_idx").on(t.lessonNumber, t.status, t.deliveredAt, t.openedAt, t.clickedAt, t.bouncedAt, t.complainedAt),
     // The console's failed-mail list.
     index("deliveries_status_idx").on(t.status, t.updatedAt),
   ],
+);
+
+/**
+ * A batch's life: `sending` (with the provider, or its pass died), `retrying` (answer unknown:
+ * timeout, 5xx; resent from this row with the same key at `nextAttemptAt`), `sent`, `failed`
+ * (refused: the key is retired and its members go into a new batch; or given up), `held` (still
+ * unknown near the end of Resend's 24-hour key window: never resent automatically, for the operator).
+ * `pending`: composed, not yet handed over.
+ */
+export const sendBatchStatuses = ["pending", "sending", "sent", "retrying", "failed", "held"] as const;
+export type SendBatchStatus = (typeof sendBatchStatuses)[number];
+
+/** One provider batch call of up to 100 lessons of one course; its id is the idempotency key. */
+export const sendBatches = sqliteTable(
+  "send_batches",
+  {
+    id: text().primaryKey(),
+    course: text().notNull(),
+    /** The lesson all members get; null when the batch carries several lessons. */
+    lesson: integer(),
+    status: text({ enum: sendBatchStatuses }).notNull().default("pending"),
+    /** Provider calls made under this key. */
+    attempts: integer().notNull().default(0),
+    /** When a `retrying` batch may be resent (the dispatcher's clock, ms). */
+    nextAttemptAt: integer(),
+    /** The pass holding the batch, and until when (real time, ms): a dead pass's batch is taken over after it. */
+    leaseId: text(),
+    leaseUntil: integer(),
+    createdAt: integer().notNull(),
+    /** Real time (ms) of the first provider call: Resend keeps a key 24 hours from then. */
+    firstAttemptAt: integer(),
+    updatedAt: integer().notNull(),
+  },
+  (t) => [index("send_batches_due_idx").on(t.course, t.status, t.nextAttemptAt)],
 );
 
 export const suppressionReasons = ["unsubscribed", "deleted", "bounced", "complained"] as const;

@@ -8,7 +8,7 @@ export interface AllCoursesReport extends DispatchReport {
   courses: Record<string, DispatchReport>;
 }
 
-const COUNTS = ["claimed", "sent", "retried", "failed", "cancelled", "recovered", "unsendable", "resumed", "calls"] as const;
+const COUNTS = ["claimed", "sent", "retried", "failed", "cancelled", "recovered", "unsendable", "resumed", "held", "calls"] as const;
 
 /**
  * One dispatcher pass over every course (`deps.courses`, default first), one course after the

@@ -27,13 +27,13 @@ export function lessonEventsInsert(db: Db, type: "lesson.sent" | "lesson.deliver
     from deliveries d where ${which} order by d.subscriber_id, d.lesson_number`);
 }
 
-/** `lesson.sent` for a batch the provider accepted: its members, and with `everyone` the rest under its key. Before `markSent`. */
+/** `lesson.sent` for a batch the provider accepted: its members, and with `everyone` the rest waiting on it (`batch_id`). Before `markSent`. */
 export function sentEventsInsert(db: Db, deliveryIds: string[], key: string, everyone: boolean, now: number): BatchItem<"sqlite"> {
   const ids = sql.join(deliveryIds.map((id) => sql`${id}`), sql`, `);
   return lessonEventsInsert(
     db,
     "lesson.sent",
-    sql`d.status in ('sending', 'retrying') and (d.id in (${ids}) or (${everyone ? 1 : 0} = 1 and d.batch_key = ${key}))`,
+    sql`d.status in ('sending', 'retrying') and (d.id in (${ids}) or (${everyone ? 1 : 0} = 1 and d.batch_id = ${key}))`,
     now,
   );
 }

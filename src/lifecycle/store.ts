@@ -101,7 +101,7 @@ function enrollmentFacts(row: EnrollmentRow): EnrollmentFacts {
 /** A delivery row of this lesson marked as handed to the provider, outcome not yet recorded. */
 function inFlightSql(subscriberId: string, course: string, run: SQL | number, lesson: SQL | number): SQL {
   return sql`exists (select 1 from deliveries d where d.subscriber_id = ${subscriberId} and d.course = ${course} and d.run = ${run}
-    and d.lesson_number = ${lesson} and d.status = 'sending' and d.batch_key is not null)`;
+    and d.lesson_number = ${lesson} and d.status = 'sending' and d.batch_id is not null)`;
 }
 
 async function lessonInFlight(db: Db, subscriberId: string, course: string, run: number, lesson: number): Promise<boolean> {
@@ -233,7 +233,7 @@ function effectStatements(db: Db, id: string, effect: Effect, ctx: WriteContext,
               eq(deliveries.subscriberId, id),
               eq(deliveries.course, slugOf(ctx)),
               eq(deliveries.run, effect.run),
-              or(eq(deliveries.status, "retrying"), and(eq(deliveries.status, "sending"), isNull(deliveries.batchKey))),
+              or(eq(deliveries.status, "retrying"), and(eq(deliveries.status, "sending"), isNull(deliveries.batchId))),
               guard,
             ),
           ),

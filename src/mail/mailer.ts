@@ -38,7 +38,22 @@ export interface MailError {
 }
 
 export type SendResult = { ok: true; id: string } | { ok: false; error: MailError };
-export type BatchResult = { ok: true; ids: string[]; rateLimit?: RateLimitInfo } | { ok: false; error: MailError };
+/**
+ * A batch call's answer. `ok: true`: the provider took the request; `ids` holds one id per email,
+ * in the order sent, and is null for an email the provider refused on its own (`rejected`, only with
+ * `batchValidation: "permissive"`: Resend then sends the valid emails and reports each invalid one
+ * by its index instead of refusing the whole batch).
+ */
+export type BatchResult =
+  | { ok: true; ids: (string | null)[]; rejected?: RejectedEmail[]; rateLimit?: RateLimitInfo }
+  | { ok: false; error: MailError };
+
+/** One email of a batch the provider refused while sending the others (permissive validation). */
+export interface RejectedEmail {
+  /** Its index in the batch, from 0. */
+  index: number;
+  error: MailError;
+}
 
 /** The provider's rate-limit state after a call (IETF `RateLimit-*` headers, as Resend sends them). */
 export interface RateLimitInfo {
@@ -49,12 +64,18 @@ export interface RateLimitInfo {
 export interface SendOptions {
   /** Same key, same result: the provider will not send twice for a repeated key. */
   idempotencyKey?: string;
+  /**
+   * Batches only. `strict` (the default): one invalid email refuses the whole batch. `permissive`:
+   * the valid emails go out and each invalid one comes back in `rejected`
+   * (Resend's `x-batch-validation` header, https://resend.com/docs/api-reference/emails/send-batch-emails).
+   */
+  batchValidation?: "strict" | "permissive";
 }
 
 export interface Mailer {
   readonly kind: "resend" | "outbox" | "memory";
   send(email: OutgoingEmail, options?: SendOptions): Promise<SendResult>;
-  /** Up to `MAX_BATCH` emails in one call; all or nothing. */
+  /** Up to `MAX_BATCH` emails in one call; all or nothing unless `batchValidation: "permissive"`. */
   sendBatch(emails: OutgoingEmail[], options?: SendOptions): Promise<BatchResult>;
 }
 

@@ -46,6 +46,20 @@ export function rateLimitInfo(headers: Headers): RateLimitInfo | undefined {
   return { remaining, resetMs: Number.isFinite(reset) ? reset * 1000 : 1000 };
 }
 
+/**
+ * Resend's permissive answer lists the ids of the emails it took (in order) and, apart, the index
+ * and message of each one it refused: one id (or null) per email sent, and the refusals as errors.
+ */
+function alignIds(count: number, accepted: { id: string }[], errors: { index: number; message: string }[]) {
+  const refused = new Set(errors.map((e) => e.index));
+  const ids: (string | null)[] = [];
+  let next = 0;
+  for (let i = 0; i < count; i++) ids.push(refused.has(i) ? null : (accepted[next++]?.id ?? null));
+  // Classified like a whole-batch 422: a refused `to` is about that recipient, anything else is ours.
+  const rejected = errors.map((e) => ({ index: e.index, error: classifyResendError({ statusCode: 422, name: "validation_error", message: e.message }, null) }));
+  return rejected.length > 0 ? { ids, rejected } : { ids };
+}
+
 function toPayload(email: OutgoingEmail) {
   return {
     from: email.from,
@@ -75,9 +89,11 @@ export function createResendMailer(options: ResendMailerOptions): Mailer {
       return { ok: true, id: data.id };
     },
     async sendBatch(emails, send): Promise<BatchResult> {
-      const { data, error, headers } = await resend.batch.send(emails.map(toPayload), requestOptions(send));
+      const batchValidation = send?.batchValidation ?? "strict";
+      const { data, error, headers } = await resend.batch.send(emails.map(toPayload), { ...requestOptions(send), batchValidation });
       if (error || !data) return { ok: false, error: classifyResendError(error ?? {}, headers) };
-      return { ok: true, ids: data.data.map((item) => item.id), rateLimit: rateLimitInfo(headers) };
+      const errors = "errors" in data && Array.isArray(data.errors) ? (data.errors as { index: number; message: string }[]) : [];
+      return { ok: true, ...alignIds(emails.length, data.data, errors), rateLimit: rateLimitInfo(headers) };
     },
   };
 }

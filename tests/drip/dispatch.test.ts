@@ -5,7 +5,8 @@ import type { AppDeps } from "../../src/app-env";
 import { LESSON_COUNT, lessonByNumber } from "../../src/course";
 import { pauseUntilResumed, resume, unsubscribe } from "../../src/db/controls";
 import { claimDue, listDue, upsertDeliveries } from "../../src/db/drip-queries";
-import { deliveries, enrollments, subscribers } from "../../src/db/schema";
+import { deliveries, enrollments, sendBatches, subscribers } from "../../src/db/schema";
+import { retryFailed } from "../../src/api/retry-failed";
 import { runDispatch } from "../../src/drip/dispatch";
 import { openDatabase } from "../../src/node-deps";
 import type { Mailer } from "../../src/mail/mailer";
@@ -29,6 +30,9 @@ const noSleep = async () => {};
 async function enrollment(subscriberId: string) {
   return (await t.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriberId) }))!;
 }
+
+/** The provider's batch calls so far, refused ones included. */
+const batchCalls = () => t.resend.requests.filter((r) => r.path === "/emails/batch");
 
 /** Counts captured lessons per (recipient, subject), to spot any duplicate. */
 function lessonCounts() {
@@ -197,18 +201,94 @@ describe("dispatch", () => {
     for (const s of [a, b, c]) expect(t.resend.emailsTo(s!.email), s!.email).toHaveLength(1);
   });
 
-  it("a member of an uncertain batch held by another pass makes this pass wait, not spin", async () => {
-    const [a, b] = await createSubscribers(t.db, 2, t.clock.now());
+  it("an uncertain batch is resent from its row with the same key, to its still-active members only, re-claiming nobody", async () => {
+    const [a, b, c] = await createSubscribers(t.db, 3, t.clock.now());
     t.resend.failNext(500);
-    await runDispatch(t.deps);
-    await t.db.update(enrollments).set({ leaseId: "other-pass", leaseUntil: Date.now() + 60_000 }).where(eq(enrollments.subscriberId, b!.id));
+    expect((await runDispatch(t.deps)).retried).toBe(3);
+    expect((await pauseUntilResumed(t.db, c!.id, { now: t.clock.now(), sendHour: t.config.sendHour })).ok).toBe(true);
     t.clock.advance(1 * MINUTE);
 
-    const report = await runDispatch(t.deps, { budget: { maxMs: 1_500 } });
-    expect(report).toMatchObject({ sent: 0, stoppedBy: "done" });
-    expect(report.calls).toBeLessThan(15);
-    expect((await enrollment(a!.id)).leaseId, "released for the next pass").toBeNull();
-    expect(t.resend.emails).toHaveLength(0);
+    const report = await runDispatch(t.deps);
+    expect(report).toMatchObject({ sent: 2, claimed: 0 });
+    const calls = batchCalls();
+    expect(calls.map((call) => call.count)).toEqual([3, 2]);
+    expect(calls[1]!.idempotencyKey).toBe(calls[0]!.idempotencyKey);
+    for (const s of [a, b]) expect(t.resend.emailsTo(s!.email), s!.email).toHaveLength(1);
+    expect(t.resend.emailsTo(c!.email)).toHaveLength(0);
+    expect(await t.db.select({ status: sendBatches.status }).from(sendBatches)).toEqual([{ status: "sent" }]);
+  });
+
+  it("a 409 for the reused key after a member left proves the first attempt went out: the rest are marked sent, not mailed again", async () => {
+    const [a, b, c] = await createSubscribers(t.db, 3, t.clock.now());
+    t.resend.dropNext({ accept: true });
+    expect((await runDispatch(t.deps)).retried).toBe(3);
+    await unsubscribe(t.db, c!.id, t.clock.now(), t.config.appSecret);
+    t.clock.advance(1 * MINUTE);
+
+    expect((await runDispatch(t.deps)).sent).toBe(2);
+    expect(batchCalls().map((call) => call.status)).toEqual([0, 409]);
+    expect(t.resend.emails).toHaveLength(3);
+    expect(await t.db.$count(deliveries, eq(deliveries.status, "sent"))).toBe(3);
+    for (const s of [a, b]) expect((await enrollment(s!.id)).nextLesson).toBe(2);
+  });
+
+  it("a 429 retires the batch's key: its members go out after the backoff in a new batch under a new key", async () => {
+    const people = await createSubscribers(t.db, 4, t.clock.now());
+    t.resend.failNext(429, { body: { statusCode: 429, name: "rate_limit_exceeded", message: "Too many requests" } });
+    expect(await runDispatch(t.deps)).toMatchObject({ sent: 0, retried: 4, stoppedBy: "rate_limited" });
+    expect(await t.db.select({ status: sendBatches.status }).from(sendBatches)).toEqual([{ status: "failed" }]);
+    expect((await runDispatch(t.deps)).sent, "not before the backoff").toBe(0);
+    t.clock.advance(1 * MINUTE);
+
+    expect((await runDispatch(t.deps)).sent).toBe(4);
+    const [refused, sent] = batchCalls();
+    expect(sent!.idempotencyKey).not.toBe(refused!.idempotencyKey);
+    for (const p of people) expect(t.resend.emailsTo(p.email)).toHaveLength(1);
+  });
+
+  it("a 4xx refusal of one address retires the key; the others go out alone under new keys", async () => {
+    const people = await createSubscribers(t.db, 3, t.clock.now());
+    t.resend.failNext(422, { body: { statusCode: 422, name: "validation_error", message: "Invalid `to` field" } });
+    await runDispatch(t.deps);
+    const keys = batchCalls().map((call) => call.idempotencyKey);
+    expect(new Set(keys).size).toBe(keys.length);
+    for (const p of people) expect(t.resend.emailsTo(p.email)).toHaveLength(1);
+  });
+
+  it("a batch still unknown 23 hours after its first attempt is held for the operator: never resent, its lessons neither sent nor skipped", async () => {
+    const people = await createSubscribers(t.db, 2, t.clock.now());
+    let wall = Date.now();
+    const wallClock = () => wall;
+    t.resend.failNext(500);
+    await runDispatch(t.deps, { wallClock });
+    wall += 23 * 60 * MINUTE;
+    t.clock.advance(1 * MINUTE);
+
+    const report = await runDispatch(t.deps, { wallClock });
+    expect(report).toMatchObject({ held: 1, sent: 0 });
+    expect(await t.db.select({ status: sendBatches.status }).from(sendBatches)).toEqual([{ status: "held" }]);
+    for (let day = 0; day < 5; day++) {
+      t.clock.advance(DAY);
+      wall += DAY;
+      expect((await runDispatch(t.deps, { wallClock })).sent).toBe(0);
+    }
+    expect(batchCalls()).toHaveLength(1);
+    for (const p of people) expect(await enrollment(p.id)).toMatchObject({ state: "active", nextLesson: 1 });
+    expect((await t.db.select().from(deliveries)).map((d) => d.status)).toEqual(["retrying", "retrying"]);
+  });
+
+  it("an uncertain batch given up at the attempt cap and revived by the operator goes out under its own key, once", async () => {
+    await createSubscribers(t.db, 2, t.clock.now());
+    t.resend.dropNext({ accept: true }); // it went out; the answer was lost
+    t.resend.failNext(503);
+    await runDispatch(t.deps, { maxAttempts: 2 });
+    t.clock.advance(1 * MINUTE);
+    expect((await runDispatch(t.deps, { maxAttempts: 2 })).failed).toBe(2);
+
+    expect(await retryFailed(t.db, t.clock.now())).toBe(2);
+    expect((await runDispatch(t.deps)).sent).toBe(2);
+    expect(t.resend.emails).toHaveLength(2);
+    expect(new Set(batchCalls().map((call) => call.idempotencyKey)).size).toBe(1);
   });
 
   it("uncertain batches under many keys still keep a pass within its subrequest budget", async () => {
@@ -274,6 +354,36 @@ describe("dispatch", () => {
     expect(t.resend.emails).toHaveLength(2);
     const states = await Promise.all(good.map((s) => enrollment(s.id)));
     expect(states.filter((e) => e.state === "failed")).toHaveLength(1);
+  });
+
+  it("permissive validation: one address the provider refuses in a batch of 100 fails only that subscriber, in one request", async () => {
+    const people = await createSubscribers(t.db, 100, t.clock.now());
+    const bad = people[37]!;
+    t.resend.refuse.add(bad.email.toLowerCase());
+    const report = await runDispatch(t.deps);
+    expect(report).toMatchObject({ sent: 99, failed: 1 });
+    expect(t.resend.requests.filter((r) => r.path === "/emails/batch")).toHaveLength(1);
+    expect(t.resend.emailsTo(bad.email)).toHaveLength(0);
+    expect(new Set(t.resend.emails.map((e) => e.to[0])).size).toBe(99);
+    expect((await enrollment(bad.id)).state).toBe("failed");
+    const refused = await t.db.query.deliveries.findFirst({ where: eq(deliveries.subscriberId, bad.id) });
+    expect(refused).toMatchObject({ status: "failed", attempts: 1 });
+    expect(refused!.lastError).toContain("Invalid `to` field");
+    expect(refused!.lastError).not.toContain(bad.email);
+    const others = await Promise.all(people.filter((p) => p !== bad).map((p) => enrollment(p.id)));
+    expect(others.every((e) => e.nextLesson === 2 && e.state === "active")).toBe(true);
+  });
+
+  it("without permissive validation the fake refuses the whole batch, as Resend does", async () => {
+    t.resend.refuse.add("nobody@example.com");
+    const mailer = createResendMailer({ apiKey: "re_test", baseUrl: t.resend.url });
+    const email = (to: string) => ({ from: "a@example.com", to, subject: "s", html: "<p>h</p>", text: "h" });
+    const strict = await mailer.sendBatch([email("one@example.com"), email("nobody@example.com")]);
+    expect(strict).toMatchObject({ ok: false, error: { status: 422, kind: "recipient" } });
+    const permissive = await mailer.sendBatch([email("one@example.com"), email("nobody@example.com"), email("two@example.com")], { batchValidation: "permissive" });
+    expect(permissive).toMatchObject({ ok: true, rejected: [{ index: 1, error: { kind: "recipient" } }] });
+    expect(permissive.ok && permissive.ids.map((id) => id !== null)).toEqual([true, false, true]);
+    expect(t.resend.emails.map((e) => e.to[0])).toEqual(["one@example.com", "two@example.com"]);
   });
 
   it("a pass killed after the provider accepted a batch is finished by the next pass after the lease, without duplicates", async () => {

@@ -5,6 +5,9 @@ import type { AddressInfo } from "node:net";
  * A stand-in for Resend's HTTP API on loopback, so tests drive the real SDK over real HTTP.
  * It records every accepted email, honours Idempotency-Key like Resend (same key, same answer,
  * nothing sent twice), and can be told to fail: `failNext(status)`, `hangNext()`.
+ * Batch validation as Resend documents it (`x-batch-validation`): an email whose `to` is malformed
+ * or listed in `refuse` fails the whole batch with a 422 (`strict`, the default), or (`permissive`)
+ * only itself: the others are sent and the answer lists it in `errors` by index.
  */
 
 export interface CapturedEmail {
@@ -49,6 +52,8 @@ export interface FakeResend {
    * `accept` is set: the sender sees a network error whatever the machine's speed.
    */
   dropNext(options?: { accept?: boolean }): void;
+  /** Addresses Resend's validation refuses, besides malformed ones (lower case). */
+  refuse: Set<string>;
   /** Extra headers on every successful answer (rate-limit state, for instance). */
   successHeaders: Record<string, string>;
   emailsTo(address: string): CapturedEmail[];
@@ -63,6 +68,14 @@ function readBody(req: IncomingMessage): Promise<string> {
     req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
     req.on("error", reject);
   });
+}
+
+const INVALID_TO = "Invalid `to` field. The email address needs to follow the `email@example.com` format.";
+
+/** Resend's check of `to`: one to fifty well-formed addresses, none of them refused. */
+function isValidRecipient(to: unknown, refuse: Set<string>): boolean {
+  const list = Array.isArray(to) ? to : [to];
+  return list.length > 0 && list.length <= 50 && list.every((a) => typeof a === "string" && /^[^\s@]+@[^\s@]+$/.test(a) && !refuse.has(a.toLowerCase()));
 }
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
@@ -87,6 +100,7 @@ export async function startFakeResend(options: { record?: boolean; port?: number
     emails: [],
     accepted: 0,
     requests: [],
+    refuse: new Set(),
     successHeaders: {},
     failNext(status, options = {}) {
       for (let i = 0; i < (options.times ?? 1); i++) faults.push({ kind: "status", status, headers: options.headers, body: options.body });
@@ -116,6 +130,7 @@ export async function startFakeResend(options: { record?: boolean; port?: number
       fake.requests.length = 0;
       faults.length = 0;
       idempotent.clear();
+      fake.refuse.clear();
       fake.successHeaders = {};
     },
     async close() {
@@ -186,15 +201,23 @@ export async function startFakeResend(options: { record?: boolean; port?: number
       fake.requests.push({ path, status: previous.status, count: items.length, idempotencyKey: key });
       return send(res, previous.status, previous.body, fake.successHeaders);
     }
-    const ids = items.map((item) => {
+    const invalid = items.flatMap((item, index) => (isValidRecipient(item.to, fake.refuse) ? [] : [index]));
+    const permissive = isBatch && req.headers["x-batch-validation"] === "permissive";
+    if (invalid.length > 0 && !permissive) {
+      fake.requests.push({ path, status: 422, count: items.length, idempotencyKey: key });
+      return send(res, 422, { statusCode: 422, name: "validation_error", message: INVALID_TO });
+    }
+    const ids = items.flatMap((item, index) => {
+      if (invalid.includes(index)) return [];
       const id = `fake-${nextId++}`;
       if (record) fake.emails.push({ ...item, id, idempotencyKey: key });
-      return id;
+      return [id];
     });
-    const body = isBatch ? { data: ids.map((id) => ({ id })) } : { id: ids[0] };
+    const errors = invalid.map((index) => ({ index, message: INVALID_TO }));
+    const body = isBatch ? { data: ids.map((id) => ({ id })), ...(permissive && { errors }) } : { id: ids[0] };
     if (key && record) idempotent.set(`${path}:${key}`, { status: 200, body, payload: raw });
     if (record) fake.requests.push({ path, status: 200, count: items.length, idempotencyKey: key });
-    fake.accepted += items.length;
+    fake.accepted += ids.length;
     send(res, 200, body, fake.successHeaders);
   });
 
