@@ -3,6 +3,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import type { AppDeps } from "../app-env";
 import { lessonByNumber } from "../course";
+import { courseBySlug } from "../course/registry";
 import { resume } from "../db/controls";
 import { reviveBatches } from "../db/batch-queries";
 import { adminActions, deliveries } from "../db/schema";
@@ -13,7 +14,7 @@ import { headerSafe } from "../mail/compose";
 import type { OutgoingEmail } from "../mail/mailer";
 import { consoleOn, readConsoleForm, requireOperator, type ConsoleEnv } from "./auth";
 import { ConsolePage, Csrf, Scroll } from "./layout";
-import { courseFor, DEFAULT_COURSE_SLUG, failedDeliveries } from "./queries";
+import { consoleCourses, courseFor, failedDeliveries, failedDeliveriesAllCourses, heldBatches } from "./queries";
 import type { OperatorSession } from "./sessions";
 
 /** Where every personal link of a test email points: a page that says it does nothing. */
@@ -60,12 +61,16 @@ export async function composeTestLesson(deps: AppDeps, lessonNumber: number, to:
 export async function retryDelivery(deps: AppDeps, operator: OperatorSession, deliveryId: string): Promise<string> {
   const { db, clock, config, logger } = deps;
   const now = clock();
-  const [row] = await failedDeliveries(db, DEFAULT_COURSE_SLUG, 1, deliveryId);
+  // The delivery's own course: its enrollment in that course is the one to resume.
+  const found = await Promise.all(consoleCourses().map(async (course) => ({ course, rows: await failedDeliveries(db, course.slug, 1, deliveryId) })));
+  const match = found.find((f) => f.rows.length > 0);
+  const row = match?.rows[0];
+  const course = match ? courseBySlug(match.course.slug) : undefined;
   let outcome: string;
   if (!row) outcome = "not_failed";
   else if (!row.retry.safe) outcome = "unsafe";
   else {
-    const resumed = await resume(db, row.subscriberId, { now, sendHour: config.sendHour });
+    const resumed = await resume(db, row.subscriberId, { now, sendHour: config.sendHour, course });
     if (resumed.ok) {
       await db
         .update(deliveries)
@@ -99,10 +104,50 @@ const RETRY_WORDS: Record<string, string> = {
   not_found: "Not retried: they no longer exist.",
 };
 
+/** Held batches: never retried from here, and the page says why. */
+function HeldBatches({ rows }: { rows: Awaited<ReturnType<typeof heldBatches>> }) {
+  if (rows.length === 0) return <p>No held batches.</p>;
+  return (
+    <>
+      <p>
+        The provider never answered for these batches, and it forgets a batch's idempotency key 24 hours after the first try, so
+        sending them again could deliver the same lesson twice. Their lessons wait: check the provider's log for these emails, then
+        contact the people or restart their course from their subscriber page.
+      </p>
+      <Scroll label="Held batches"><table class="data" id="held-batches">
+        <thead>
+          <tr>
+            <th scope="col">First tried</th>
+            <th scope="col">Course</th>
+            <th scope="col">Lesson</th>
+            <th scope="col" class="num">People</th>
+            <th scope="col" class="num">Attempts</th>
+            <th scope="col">Batch (idempotency key)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr>
+              <td>{row.firstAttemptAt === null ? "—" : when(row.firstAttemptAt)}</td>
+              <td>{row.course}</td>
+              <td>{row.lesson === null ? "several" : String(row.lesson)}</td>
+              <td class="num">{String(row.members)}</td>
+              <td class="num">{String(row.attempts)}</td>
+              <td>
+                <code>{row.id}</code>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table></Scroll>
+    </>
+  );
+}
+
 export const mailRoutes = new Hono<ConsoleEnv>()
   .get("/mail", consoleOn, requireOperator, async (c) => {
     const { db, config } = c.get("deps");
-    const rows = await failedDeliveries(db, DEFAULT_COURSE_SLUG);
+    const [rows, held] = await Promise.all([failedDeliveriesAllCourses(db), heldBatches(db)]);
     const retried = c.req.query("retried") ?? "";
     const done = retried in RETRY_WORDS ? retried : undefined;
     return c.html(
@@ -112,6 +157,9 @@ export const mailRoutes = new Hono<ConsoleEnv>()
             {RETRY_WORDS[done]}
           </p>
         )}
+        <h2>Held batches</h2>
+        <HeldBatches rows={held} />
+        <h2>Failed deliveries</h2>
         <p>Lessons the provider would not take after every retry, newest first, with the provider's reason.</p>
         {rows.length === 0 ? (
           <p>No failed deliveries.</p>
@@ -121,6 +169,7 @@ export const mailRoutes = new Hono<ConsoleEnv>()
               <tr>
                 <th scope="col">When</th>
                 <th scope="col">Subscriber</th>
+                <th scope="col">Course</th>
                 <th scope="col">Lesson</th>
                 <th scope="col">Reason</th>
                 <th scope="col">Retry</th>
@@ -133,6 +182,7 @@ export const mailRoutes = new Hono<ConsoleEnv>()
                   <td>
                     <a href={`/admin/subscribers/${row.subscriberId}`}>{row.subscriberId.slice(0, 8)}</a>
                   </td>
+                  <td>{row.course}</td>
                   <td>{String(row.lesson)}</td>
                   <td>{row.lastError ?? "No reason recorded"}</td>
                   <td>

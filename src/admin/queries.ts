@@ -2,7 +2,7 @@ import { and, count, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { allCourses, courseBySlug } from "../course/registry";
 import { lessonComments, lessonRatings } from "../db/feedback";
 import type { Db } from "../db/client";
-import { adminActions, deliveries, enrollments, importJobs, importRows, subscribers } from "../db/schema";
+import { adminActions, deliveries, enrollments, importJobs, importRows, sendBatches, subscribers } from "../db/schema";
 import { AppError } from "../lib/errors";
 
 /**
@@ -284,6 +284,32 @@ export async function failedDeliveries(db: Db, courseSlug: string, limit = 200, 
     .orderBy(desc(deliveries.updatedAt))
     .limit(limit);
   return rows.map((row) => ({ ...row, retry: retryVerdict(row) }));
+}
+
+/** Failed deliveries of every course, newest first. */
+export async function failedDeliveriesAllCourses(db: Db, limit = 200) {
+  const perCourse = await Promise.all(consoleCourses().map(async (course) => (await failedDeliveries(db, course.slug, limit)).map((row) => ({ ...row, course: course.title }))));
+  return perCourse.flat().sort((a, b) => b.updatedAt - a.updatedAt).slice(0, limit);
+}
+
+/**
+ * Batches held for the operator (src/drip/dispatch.ts): the provider never answered, and Resend
+ * forgets an idempotency key 24 hours after its first use, so a resend could deliver twice. Their
+ * members' lessons wait; each row says which course and lesson, how many people, and since when.
+ */
+export async function heldBatches(db: Db) {
+  return db
+    .select({
+      id: sendBatches.id,
+      course: sendBatches.course,
+      lesson: sendBatches.lesson,
+      attempts: sendBatches.attempts,
+      firstAttemptAt: sendBatches.firstAttemptAt,
+      members: sql<number>`(select count(*) from deliveries d where d.batch_id = send_batches.id)`,
+    })
+    .from(sendBatches)
+    .where(eq(sendBatches.status, "held"))
+    .orderBy(sendBatches.firstAttemptAt);
 }
 
 function retryVerdict(row: { subscriberStatus: string; enrollmentState: string | null; enrollmentRun: number | null; run: number }): { safe: true } | { safe: false; reason: string } {

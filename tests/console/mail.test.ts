@@ -80,3 +80,24 @@ describe("failed mail", () => {
     expect((await t.db.query.deliveries.findFirst({ where: eq(deliveries.id, row.id) }))?.status).toBe("failed");
   });
 });
+
+describe("held batches", () => {
+  it("lists a batch the provider never answered for 23 hours, with its course, lesson and people, and offers no retry", async () => {
+    await createSubscriber(t.db, t.clock.now());
+    await createSubscriber(t.db, t.clock.now());
+    let wall = Date.now();
+    const wallClock = () => wall;
+    t.resend.failNext(500);
+    await runDispatch(t.deps, { wallClock });
+    wall += 23 * 60 * 60 * 1000;
+    t.clock.advance(60_000);
+    expect((await runDispatch(t.deps, { wallClock })).held).toBe(1);
+
+    const html = await (await get(t, "/admin/mail", cookie)).text();
+    const table = html.slice(html.indexOf('id="held-batches"'));
+    const row = table.slice(table.indexOf("<tbody>"), table.indexOf("</tbody>"));
+    expect([...row.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((m) => m[1]).slice(1, 4)).toEqual(["clear-skin", "1", "2"]);
+    expect(html).toContain("could deliver the same lesson twice");
+    expect(table.slice(0, table.indexOf("</table>"))).not.toContain("Retry");
+  });
+});
