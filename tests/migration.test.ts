@@ -10,7 +10,7 @@ import type { Db } from "../src/db/client";
 import { applyMigrations, MIGRATIONS_FOLDER } from "../src/db/migrate";
 import { runDispatch } from "../src/drip/dispatch";
 import { silentLogger } from "../src/lib/logger";
-import { signedConfirmUrl, signedSubscriberLinks } from "../src/lib/links";
+import { sign } from "hono/jwt";
 import { createResendMailer } from "../src/mail/resend";
 import { openDatabase } from "../src/node-deps";
 import { startFakeResend, type FakeResend } from "./support/fake-resend";
@@ -39,6 +39,28 @@ function previousReleaseFolder(dir: string, tags: string[]): string {
   writeFileSync(join(folder, "meta/_journal.json"), JSON.stringify(journal));
   for (const tag of tags) copyFileSync(join(MIGRATIONS_FOLDER, `${tag}.sql`), join(folder, `${tag}.sql`));
   return folder;
+}
+
+/**
+ * Links exactly as the last landed release (2b82781) wrote them into emails: an HS256 JWT over the
+ * app secret with `sub`, `aud` (the purpose) and, per purpose, `n` (nonce), `l` (lesson) and `exp`.
+ * Frozen here rather than made with today's `src/lib/links.ts`, so a change to the token format
+ * that would break mail already in people's inboxes fails this test.
+ */
+async function previousReleaseToken(secret: string, claims: { sub: string; aud: string; n?: number; l?: number; exp?: number }) {
+  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+  return sign(claims, key, "HS256");
+}
+
+async function previousReleaseLinks(appUrl: string, secret: string, subscriberId: string, now: number) {
+  const token = (claims: { aud: string; n?: number; l?: number; exp?: number }) => previousReleaseToken(secret, { sub: subscriberId, ...claims });
+  const at = encodeURIComponent;
+  return {
+    confirm: (nonce: number) => token({ aud: "confirm", n: nonce, exp: Math.floor((now + 48 * 3_600_000) / 1000) }).then((t) => `${appUrl}/confirm?token=${at(t)}`),
+    manage: () => token({ aud: "manage" }).then((t) => `${appUrl}/manage/${at(t)}`),
+    unsubscribe: () => token({ aud: "unsubscribe" }).then((t) => `${appUrl}/unsubscribe/${at(t)}`),
+    lesson: (n: number, slug: string) => token({ aud: "lesson", l: n }).then((t) => `${appUrl}/lessons/${at(slug)}?token=${at(t)}`),
+  };
 }
 
 const T0 = Date.parse("2026-03-02T12:00:00Z");
@@ -145,7 +167,7 @@ describe.each(RELEASES)("upgrading a database made by the $name", ({ tags }) => 
     it("a confirmation link sent by the previous release still confirms, into the default course", async () => {
       const db = await upgraded();
       const { app, config, clock } = await appOver(db);
-      const link = await signedConfirmUrl(config.appUrl, config.appSecret, "s-pending", 2, clock.now());
+      const link = await (await previousReleaseLinks(config.appUrl, config.appSecret, "s-pending", clock.now())).confirm(2);
       const res = await confirmByClick(app, link);
       expect(res.status).toBe(200);
       const rows = await db.run(sql`select course, state, next_lesson from enrollments where subscriber_id = 's-pending'`);
@@ -157,9 +179,27 @@ describe.each(RELEASES)("upgrading a database made by the $name", ({ tags }) => 
       const { app, deps, config } = await appOver(db);
       await runDispatch(deps);
       expect(resend.emailsTo("active@example.com").map((e) => e.subject)).toEqual([expect.stringMatching(/^Lesson 3:/)]);
-      const links = await signedSubscriberLinks(config.appUrl, config.appSecret, "s-active");
-      const page = await (await app.request(links.manageUrl.replace(config.appUrl, ""))).text();
+      const links = await previousReleaseLinks(config.appUrl, config.appSecret, "s-active", T0);
+      const page = await (await app.request((await links.manage()).replace(config.appUrl, ""))).text();
       expect(page).toContain("Lesson 4");
+    });
+
+    it("the previous release's view-in-browser link still opens the lesson, and its one-click unsubscribe still works", async () => {
+      const db = await upgraded();
+      const { app, config } = await appOver(db);
+      const links = await previousReleaseLinks(config.appUrl, config.appSecret, "s-active", T0);
+      const archive = await app.request((await links.lesson(2, "three-signs")).replace(config.appUrl, ""));
+      expect(archive.status).toBe(200);
+      expect(await archive.text()).toContain("Three signs");
+
+      const oneClick = await app.request((await links.unsubscribe()).replace(config.appUrl, ""), {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "List-Unsubscribe=One-Click",
+      });
+      expect(oneClick.status).toBe(200);
+      const rows = await db.run(sql`select state from enrollments where subscriber_id = 's-active'`);
+      expect(rows.rows.map((r) => r.state)).toEqual(["stopped"]);
     });
   });
 });
