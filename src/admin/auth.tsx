@@ -12,6 +12,7 @@ import { FORM_TOKEN_FIELD, signFormToken, verifyFormToken } from "../lib/form-to
 import { keyedHash } from "../lib/hash";
 import { hitRateLimit } from "../lib/rate-limit";
 import { headerSafe } from "../mail/compose";
+import { formFields } from "../routes/helpers";
 import { ConsolePage } from "./layout";
 import { createSession, createSignInLink, findSession, pruneSignIns, redeemSignInToken, revokeSession, SESSION_TTL_MS, SIGN_IN_TTL_MS, type OperatorSession } from "./sessions";
 
@@ -65,10 +66,8 @@ export async function checkCsrf(c: Context<ConsoleEnv>, token: unknown): Promise
 
 /** Reads a urlencoded or multipart form and checks its CSRF field; returns the fields (first values). */
 export async function readConsoleForm(c: Context<ConsoleEnv>): Promise<Record<string, string | File>> {
-  const body = await c.req.parseBody().catch(() => {
-    throw new AppError(400, "invalid_form", "The form could not be read.");
-  });
-  const fields = Object.fromEntries(Object.entries(body).map(([key, value]) => [key, Array.isArray(value) ? value[0]! : value]));
+  const fields = (await formFields(c)) as Record<string, string | File> | null;
+  if (!fields) throw new AppError(400, "invalid_form", "The form could not be read.");
   await checkCsrf(c, fields[FORM_TOKEN_FIELD]);
   return fields;
 }
@@ -136,7 +135,7 @@ export const authRoutes = new Hono<AppEnv>()
   .post("/login", async (c) => {
     const { config, clock, logger } = c.get("deps");
     const now = clock();
-    const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const body: Record<string, unknown> = (await formFields(c)) ?? {};
     const parsed = emailAddress.safeParse(typeof body.email === "string" ? body.email : "");
     if (!parsed.success) return c.html(<LoginPage {...site(config)} error={parsed.error.issues[0]?.message} />, 400);
     await limitSignIns(c, parsed.data, now);
@@ -160,7 +159,7 @@ export const authRoutes = new Hono<AppEnv>()
   .post("/sign-in", async (c) => {
     const { db, config, clock, logger } = c.get("deps");
     const now = clock();
-    const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+    const body: Record<string, unknown> = (await formFields(c)) ?? {};
     const email = typeof body.token === "string" ? await redeemSignInToken(db, body.token, now) : undefined;
     if (!email || !config.adminEmails.includes(email)) {
       throw new AppError(400, "invalid_link", "This sign-in link has expired or was used already. Ask for a new one on the sign-in page.");

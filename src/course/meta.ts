@@ -1,3 +1,4 @@
+import { DEFAULT_COURSE_SLUG } from "../db/schema";
 /**
  * The course as plain data, with no React and no email imports, so both the email components
  * (which need "Lesson N of 6", titles and preview text) and `lessons.ts` (which attaches the
@@ -9,7 +10,7 @@ export const COURSE_TITLE = "Clear Skin from the Inside Out";
  * The course's stable identifier in links and stored rows (lesson votes). The multi-course
  * registry (issue 12) gives every course one; this is the default course's.
  */
-export const COURSE_SLUG = "clear-skin";
+export const COURSE_SLUG = DEFAULT_COURSE_SLUG;
 
 /** The one disclaimer, shown in every page footer and every lesson email. */
 export const DISCLAIMER =

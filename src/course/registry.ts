@@ -1,6 +1,7 @@
 import { clearSkin } from "./clear-skin";
 import { skinFoodStarter } from "./skin-food-starter";
 import type { Course } from "./course";
+import { DEFAULT_COURSE_SLUG } from "../db/schema";
 
 /**
  * The courses this service runs. To add one, write its module (see README, "Add a course", or
@@ -10,7 +11,7 @@ import type { Course } from "./course";
 export const BUILT_IN_COURSES: readonly Course[] = Object.freeze([clearSkin, skinFoodStarter]);
 
 /** The course of rows, tokens and links that name none (made by the single-course releases). */
-export const DEFAULT_COURSE_SLUG = "clear-skin";
+export { DEFAULT_COURSE_SLUG };
 
 export interface CourseRegistry {
   /** Every course, default first. */

@@ -20,7 +20,7 @@ export function sentJson(c: Context<AppEnv>): boolean {
  * counts once, with its first value (Hono's default keeps the last), so `a=x&a=y` cannot smuggle a
  * second value past what a page shows.
  */
-export async function formFields(c: Context<AppEnv>): Promise<Record<string, unknown> | null> {
+export async function formFields(c: Pick<Context, "req">): Promise<Record<string, unknown> | null> {
   const form = await c.req.parseBody({ all: true }).catch(() => null);
   if (!form) return null;
   return Object.fromEntries(Object.entries(form).map(([key, value]) => [key, Array.isArray(value) ? value[0] : value]));
