@@ -1,6 +1,7 @@
 import { and, count, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { allCourses, courseBySlug } from "../course/registry";
-import { lessonComments, lessonRatings } from "../db/feedback";
+import { lessonComments } from "../db/feedback";
+import { lessonFunnel as funnelOf, type FunnelRow } from "../db/reports";
 import type { Db } from "../db/client";
 import { adminActions, deliveries, enrollments, importJobs, importRows, sendBatches, subscribers } from "../db/schema";
 import { AppError } from "../lib/errors";
@@ -75,70 +76,9 @@ export async function confirmationRate(db: Db, courseSlug: string, since: number
   return { signedUp: row?.signedUp ?? 0, confirmed: row?.confirmed ?? 0 };
 }
 
-export interface FunnelRow {
-  lesson: number;
-  subject: string;
-  sent: number;
-  delivered: number;
-  opened: number;
-  clicked: number;
-  /** "Was this lesson helpful?" answers and comments (src/db/feedback.ts), every run. */
-  helpful: number;
-  notHelpful: number;
-  comments: number;
-  bounced: number;
-  complained: number;
-  /** People who left the course with this as their last lesson. */
-  left: number;
-}
-
-const HANDED_OVER = ["sent", "delivered", "delivery_delayed", "opened", "clicked", "bounced", "complained"] as const;
-
-/**
- * The per-lesson funnel. Reads only the covering index deliveries_funnel_idx (lesson, status and
- * the first-seen times), so it stays fast with hundreds of thousands of deliveries.
- */
+/** The per-lesson funnel of a course (src/db/reports.ts, shared with the API). */
 export async function lessonFunnel(db: Db, courseSlug: string): Promise<FunnelRow[]> {
-  const course = courseFor(courseSlug);
-  const [rows, leftRows, ratings] = await Promise.all([
-    db
-      .select({
-        lesson: deliveries.lessonNumber,
-        sent: sql<number>`sum(${deliveries.status} in ${HANDED_OVER})`,
-        delivered: count(deliveries.deliveredAt),
-        opened: count(deliveries.openedAt),
-        clicked: count(deliveries.clickedAt),
-        bounced: count(deliveries.bouncedAt),
-        complained: count(deliveries.complainedAt),
-      })
-      .from(deliveries)
-      .where(eq(deliveries.course, courseSlug))
-      .groupBy(deliveries.lessonNumber),
-    db
-      .select({ lesson: sql<number>`${enrollments.nextLesson} - 1`, n: count() })
-      .from(enrollments)
-      .where(and(eq(enrollments.course, courseSlug), eq(enrollments.state, "stopped")))
-      .groupBy(enrollments.nextLesson),
-    lessonRatings(db, courseSlug),
-  ]);
-  return course.lessons.map((lesson) => {
-    const row = rows.find((r) => r.lesson === lesson.number);
-    const rating = ratings.find((r) => r.lesson === lesson.number);
-    return {
-      lesson: lesson.number,
-      subject: lesson.subject,
-      sent: Number(row?.sent ?? 0),
-      delivered: row?.delivered ?? 0,
-      opened: row?.opened ?? 0,
-      clicked: row?.clicked ?? 0,
-      helpful: rating?.helpful ?? 0,
-      notHelpful: rating?.notHelpful ?? 0,
-      comments: rating?.comments ?? 0,
-      bounced: row?.bounced ?? 0,
-      complained: row?.complained ?? 0,
-      left: leftRows.find((r) => Number(r.lesson) === lesson.number)?.n ?? 0,
-    };
-  });
+  return funnelOf(db, courseFor(courseSlug));
 }
 
 export interface StateCounts {

@@ -38,38 +38,6 @@ export function courseInfo(registry: CourseRegistry, slug: string): CourseInfo |
 export const API_STATES = ["pending", "active", "paused", "completed", "failed", "left", "unsubscribed", "bounced", "complained"] as const;
 export type ApiState = (typeof API_STATES)[number];
 
-/** Delivery statuses that imply each funnel step was reached (statuses only ever move forward). */
-const REACHED = {
-  sent: ["sent", "delivered", "delivery_delayed", "opened", "clicked", "bounced", "complained"],
-  delivered: ["delivered", "opened", "clicked", "complained"],
-  opened: ["opened", "clicked"],
-  clicked: ["clicked"],
-} as const;
-
-export interface LessonFunnel {
-  lesson: number;
-  sent: number;
-  delivered: number;
-  opened: number;
-  clicked: number;
-}
-
-/** Per-lesson funnel counts of a course, every run counted. */
-export async function lessonFunnels(db: Db, courseSlug: string): Promise<LessonFunnel[]> {
-  const rows = await db
-    .select({
-      lesson: deliveries.lessonNumber,
-      sent: sql<number>`sum(${deliveries.status} in ${REACHED.sent})`,
-      delivered: sql<number>`sum(${deliveries.status} in ${REACHED.delivered})`,
-      opened: sql<number>`sum(${deliveries.status} in ${REACHED.opened})`,
-      clicked: sql<number>`sum(${deliveries.status} in ${REACHED.clicked})`,
-    })
-    .from(deliveries)
-    .where(eq(deliveries.course, courseSlug))
-    .groupBy(deliveries.lessonNumber);
-  return rows.map((r) => ({ lesson: r.lesson, sent: Number(r.sent), delivered: Number(r.delivered), opened: Number(r.opened), clicked: Number(r.clicked) }));
-}
-
 /**
  * Counts of a course's subscribers by lifecycle state (in that course): those enrolled in it, and
  * subscribers with no enrollment at all (pending: the course they asked for is only in their link).

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import type { Course } from "../course/course";
 import { coursesOf } from "../course/registry";
 import { deleteSubscriber, leaveCourse, pauseUntilResumed, resume, unsubscribeWithNotice, type ControlResult as Outcome } from "../db/controls";
-import { lessonRatings } from "../db/feedback";
+import { lessonFunnel } from "../db/reports";
 import { findEnrollment, findSubscriberByEmail } from "../db/subscribers";
 import { resolveTimeZone } from "../drip/schedule";
 import { AppError } from "../lib/errors";
@@ -51,21 +51,11 @@ function knownCourse(c: ApiContext, slug: string): Course {
 }
 
 async function courseWithStats(db: ApiContext["var"]["deps"]["db"], course: Course): Promise<z.infer<typeof s.Course>> {
-  const [funnels, states, ratings] = await Promise.all([q.lessonFunnels(db, course.slug), q.stateCounts(db, course), lessonRatings(db, course.slug)]);
-  const lessons = course.lessons.map(({ number, slug, title }) => {
-    const lesson = { number, slug, title };
-    const f = funnels.find((x) => x.lesson === lesson.number);
-    const r = ratings.find((x) => x.lesson === lesson.number);
-    return {
-      ...lesson,
-      sent: f?.sent ?? 0,
-      delivered: f?.delivered ?? 0,
-      opened: f?.opened ?? 0,
-      clicked: f?.clicked ?? 0,
-      helpful: r?.helpful ?? 0,
-      notHelpful: r?.notHelpful ?? 0,
-      comments: r?.comments ?? 0,
-    };
+  // The same funnel the console shows (src/db/reports.ts).
+  const [funnel, states] = await Promise.all([lessonFunnel(db, course), q.stateCounts(db, course)]);
+  const lessons = course.lessons.map(({ number, slug, title }, i) => {
+    const { sent, delivered, opened, clicked, helpful, notHelpful, comments } = funnel[i]!;
+    return { number, slug, title, sent, delivered, opened, clicked, helpful, notHelpful, comments };
   });
   return { slug: course.slug, title: course.title, subscribers: states, lessons };
 }
