@@ -68,6 +68,25 @@ describe("the transition table", () => {
   });
 });
 
+describe("pausing never brings a lesson forward", () => {
+  // Lesson 3 (day 4) follows lesson 2 (day 2) two days later: sent Monday 08:00, due Wednesday 08:00.
+  const afterLesson2 = () => snapshot({ enrollment: { nextLesson: 3, lastSentAt: Date.parse("2026-03-02T08:00:00Z"), nextSendAt: Date.parse("2026-03-04T08:00:00Z") } });
+
+  it("pause and resume at once: the next lesson stays on its planned day", () => {
+    const paused = transition(afterLesson2(), { kind: "pause" }, settings());
+    if (!paused.ok) throw new Error(paused.refusal);
+    const resumed = transition(paused.next, { kind: "resume" }, settings(MONDAY_NOON + 60_000));
+    expect(resumed.ok && resumed.next.enrollment?.nextSendAt).toBe(Date.parse("2026-03-04T08:00:00Z"));
+  });
+
+  it("resumed after the planned day, the lesson comes at the next send hour", () => {
+    const paused = transition(afterLesson2(), { kind: "pause" }, settings());
+    if (!paused.ok) throw new Error(paused.refusal);
+    const resumed = transition(paused.next, { kind: "resume" }, settings(Date.parse("2026-03-06T12:00:00Z")));
+    expect(resumed.ok && resumed.next.enrollment?.nextSendAt).toBe(Date.parse("2026-03-07T08:00:00Z"));
+  });
+});
+
 describe("restart keeps the local hour", () => {
   it("at 04:09 in Pacific/Fiji lesson 1 waits for 08:00 there", () => {
     const now = Date.parse("2026-03-04T16:09:00Z"); // 04:09 on Thursday in Fiji

@@ -201,11 +201,25 @@ export function inSendWindow(instant: number, timeZone: string, sendHour: number
   return [start, start.minus({ days: 1 })].some((s) => instant >= s.toMillis() && instant < s.plus({ hours: SEND_WINDOW_HOURS }).toMillis());
 }
 
-/** Lessons continue (after a pause, a failure or coming back) at the next send hour, 20 h after the last. */
+/**
+ * Lessons continue (after a pause, a failure or coming back) at the next send hour, 20 h after the
+ * last, and never before the next lesson's planned day: pausing and resuming at once must not bring
+ * a lesson forward.
+ */
 function continueAt(s: Snapshot, settings: Settings): number {
   const last = lastLessonAt(s, settings.now);
   const zone = s.subscriber!.timeZone;
-  return last === null ? restartDueAt(settings.now, null, zone, settings.sendHour) : resumeDueAt(settings.now, last, zone, settings.sendHour);
+  if (last === null) return restartDueAt(settings.now, null, zone, settings.sendHour);
+  return Math.max(resumeDueAt(settings.now, last, zone, settings.sendHour), plannedAt(s, last, settings));
+}
+
+/** When the enrollment's next lesson is planned after a lesson sent at `last` (ms, UTC); 0 if it has no plan. */
+function plannedAt(s: Snapshot, last: number, settings: Settings): number {
+  const next = s.enrollment?.nextLesson ?? 1;
+  const here = settings.course.dayOffset(next - 1);
+  const there = settings.course.dayOffset(next);
+  if (here === undefined || there === undefined) return 0;
+  return nextLessonDueAt({ lastSentAt: last, daysAfter: there - here, timeZone: s.subscriber!.timeZone, sendHour: settings.sendHour });
 }
 
 const NEW_RUN = (s: Snapshot, settings: Settings): Partial<EnrollmentFacts> => ({
@@ -282,7 +296,8 @@ const same: Handler = (s, _a, settings) => ({ ok: true, changed: false, next: s,
 const pauseWeek = apply((s, _a, settings) => {
   const pausedUntil = settings.now + PAUSE_WEEK_MS;
   const last = lastLessonAt(s, settings.now);
-  return { enrollment: { state: "paused", pausedUntil, nextSendAt: resumeDueAt(pausedUntil, last, s.subscriber!.timeZone, settings.sendHour) } };
+  const resumesAt = resumeDueAt(pausedUntil, last, s.subscriber!.timeZone, settings.sendHour);
+  return { enrollment: { state: "paused", pausedUntil, nextSendAt: last === null ? resumesAt : Math.max(resumesAt, plannedAt(s, last, settings)) } };
 });
 
 const pause = apply(() => ({ enrollment: { state: "paused", pausedUntil: null, nextSendAt: null } }));
