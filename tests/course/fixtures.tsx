@@ -3,19 +3,17 @@ import AlreadySubscribedEmail, { type AlreadySubscribedProps } from "../../email
 import ConfirmSubscriptionEmail, { type ConfirmSubscriptionProps } from "../../emails/confirm-subscription";
 import { lessonPreviewProps, type LessonEmailProps } from "../../emails/_components/lesson-props";
 import { allCourses, type Lesson } from "../../src/course";
+import { FIELD_NAMES, FIELDS, type FieldsOf, markerOf } from "../../src/mail/fields";
 import { lessonComponent } from "../../emails/_build/registry";
 import type { LessonComponent } from "../../emails/_build/compile";
 
-/** Placeholder values the dispatcher renders with once, then replaces per recipient. */
-export const MARKERS = {
-  firstName: "__CS_FIRST_NAME__",
-  manageUrl: "https://x.test/__CS_MANAGE_URL__",
-  unsubscribeUrl: "https://x.test/__CS_UNSUBSCRIBE_URL__",
-  viewInBrowserUrl: "https://x.test/__CS_VIEW_URL__",
-  helpfulUrl: "https://x.test/__CS_HELPFUL_URL__",
-  notHelpfulUrl: "https://x.test/__CS_NOT_HELPFUL_URL__",
-  confirmUrl: "https://x.test/__CS_CONFIRM_URL__",
-} as const;
+/**
+ * The placeholders the build renders every per-recipient field as (src/mail/fields.ts, the one
+ * declaration), before the server fills them per recipient.
+ */
+export const MARKERS = Object.fromEntries(
+  FIELD_NAMES.filter((name) => FIELDS[name].scope === "recipient").map((name) => [name, markerOf(name)]),
+) as Record<FieldsOf<"recipient">, string>;
 
 export function alreadySubscribedProps(overrides: Partial<AlreadySubscribedProps> = {}): AlreadySubscribedProps {
   return { ...AlreadySubscribedEmail.PreviewProps, ...overrides };
