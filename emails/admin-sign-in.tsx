@@ -51,9 +51,6 @@ export default function AdminSignInEmail({ signInUrl, validMinutes, brandName, p
 }
 
 AdminSignInEmail.PreviewProps = {
-  signInUrl: "http://localhost:3000/admin/sign-in?token=preview-only-token",
+  ...exampleValues("signIn"),
   validMinutes: 15,
-  brandName: "Natural Acne Medicine",
-  postalAddress: "123 Example Street, Springfield, ST 00000, USA",
-  appUrl: "http://localhost:3000",
 } satisfies Props;

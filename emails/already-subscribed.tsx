@@ -55,9 +55,5 @@ export default function AlreadySubscribedEmail({ firstName, manageUrl, brandName
 }
 
 AlreadySubscribedEmail.PreviewProps = {
-  firstName: "Maya",
-  manageUrl: "http://localhost:3000/manage/eyJzdWIiOiJwcmV2aWV3In0.c2lnbmF0dXJlLXByZXZpZXctb25seQ",
-  brandName: "Natural Acne Medicine",
-  postalAddress: "123 Example Street, Springfield, ST 00000, USA",
-  appUrl: "http://localhost:3000",
+  ...exampleValues("alreadySubscribed"),
 } satisfies Props;

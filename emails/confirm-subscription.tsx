@@ -68,9 +68,5 @@ export default function ConfirmSubscriptionEmail({ firstName, confirmUrl, brandN
 }
 
 ConfirmSubscriptionEmail.PreviewProps = {
-  firstName: "Maya",
-  confirmUrl: "http://localhost:3000/confirm/eyJzdWIiOiJwcmV2aWV3In0.c2lnbmF0dXJlLXByZXZpZXctb25seQ",
-  brandName: "Natural Acne Medicine",
-  postalAddress: "123 Example Street, Springfield, ST 00000, USA",
-  appUrl: "http://localhost:3000",
+  ...exampleValues("confirmation"),
 } satisfies Props;

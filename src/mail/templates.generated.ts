@@ -3,7 +3,7 @@
 import type { CompiledEmails, CompiledTemplate } from "./template";
 
 /** SHA-256 of the build's inputs (below), for `npm run build:emails -- --if-stale`. */
-export const INPUT_HASH = "601a5cbecb76ca500c7c3903a25c0c712be86c3a4d616dbe289d203c8ae80725";
+export const INPUT_HASH = "610a3f3f334f1bc8c07a4fef2dce66d1856d903557e43302e5fd1c5dff31fdce";
 /** The files the build read (besides node_modules), relative to the project root. */
 export const INPUTS: readonly string[] = [
   "emails/_build/all.ts",
