@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { createElement } from "react";
 import type { AppDeps } from "../src/app-env";
 import { loadConfig } from "../src/config";
-import { lessonByNumber, renderEmail } from "../src/course";
+import { lessonByNumber } from "../src/course";
 import { applyMigrations } from "../src/db/migrate";
 import { runDispatch } from "../src/drip/dispatch";
+import { lessonTemplate, personalise } from "../src/drip/lesson-email";
 import { silentLogger } from "../src/lib/logger";
 import { MAX_BATCH, type OutgoingEmail } from "../src/mail/mailer";
 import { createResendMailer } from "../src/mail/resend";
@@ -72,19 +72,14 @@ try {
 
   // Baseline: the same number of emails, rendered once up front, posted in batches of 100.
   const lesson = lessonByNumber(1)!;
-  const rendered = await renderEmail(
-    createElement(lesson.Email, {
-      firstName: "Reader",
-      manageUrl: `${config.appUrl}/manage/x`,
-      unsubscribeUrl: `${config.appUrl}/unsubscribe/x`,
-      viewInBrowserUrl: `${config.appUrl}/lessons/x`,
-      helpfulUrl: `${config.appUrl}/feedback/x/helpful`,
-      notHelpfulUrl: `${config.appUrl}/feedback/x/not-helpful`,
-      brandName: config.brandName,
-      postalAddress: config.postalAddress,
-      appUrl: config.appUrl,
-    }),
-  );
+  const rendered = personalise(lessonTemplate(lesson, config), {
+    firstName: "Reader",
+    manageUrl: `${config.appUrl}/manage/x`,
+    unsubscribeUrl: `${config.appUrl}/unsubscribe/x`,
+    viewInBrowserUrl: `${config.appUrl}/lessons/x`,
+    helpfulUrl: `${config.appUrl}/feedback/x/helpful`,
+    notHelpfulUrl: `${config.appUrl}/feedback/x/not-helpful`,
+  });
   const email = (i: number): OutgoingEmail => ({ to: `bulk${i}@example.com`, from: config.mailFrom, subject: lesson.subject, ...rendered });
   const baseline = await measure(async () => {
     for (let i = 0; i < N; i += MAX_BATCH) {

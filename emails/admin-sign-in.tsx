@@ -3,18 +3,18 @@ import { z } from "zod";
 import { ActionLink } from "./_components/action";
 import { Footer } from "./_components/footer";
 import { Layout } from "./_components/layout";
-import { absoluteUrl } from "./_components/lesson-props";
+import { fieldSchemas } from "./_components/lesson-props";
+import { exampleValues } from "../src/mail/fields";
 import * as s from "./_components/styles";
 
-export const ADMIN_SIGN_IN_SUBJECT = "Your sign-in link for the course console";
+import { ADMIN_SIGN_IN_SUBJECT } from "../src/admin/sessions";
+
+export { ADMIN_SIGN_IN_SUBJECT };
 
 export const propsSchema = z.object({
-  signInUrl: absoluteUrl,
+  ...fieldSchemas("signIn"),
   /** Minutes the link stays valid. */
   validMinutes: z.number().int().positive(),
-  brandName: z.string().min(1),
-  postalAddress: z.string().min(1),
-  appUrl: absoluteUrl,
 });
 export type AdminSignInProps = z.infer<typeof propsSchema>;
 type Props = AdminSignInProps;
@@ -51,9 +51,6 @@ export default function AdminSignInEmail({ signInUrl, validMinutes, brandName, p
 }
 
 AdminSignInEmail.PreviewProps = {
-  signInUrl: "http://localhost:3000/admin/sign-in?token=preview-only-token",
+  ...exampleValues("signIn"),
   validMinutes: 15,
-  brandName: "Natural Acne Medicine",
-  postalAddress: "123 Example Street, Springfield, ST 00000, USA",
-  appUrl: "http://localhost:3000",
 } satisfies Props;

@@ -5,15 +5,12 @@ import { ActionLink, SignOff } from "./_components/action";
 import { Footer } from "./_components/footer";
 import { Greeting } from "./_components/greeting";
 import { Layout } from "./_components/layout";
-import { absoluteUrl } from "./_components/lesson-props";
+import { fieldSchemas } from "./_components/lesson-props";
+import { exampleValues } from "../src/mail/fields";
 import * as s from "./_components/styles";
 
 export const propsSchema = z.object({
-  firstName: z.string().nullish(),
-  manageUrl: absoluteUrl,
-  brandName: z.string().min(1),
-  postalAddress: z.string().min(1),
-  appUrl: absoluteUrl,
+  ...fieldSchemas("alreadySubscribed"),
 });
 export type AlreadySubscribedProps = z.infer<typeof propsSchema>;
 type Props = AlreadySubscribedProps;
@@ -58,9 +55,5 @@ export default function AlreadySubscribedEmail({ firstName, manageUrl, brandName
 }
 
 AlreadySubscribedEmail.PreviewProps = {
-  firstName: "Maya",
-  manageUrl: "http://localhost:3000/manage/eyJzdWIiOiJwcmV2aWV3In0.c2lnbmF0dXJlLXByZXZpZXctb25seQ",
-  brandName: "Natural Acne Medicine",
-  postalAddress: "123 Example Street, Springfield, ST 00000, USA",
-  appUrl: "http://localhost:3000",
+  ...exampleValues("alreadySubscribed"),
 } satisfies Props;

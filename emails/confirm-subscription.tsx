@@ -4,6 +4,7 @@ import {
   COURSE_TITLE,
   CONFIRMATION_EMAIL,
   CONFIRM_LINK_TTL_HOURS,
+  confirmationSubject,
   LESSON_COUNT,
   LESSON_META,
 } from "../src/course/meta";
@@ -11,15 +12,12 @@ import { ActionLink, SignOff } from "./_components/action";
 import { Footer } from "./_components/footer";
 import { Greeting } from "./_components/greeting";
 import { Layout } from "./_components/layout";
-import { absoluteUrl } from "./_components/lesson-props";
+import { fieldSchemas } from "./_components/lesson-props";
+import { exampleValues } from "../src/mail/fields";
 import * as s from "./_components/styles";
 
 export const propsSchema = z.object({
-  firstName: z.string().nullish(),
-  confirmUrl: absoluteUrl,
-  brandName: z.string().min(1),
-  postalAddress: z.string().min(1),
-  appUrl: absoluteUrl,
+  ...fieldSchemas("confirmation"),
   /** The course the link enrols in; the gut–skin course when absent. */
   course: z.object({ title: z.string().min(1), lessonCount: z.number().int().positive(), days: z.number().int().nonnegative() }).optional(),
 });
@@ -28,8 +26,7 @@ type Props = ConfirmSubscriptionProps;
 
 const CLEAR_SKIN = { title: COURSE_TITLE, lessonCount: LESSON_COUNT, days: Math.max(...LESSON_META.map((lesson) => lesson.dayOffset)) };
 
-/** The subject of the confirmation email for a course title. */
-export const confirmationSubject = (title: string) => (title === COURSE_TITLE ? CONFIRMATION_EMAIL.subject : `Please confirm: ${title}`);
+export { confirmationSubject };
 
 /** Double opt-in: nothing else is sent until this link is followed. */
 export default function ConfirmSubscriptionEmail({ firstName, confirmUrl, brandName, postalAddress, appUrl, course = CLEAR_SKIN }: Props) {
@@ -71,9 +68,5 @@ export default function ConfirmSubscriptionEmail({ firstName, confirmUrl, brandN
 }
 
 ConfirmSubscriptionEmail.PreviewProps = {
-  firstName: "Maya",
-  confirmUrl: "http://localhost:3000/confirm/eyJzdWIiOiJwcmV2aWV3In0.c2lnbmF0dXJlLXByZXZpZXctb25seQ",
-  brandName: "Natural Acne Medicine",
-  postalAddress: "123 Example Street, Springfield, ST 00000, USA",
-  appUrl: "http://localhost:3000",
+  ...exampleValues("confirmation"),
 } satisfies Props;

@@ -13,6 +13,7 @@
 // Files read at run time stay where they are: migrations/ is found relative to the bundle (two
 // levels below the project root, like src/db/migrate.ts, so `../../migrations` still resolves),
 // and data/ (database, outbox) is relative to the working directory, as with tsx.
+import { execFileSync } from "node:child_process";
 import { build } from "esbuild";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -74,6 +75,8 @@ export async function buildNode(outDir = OUT_DIR) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const ifStale = process.argv.includes("--if-stale");
+  // The compiled emails first (cheap when unchanged): the bundle imports src/mail/templates.generated.ts.
+  execFileSync(process.execPath, ["--import", "tsx", join(root, "scripts", "build-emails.ts"), "--if-stale"], { cwd: root, stdio: "inherit" });
   if (ifStale && !isStale()) process.exit(0);
   const started = performance.now();
   await buildNode();

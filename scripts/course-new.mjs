@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// `npm run course:new -- <slug>`: scaffolds a course — its module (src/course/<slug>.ts), its
-// copy and lesson emails (emails/<slug>/), and a test (tests/course/<slug>.test.ts) — then says
-// the one line to add to src/course/registry.ts. Never overwrites a file.
+// `npm run course:new -- <slug>`: scaffolds a course — its module (src/course/<slug>.ts, plain
+// data), its copy and lesson emails (emails/<slug>/, with index.ts listing the lessons for the
+// build), and a test (tests/course/<slug>.test.ts) — then says the two lines to add (to
+// src/course/registry.ts and emails/_build/registry.ts) and to run `npm run build:emails`.
+// Never overwrites a file.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -48,31 +50,36 @@ Lesson${n}.PreviewProps = lessonPreviewProps;
 `,
     ]),
   ),
-  [`src/course/${slug}.ts`]: `import Lesson1 from "../../emails/${slug}/lesson-1";
-import Lesson2 from "../../emails/${slug}/lesson-2";
-import Lesson3 from "../../emails/${slug}/lesson-3";
-import { COPY } from "../../emails/${slug}/copy";
+  [`emails/${slug}/index.ts`]: `import Lesson1 from "./lesson-1";
+import Lesson2 from "./lesson-2";
+import Lesson3 from "./lesson-3";
+
+/** This course's lesson emails in lesson order, for the build (emails/_build/registry.ts). */
+export const LESSON_EMAILS = [Lesson1, Lesson2, Lesson3];
+`,
+  [`src/course/${slug}.ts`]: `import { COPY } from "../../emails/${slug}/copy";
 import { defineCourse } from "./course";
 
-const EMAILS = [Lesson1, Lesson2, Lesson3];
-
+/** Plain data (no React): its lesson emails are compiled by \`npm run build:emails\` from emails/${slug}/. */
 export const ${camel} = defineCourse({
   slug: ${JSON.stringify(slug)},
   title: COPY.title,
   description: "One or two sentences for the course list.",
   language: "en",
-  lessons: COPY.lessons.map(({ number, ...meta }) => ({ ...meta, Email: EMAILS[number - 1]! })),
+  lessons: COPY.lessons.map(({ number: _number, ...meta }) => meta),
 });
 `,
   [`tests/course/${slug}.test.ts`]: `import { describe, expect, it } from "vitest";
-import { renderEmail } from "../../src/course";
-import { ${camel} } from "../../src/course/${slug}";
+import { createElement } from "react";
+import { LESSON_EMAILS } from "../../emails/${slug}";
 import { lessonPreviewProps } from "../../emails/_components/lesson-props";
+import { renderEmail } from "../../src/course/render";
+import { ${camel} } from "../../src/course/${slug}";
 
 describe(${JSON.stringify(`the ${slug} course`)}, () => {
   it("renders every lesson with its title and its place in the course", async () => {
     for (const lesson of ${camel}.lessons) {
-      const { text } = await renderEmail(lesson.Email(lessonPreviewProps));
+      const { text } = await renderEmail(createElement(LESSON_EMAILS[lesson.number - 1]!, lessonPreviewProps));
       expect(text.toLowerCase()).toContain(lesson.title.toLowerCase());
       expect(text).toContain(\`Lesson \${lesson.number} of \${${camel}.lessons.length}\`);
     }
@@ -91,4 +98,7 @@ for (const [path, text] of Object.entries(files)) {
   writeFileSync(join(root, path), text);
   console.log(`created ${path}`);
 }
-console.log(`\nNext: in src/course/registry.ts, import { ${camel} } from "./${slug}" and add it to BUILT_IN_COURSES.`);
+console.log(`\nNext:
+  1. src/course/registry.ts: import { ${camel} } from "./${slug}" and add it to BUILT_IN_COURSES.
+  2. emails/_build/registry.ts: import { LESSON_EMAILS as ${camel} } from "../${slug}" and add "${slug}": ${camel} to LESSON_COMPONENTS.
+  3. npm run build:emails (after every change to a lesson), and commit src/mail/templates.generated.ts.`);

@@ -1,8 +1,9 @@
 import { Text } from "react-email";
+import { GREETING_FALLBACK } from "../../src/mail/fields";
 import { cls, paragraph } from "./styles";
 
-/** Who we greet when we don't know a first name: "Hi there,". */
-export const GREETING_FALLBACK = "there";
+/** Who we greet when we don't know a first name (declared with the field, src/mail/fields.ts). */
+export { GREETING_FALLBACK };
 
 /**
  * "Hi {firstName},". The name is printed exactly as given (no trimming or re-casing) so a

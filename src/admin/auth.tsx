@@ -1,11 +1,10 @@
 /** @jsxImportSource hono/jsx */
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { createElement } from "react";
-import AdminSignInEmail, { ADMIN_SIGN_IN_SUBJECT } from "../../emails/admin-sign-in";
 import type { AppEnv } from "../app-env";
 import type { Config } from "../config";
-import { renderEmail } from "../course";
+import { signInTemplate } from "../mail/emails";
+import { fillTemplate } from "../mail/template";
 import { emailAddress } from "../lib/email-address";
 import { AppError, notFound } from "../lib/errors";
 import { FORM_TOKEN_FIELD, signFormToken, verifyFormToken } from "../lib/form-token";
@@ -14,7 +13,7 @@ import { hitRateLimit } from "../lib/rate-limit";
 import { headerSafe } from "../mail/compose";
 import { formFields } from "../routes/helpers";
 import { ConsolePage } from "./layout";
-import { createSession, createSignInLink, findSession, pruneSignIns, redeemSignInToken, revokeSession, SESSION_TTL_MS, SIGN_IN_TTL_MS, type OperatorSession } from "./sessions";
+import { createSession, createSignInLink, findSession, pruneSignIns, redeemSignInToken, revokeSession, SESSION_TTL_MS, ADMIN_SIGN_IN_SUBJECT, type OperatorSession } from "./sessions";
 
 /** Variables of a console request: the signed-in operator and their CSRF token. */
 export type ConsoleEnv = { Variables: AppEnv["Variables"] & { operator: OperatorSession; csrf: string } };
@@ -103,9 +102,8 @@ function LoginPage(props: { brandName: string; sent?: boolean; error?: string })
 async function mailSignInLink(c: Context<AppEnv>, email: string, now: number): Promise<void> {
   const { db, mailer, config, logger } = c.get("deps");
   const signInUrl = await createSignInLink(db, config.appUrl, email, now);
-  const { html, text } = await renderEmail(
-    createElement(AdminSignInEmail, { signInUrl, validMinutes: SIGN_IN_TTL_MS / 60_000, brandName: config.brandName, postalAddress: config.postalAddress, appUrl: config.appUrl }),
-  );
+  // The link's lifetime (SIGN_IN_TTL_MS) is compiled into the email by `npm run build:emails`.
+  const { html, text } = fillTemplate(signInTemplate(config), { signInUrl });
   const result = await mailer.send({ to: email, from: headerSafe(config.mailFrom), subject: ADMIN_SIGN_IN_SUBJECT, html, text, tags: [{ name: "category", value: "admin-sign-in" }] });
   if (!result.ok) logger.warn("admin_sign_in_mail_failed", { status: result.error.status, kind: result.error.kind });
 }

@@ -29,7 +29,7 @@ export async function composeTestLesson(deps: AppDeps, lessonNumber: number, to:
   const lesson = lessonByNumber(lessonNumber);
   if (!lesson) throw new AppError(400, "no_such_lesson", "There is no such lesson.");
   const placeholder = testLinkUrl(config.appUrl);
-  const { html, text } = personalise(await lessonTemplate(lesson, config), {
+  const { html, text } = personalise(lessonTemplate(lesson, config), {
     firstName: null,
     manageUrl: placeholder,
     unsubscribeUrl: placeholder,

@@ -11,6 +11,9 @@ import { adminSessions, adminSignInTokens } from "../db/schema";
 
 /** A sign-in link works once, for 15 minutes. */
 export const SIGN_IN_TTL_MS = 15 * 60 * 1000;
+
+/** The sign-in email's subject (emails/admin-sign-in.tsx). */
+export const ADMIN_SIGN_IN_SUBJECT = "Your sign-in link for the course console";
 /** A session lasts 12 hours from sign-in, then the operator signs in again. */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 

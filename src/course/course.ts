@@ -1,13 +1,12 @@
-import type { ReactElement } from "react";
-import type { LessonEmailProps } from "../../emails/_components/lesson-props";
 import type { CourseShape } from "../lifecycle/machine";
+import type { CompiledCourse } from "../mail/template";
 import type { LessonMeta } from "./meta";
 
-/** One lesson of a course: its copy (meta.ts shape) and the React Email component that renders it. */
-export interface Lesson extends LessonMeta {
-  /** The email component; render it with `renderEmail(<lesson.Email {...props} />)`. */
-  Email: (props: LessonEmailProps) => ReactElement;
-}
+/**
+ * One lesson of a course: its copy (meta.ts shape). Its email is compiled at build time from the
+ * component listed in emails/_build/registry.ts (`npm run build:emails`); no React at run time.
+ */
+export type Lesson = LessonMeta;
 
 /**
  * A course as a value: everything the pages, the emails, the dispatcher and the CLI need to know
@@ -25,6 +24,11 @@ export interface Course {
   sendHour?: number;
   /** In order; `number` is the 1-based position. */
   lessons: readonly Lesson[];
+  /**
+   * The course's compiled emails, when they are not in src/mail/templates.generated.ts (a course
+   * compiled elsewhere, such as the tests' fixture course); built-in courses leave it out.
+   */
+  emails?: CompiledCourse;
 }
 
 /** What a course module declares; `defineCourse` numbers the lessons and checks the whole. */

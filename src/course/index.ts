@@ -11,11 +11,4 @@ export {
   nextLessonMeta,
   type LessonMeta,
 } from "./meta";
-export { renderEmail, type RenderedEmail } from "./render";
-export { GREETING_FALLBACK } from "../../emails/_components/greeting";
-export { lessonPropsSchema, type LessonEmailProps } from "../../emails/_components/lesson-props";
-export {
-  default as ConfirmSubscriptionEmail,
-  propsSchema as confirmSubscriptionPropsSchema,
-  type ConfirmSubscriptionProps,
-} from "../../emails/confirm-subscription";
+export { GREETING_FALLBACK } from "../mail/fields";

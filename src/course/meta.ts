@@ -110,6 +110,9 @@ export const CONFIRMATION_EMAIL = {
   button: "Confirm my subscription",
 } as const;
 
+/** The subject of the confirmation email for a course title. */
+export const confirmationSubject = (title: string): string => (title === COURSE_TITLE ? CONFIRMATION_EMAIL.subject : `Please confirm: ${title}`);
+
 /**
  * Sent instead of a confirmation when an address that is already subscribed signs up again, so the
  * form answers (and takes as long) the same whoever's address is typed into it.

@@ -17,10 +17,15 @@ export interface RenderedEmail {
   text: string;
 }
 
-/** Renders an email to HTML and to plain text, both from the same component. */
-export async function renderEmail(element: ReactElement): Promise<RenderedEmail> {
+/**
+ * Renders an email to HTML and to plain text, both from the same component. Build-time and tests
+ * only (React): the server and the Worker send compiled templates (scripts/build-emails.ts).
+ * `wrap: false` leaves the HTML on React's one long line (the build wraps after placing fields).
+ */
+export async function renderEmail(element: ReactElement, options: { wrap?: boolean } = {}): Promise<RenderedEmail> {
   const [html, text] = await Promise.all([render(element), render(element, { plainText: true, htmlToTextOptions })]);
-  return { html: wrapHtmlLines(expandMsoMarkers(html)), text };
+  const expanded = expandMsoMarkers(html);
+  return { html: options.wrap === false ? expanded : wrapHtmlLines(expanded), text };
 }
 
 /**

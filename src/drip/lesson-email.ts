@@ -1,44 +1,42 @@
-import { createElement } from "react";
 import type { Config } from "../config";
-import { type Course, DEFAULT_COURSE, type Lesson, renderEmail } from "../course";
+import { type Course, DEFAULT_COURSE, type Lesson } from "../course";
 import { signedFeedbackLinks, signedLessonUrl, signedSubscriberLinks } from "../lib/links";
 import { headerSafe } from "../mail/compose";
+import { lessonTemplateFor } from "../mail/emails";
 import type { OutgoingEmail } from "../mail/mailer";
-import { compileTemplate, MARKERS, personalise, type Template } from "./personalise";
+import { personalise, type Personalisation, type Template } from "./personalise";
+
+export { personalise };
 
 /**
- * Rendered lesson templates, kept for the life of the process or isolate: React renders each
- * lesson once per configuration, and every email after that is string work.
- */
-const templates = new Map<string, Promise<Template>>();
-
-/**
- * The compiled template of `lesson` of `course` (default: the default course), cached per course,
- * lesson and configuration (REPLY_TO set or not changes lesson 1's copy).
+ * The compiled template of `lesson` of `course` (default: the default course) for `config`:
+ * REPLY_TO set or not picks the variant (lesson 1's copy differs), site values are filled once per
+ * configuration and cached for the life of the process or isolate. No React at run time.
  */
 export function lessonTemplate(
   lesson: Lesson,
   config: Pick<Config, "brandName" | "postalAddress" | "appUrl" | "replyTo">,
-  course: Pick<Course, "slug"> = DEFAULT_COURSE,
-): Promise<Template> {
-  const repliesWelcome = config.replyTo !== undefined;
-  const key = `${course.slug}\n${lesson.number}\n${config.brandName}\n${config.postalAddress}\n${config.appUrl}\n${repliesWelcome}`;
-  let template = templates.get(key);
-  if (!template) {
-    template = renderEmail(
-      createElement(lesson.Email, {
-        ...MARKERS,
-        brandName: config.brandName,
-        postalAddress: config.postalAddress,
-        appUrl: config.appUrl,
-        repliesWelcome,
-      }),
-    ).then(compileTemplate);
-    // A failed render must not poison the cache.
-    template.catch(() => templates.delete(key));
-    templates.set(key, template);
-  }
-  return template;
+  course: Pick<Course, "slug" | "emails"> = DEFAULT_COURSE,
+): Template {
+  return lessonTemplateFor(course, lesson, config);
+}
+
+/**
+ * Every per-recipient link of one lesson email (src/lib/links.ts): the one place lesson emails and
+ * the web archive make them, so a change to link signing is a change here.
+ */
+export async function lessonLinks(
+  config: Pick<Config, "appUrl" | "appSecret">,
+  who: { subscriberId: string; run: number },
+  lesson: Lesson,
+  course: Pick<Course, "slug">,
+): Promise<Omit<Personalisation, "firstName">> {
+  const [links, viewInBrowserUrl, feedback] = await Promise.all([
+    signedSubscriberLinks(config.appUrl, config.appSecret, who.subscriberId, course.slug),
+    signedLessonUrl(config.appUrl, config.appSecret, who.subscriberId, lesson, course.slug),
+    signedFeedbackLinks(config.appUrl, config.appSecret, { subscriberId: who.subscriberId, course: course.slug, run: who.run, lesson: lesson.number }),
+  ]);
+  return { ...links, viewInBrowserUrl, ...feedback };
 }
 
 export interface LessonRecipient {
@@ -61,12 +59,8 @@ export async function composeLessonEmail(
   recipient: LessonRecipient,
   course: Pick<Course, "slug"> = DEFAULT_COURSE,
 ): Promise<OutgoingEmail> {
-  const [links, viewInBrowserUrl, feedback] = await Promise.all([
-    signedSubscriberLinks(config.appUrl, config.appSecret, recipient.subscriberId, course.slug),
-    signedLessonUrl(config.appUrl, config.appSecret, recipient.subscriberId, lesson, course.slug),
-    signedFeedbackLinks(config.appUrl, config.appSecret, { subscriberId: recipient.subscriberId, course: course.slug, run: recipient.run, lesson: lesson.number }),
-  ]);
-  const { html, text } = personalise(template, { firstName: recipient.firstName, ...links, viewInBrowserUrl, ...feedback });
+  const links = await lessonLinks(config, recipient, lesson, course);
+  const { html, text } = personalise(template, { firstName: recipient.firstName, ...links });
   return {
     to: recipient.email,
     from: headerSafe(config.mailFrom),

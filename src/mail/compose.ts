@@ -1,11 +1,9 @@
-import { createElement, type FunctionComponent } from "react";
-import AlreadySubscribed from "../../emails/already-subscribed";
-import ConfirmSubscription, { confirmationSubject } from "../../emails/confirm-subscription";
 import type { Course } from "../course/course";
 import type { Config } from "../config";
-import { CONFIRMATION_EMAIL, renderEmail } from "../course";
-import { ALREADY_SUBSCRIBED_EMAIL } from "../course/meta";
+import { ALREADY_SUBSCRIBED_EMAIL, CONFIRMATION_EMAIL, confirmationSubject } from "../course/meta";
+import { alreadySubscribedTemplate, confirmationTemplate } from "./emails";
 import type { OutgoingEmail } from "./mailer";
+import { fillTemplate, type Template } from "./template";
 
 /** Strips anything that could break out of a header line (CR, LF and other control characters). */
 export function headerSafe(value: string): string {
@@ -17,13 +15,13 @@ interface Recipient {
   firstName: string | null;
 }
 
-/** A one-off email (not a lesson): rendered for its recipient, html and text from one component. */
-async function composeTransactional<P extends object>(
+/** A one-off email (not a lesson): its compiled template filled for its recipient. */
+function composeTransactional(
   config: Config,
   to: Recipient,
-  email: { Component: FunctionComponent<P>; props: P; subject: string; category: string },
-): Promise<OutgoingEmail> {
-  const { html, text } = await renderEmail(createElement(email.Component, email.props));
+  email: { template: Template; values: Parameters<typeof fillTemplate>[1]; subject: string; category: string },
+): OutgoingEmail {
+  const { html, text } = fillTemplate(email.template, email.values);
   return {
     to: to.email,
     from: headerSafe(config.mailFrom),
@@ -34,24 +32,21 @@ async function composeTransactional<P extends object>(
   };
 }
 
-const site = (config: Config) => ({ brandName: config.brandName, postalAddress: config.postalAddress, appUrl: config.appUrl });
-
 /** The double opt-in email; with `course`, for that course (default: the default course's copy). */
-export function composeConfirmation(config: Config, to: Recipient, confirmUrl: string, course?: Course): Promise<OutgoingEmail> {
-  const about = course && { title: course.title, lessonCount: course.lessons.length, days: Math.max(...course.lessons.map((l) => l.dayOffset)) };
+export async function composeConfirmation(config: Config, to: Recipient, confirmUrl: string, course?: Course): Promise<OutgoingEmail> {
   return composeTransactional(config, to, {
-    Component: ConfirmSubscription,
-    props: { firstName: to.firstName, confirmUrl, ...site(config), ...(about && { course: about }) },
-    subject: about ? confirmationSubject(about.title) : CONFIRMATION_EMAIL.subject,
+    template: confirmationTemplate(config, course),
+    values: { firstName: to.firstName, confirmUrl },
+    subject: course ? confirmationSubject(course.title) : CONFIRMATION_EMAIL.subject,
     category: "confirmation",
   });
 }
 
 /** For a signup from an address that is already subscribed: their manage link, nothing to confirm. */
-export function composeAlreadySubscribed(config: Config, to: Recipient, manageUrl: string): Promise<OutgoingEmail> {
+export async function composeAlreadySubscribed(config: Config, to: Recipient, manageUrl: string): Promise<OutgoingEmail> {
   return composeTransactional(config, to, {
-    Component: AlreadySubscribed,
-    props: { firstName: to.firstName, manageUrl, ...site(config) },
+    template: alreadySubscribedTemplate(config),
+    values: { firstName: to.firstName, manageUrl },
     subject: ALREADY_SUBSCRIBED_EMAIL.subject,
     category: "already-subscribed",
   });

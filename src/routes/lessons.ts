@@ -1,9 +1,8 @@
 import { Hono } from "hono";
-import { createElement } from "react";
 import type { AppEnv } from "../app-env";
-import { coursesOf, lessonOfSlug, renderEmail } from "../course";
+import { coursesOf, lessonOfSlug } from "../course";
 import { findSubscription } from "../db/controls";
-import { signedFeedbackLinks, signedLessonUrl, signedSubscriberLinks } from "../lib/links";
+import { lessonLinks, lessonTemplate, personalise } from "../drip/lesson-email";
 import { verifyToken } from "../lib/tokens";
 import { brokenLink, markPrivate } from "./subscriber-links";
 
@@ -40,23 +39,9 @@ export const lessonRoutes = new Hono<AppEnv>().get("/lessons/:slug", async (c) =
   // Lesson links name no run: a vote from the archive counts for the run the reader is in now.
   const run = subscription.enrollment?.run ?? 1;
 
-  const [links, viewInBrowserUrl, feedback] = await Promise.all([
-    signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id, course.slug),
-    signedLessonUrl(config.appUrl, config.appSecret, subscriber.id, lesson, course.slug),
-    signedFeedbackLinks(config.appUrl, config.appSecret, { subscriberId: subscriber.id, course: course.slug, run, lesson: lesson.number }),
-  ]);
-  const { html } = await renderEmail(
-    createElement(lesson.Email, {
-      firstName: subscriber.firstName,
-      ...links,
-      viewInBrowserUrl,
-      ...feedback,
-      repliesWelcome: config.replyTo !== undefined,
-      brandName: config.brandName,
-      postalAddress: config.postalAddress,
-      appUrl: config.appUrl,
-    }),
-  );
+  const links = await lessonLinks(config, { subscriberId: subscriber.id, run }, lesson, course);
+  // The same compiled template as the email (src/mail/templates.generated.ts).
+  const { html } = personalise(lessonTemplate(lesson, config, course), { firstName: subscriber.firstName, ...links });
   markPrivate(c);
   c.header("Content-Security-Policy", ARCHIVE_CSP);
   return c.html(asWebPage(html));

@@ -5,9 +5,10 @@ import {
   LESSON_COUNT,
   lessonByNumber,
   lessonBySlug,
-  type LessonEmailProps,
-  type ConfirmSubscriptionProps,
 } from "../../src/course";
+import type { LessonEmailProps } from "../../emails/_components/lesson-props";
+import type { ConfirmSubscriptionProps } from "../../emails/confirm-subscription";
+import { lessonComponent } from "../../emails/_build/registry";
 import type { AlreadySubscribedProps } from "../../emails/already-subscribed";
 import { ALREADY_SUBSCRIBED_EMAIL, CONFIRMATION_EMAIL } from "../../src/course/meta";
 
@@ -65,7 +66,7 @@ describe("the course definition", () => {
   });
 
   it("attaches an email component to every lesson", () => {
-    for (const lesson of COURSE.lessons) expect(typeof lesson.Email).toBe("function");
+    for (const lesson of COURSE.lessons) expect(typeof lessonComponent(COURSE.slug, lesson.number)).toBe("function");
   });
 
   it("keeps the props contract the dispatcher and routes rely on", () => {
@@ -120,7 +121,7 @@ describe.each(allCourses().map((course) => ({ slug: course.slug, course })))("ev
     const slugs = course.lessons.map((lesson) => lesson.slug);
     expect(new Set(slugs).size).toBe(slugs.length);
     for (const slug of slugs) expect(slug).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
-    for (const lesson of course.lessons) expect(typeof lesson.Email).toBe("function");
+    for (const lesson of course.lessons) expect(typeof lessonComponent(course.slug, lesson.number)).toBe("function");
   });
 
   it("has a title and a one-line description for the course list", () => {

@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { allCourses, courseBySlug, courseShape, createCourseRegistry, DEFAULT_COURSE, defineCourse, lessonOf, renderEmail } from "../../src/course";
+import { createElement } from "react";
+import { allCourses, courseBySlug, courseShape, createCourseRegistry, DEFAULT_COURSE, defineCourse, lessonOf } from "../../src/course";
+import { renderEmail } from "../../src/course/render";
 import { composeLessonEmail, lessonTemplate } from "../../src/drip/lesson-email";
-import { BOTH_COURSES, clearSkin, starterCourse, twoCourses } from "../support/courses";
+import { BOTH_COURSES, clearSkin, STARTER_EMAILS, starterCourse, twoCourses } from "../support/courses";
 import { createTestContext, testConfig, type TestContext } from "../support/test-app";
 
 describe("courses as values", () => {
@@ -21,7 +23,7 @@ describe("courses as values", () => {
   });
 
   it("refuses a course with a bad slug, a repeated lesson, a long subject or offsets that go backwards", () => {
-    const lesson = { slug: "one", title: "One", subject: "One", preview: "p", summary: "s", dayOffset: 0, Email: clearSkin.lessons[0]!.Email };
+    const lesson = { slug: "one", title: "One", subject: "One", preview: "p", summary: "s", dayOffset: 0 };
     const base = { slug: "ok", title: "T", description: "D", language: "en", lessons: [lesson] };
     expect(() => defineCourse({ ...base, slug: "Not OK" })).toThrow(/slug/);
     expect(() => defineCourse({ ...base, lessons: [lesson, { ...lesson, dayOffset: 2 }] })).toThrow(/used twice/);
@@ -50,7 +52,7 @@ describe("courses as values", () => {
     const a = await lessonTemplate(clearSkin.lessons[0]!, testConfig(), clearSkin);
     const b = await lessonTemplate(starterCourse.lessons[0]!, testConfig(), starterCourse);
     expect(a).not.toBe(b);
-    const html = await renderEmail(starterCourse.lessons[0]!.Email({ ...testLinks() }));
+    const html = await renderEmail(createElement(STARTER_EMAILS[0]!, testLinks()));
     expect(html.text).toContain("Skin Basics Starter");
   });
 });

@@ -3,8 +3,8 @@ import { DISCLAIMER } from "../../emails/_components/footer";
 import { lessonPreviewProps } from "../../emails/_components/lesson-props";
 import { propsSchema as alreadySubscribedPropsSchema } from "../../emails/already-subscribed";
 import type { ReactElement } from "react";
-import { allCourses, COURSE, CONFIRMATION_EMAIL, GREETING_FALLBACK, renderEmail as renderWithLines } from "../../src/course";
-import { MAX_HTML_LINE, MSO_COLUMN_END, MSO_COLUMN_START } from "../../src/course/render";
+import { allCourses, COURSE, CONFIRMATION_EMAIL, GREETING_FALLBACK } from "../../src/course";
+import { MAX_HTML_LINE, MSO_COLUMN_END, MSO_COLUMN_START, renderEmail as renderWithLines } from "../../src/course/render";
 import { ALREADY_SUBSCRIBED_EMAIL } from "../../src/course/meta";
 import {
   ALL_EMAILS,

@@ -3,17 +3,17 @@ import AlreadySubscribedEmail, { type AlreadySubscribedProps } from "../../email
 import ConfirmSubscriptionEmail, { type ConfirmSubscriptionProps } from "../../emails/confirm-subscription";
 import { lessonPreviewProps, type LessonEmailProps } from "../../emails/_components/lesson-props";
 import { allCourses, type Lesson } from "../../src/course";
+import { FIELD_NAMES, FIELDS, type FieldsOf, markerOf } from "../../src/mail/fields";
+import { lessonComponent } from "../../emails/_build/registry";
+import type { LessonComponent } from "../../emails/_build/compile";
 
-/** Placeholder values the dispatcher renders with once, then replaces per recipient. */
-export const MARKERS = {
-  firstName: "__CS_FIRST_NAME__",
-  manageUrl: "https://x.test/__CS_MANAGE_URL__",
-  unsubscribeUrl: "https://x.test/__CS_UNSUBSCRIBE_URL__",
-  viewInBrowserUrl: "https://x.test/__CS_VIEW_URL__",
-  helpfulUrl: "https://x.test/__CS_HELPFUL_URL__",
-  notHelpfulUrl: "https://x.test/__CS_NOT_HELPFUL_URL__",
-  confirmUrl: "https://x.test/__CS_CONFIRM_URL__",
-} as const;
+/**
+ * The placeholders the build renders every per-recipient field as (src/mail/fields.ts, the one
+ * declaration), before the server fills them per recipient.
+ */
+export const MARKERS = Object.fromEntries(
+  FIELD_NAMES.filter((name) => FIELDS[name].scope === "recipient").map((name) => [name, markerOf(name)]),
+) as Record<FieldsOf<"recipient">, string>;
 
 export function alreadySubscribedProps(overrides: Partial<AlreadySubscribedProps> = {}): AlreadySubscribedProps {
   return { ...AlreadySubscribedEmail.PreviewProps, ...overrides };
@@ -31,12 +31,30 @@ export function confirmProps(overrides: Partial<ConfirmSubscriptionProps> = {}):
   return { ...ConfirmSubscriptionEmail.PreviewProps, ...overrides };
 }
 
+/** Each built-in lesson's component (emails/_build/registry.ts), by lesson value. */
+const COMPONENTS = new Map<Lesson, LessonComponent>(
+  allCourses().flatMap((course) => course.lessons.map((lesson) => [lesson, lessonComponent(course.slug, lesson.number)] as const)),
+);
+
+/** The email component of a built-in course's lesson. */
+export function lessonEmail(lesson: Lesson): LessonComponent {
+  const Email = COMPONENTS.get(lesson);
+  if (!Email) throw new Error(`No component for lesson "${lesson.slug}"`);
+  return Email;
+}
+
 export function lessonElement(lesson: Lesson, overrides: Partial<LessonEmailProps> = {}): ReactElement {
-  return <lesson.Email {...lessonProps(overrides)} />;
+  const Email = lessonEmail(lesson);
+  return <Email {...lessonProps(overrides)} />;
 }
 
 export function confirmElement(overrides: Partial<ConfirmSubscriptionProps> = {}): ReactElement {
   return <ConfirmSubscriptionEmail {...confirmProps(overrides)} />;
+}
+
+function lessonElementWith(lesson: Lesson, props: LessonEmailProps): ReactElement {
+  const Email = lessonEmail(lesson);
+  return <Email {...props} />;
 }
 
 type FirstName = { firstName: string | null | undefined };
@@ -61,7 +79,7 @@ export const ALL_EMAILS: ReadonlyArray<{ name: string; element: (name?: FirstNam
   ...allCourses().flatMap((course) =>
     course.lessons.map((lesson) => ({
       name: `${course.slug} lesson ${lesson.number} (${lesson.slug})`,
-      element: (name?: FirstName) => <lesson.Email {...withFirstName(lessonProps(), name)} />,
+      element: (name?: FirstName) => lessonElementWith(lesson, withFirstName(lessonProps(), name)),
     })),
   ),
 ];

@@ -4,7 +4,9 @@ import { createElement } from "react";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import ConfirmSubscriptionEmail from "../../emails/confirm-subscription";
 import { lessonPreviewProps } from "../../emails/_components/lesson-props";
-import { COURSE, renderEmail } from "../../src/course";
+import { lessonComponent } from "../../emails/_build/registry";
+import { COURSE } from "../../src/course";
+import { renderEmail } from "../../src/course/render";
 import { launchChromium, SCREENSHOT_DIR } from "../support/browser";
 
 /**
@@ -18,7 +20,7 @@ const WIDTHS = [320, 375, 1280] as const;
 const EMAILS = [
   ...COURSE.lessons.map((lesson) => ({
     name: `lesson-${lesson.number}`,
-    element: createElement(lesson.Email, lessonPreviewProps),
+    element: createElement(lessonComponent(COURSE.slug, lesson.number), lessonPreviewProps),
   })),
   {
     name: "confirm-subscription",

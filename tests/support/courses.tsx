@@ -1,3 +1,4 @@
+import { compileCourse } from "../../emails/_build/compile";
 import { H2, P } from "../../emails/_components/content";
 import { LessonLayout, type LayoutCourse } from "../../emails/_components/lesson-layout";
 import type { LessonEmailProps } from "../../emails/_components/lesson-props";
@@ -54,13 +55,22 @@ function starterLesson(n: 1 | 2 | 3) {
   };
 }
 
-export const starterCourse = defineCourse({
+/** The starter's lesson components, in lesson order (a built-in course lists its own in emails/_build/registry.ts). */
+export const STARTER_EMAILS = [starterLesson(1), starterLesson(2), starterLesson(3)];
+
+const starterInput = {
   slug: "skin-basics",
   title: STARTER_COPY.title,
   description: "A three-lesson starter on everyday skin care.",
   language: "en",
-  lessons: STARTER_COPY.lessons.map(({ number, ...meta }) => ({ ...meta, Email: starterLesson(number) })),
-});
+  lessons: STARTER_COPY.lessons.map(({ number: _number, ...meta }) => meta),
+};
+
+/**
+ * Not a built-in course, so not in src/mail/templates.generated.ts: its emails are compiled here,
+ * the way `npm run build:emails` compiles the built-in ones, and carried on the course value.
+ */
+export const starterCourse = defineCourse({ ...starterInput, emails: await compileCourse(defineCourse(starterInput), STARTER_EMAILS) });
 
 export { clearSkin };
 
