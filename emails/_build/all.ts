@@ -53,7 +53,8 @@ export const INPUT_HASH = ${JSON.stringify(inputHash)};
 /** The files the build read (besides node_modules), relative to the project root. */
 export const INPUTS: readonly string[] = ${JSON.stringify(inputs, null, 2)};
 
-const T: CompiledTemplate[] = [
+// "never": each entry takes the email kind of the place it is used in below.
+const T: CompiledTemplate<never>[] = [
 ${table.map((json) => `  ${json},`).join("\n")}
 ];
 

@@ -55,7 +55,7 @@ function split(source: string, where: string): string[] {
  * Compiles one email element rendered with `markersFor(...)` as its field props. `wrap: false`
  * (tests only) keeps React's one long line, to compare with a fresh unwrapped render byte for byte.
  */
-export async function compileElement(element: ReactElement, options: { wrap?: boolean } = {}): Promise<CompiledTemplate> {
+export async function compileElement(element: ReactElement, options: { wrap?: boolean } = {}): Promise<CompiledTemplate<never>> {
   const rendered = await renderEmail(element, { wrap: false });
   const brand = markerOf("brandName");
   const address = markerOf("postalAddress");

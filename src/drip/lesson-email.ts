@@ -17,7 +17,7 @@ export function lessonTemplate(
   lesson: Lesson,
   config: Pick<Config, "brandName" | "postalAddress" | "appUrl" | "replyTo">,
   course: Pick<Course, "slug" | "emails"> = DEFAULT_COURSE,
-): Template {
+): Template<"lesson"> {
   return lessonTemplateFor(course, lesson, config);
 }
 
@@ -55,7 +55,7 @@ export interface LessonRecipient {
 export async function composeLessonEmail(
   config: Config,
   lesson: Lesson,
-  template: Template,
+  template: Template<"lesson">,
   recipient: LessonRecipient,
   course: Pick<Course, "slug"> = DEFAULT_COURSE,
 ): Promise<OutgoingEmail> {

@@ -14,6 +14,6 @@ export type Personalisation = RecipientValues<"lesson">;
  * (src/mail/emails.ts `lessonTemplateFor`): values HTML-escaped as React would in the HTML part,
  * verbatim in the text part. One pass over the template's parts; no regular expressions.
  */
-export function personalise(template: Template, who: Personalisation): FilledEmail {
+export function personalise(template: Template<"lesson">, who: Personalisation): FilledEmail {
   return fillTemplate(template, who);
 }

@@ -2,6 +2,7 @@ import type { Course } from "../course/course";
 import type { Config } from "../config";
 import { ALREADY_SUBSCRIBED_EMAIL, CONFIRMATION_EMAIL, confirmationSubject } from "../course/meta";
 import { alreadySubscribedTemplate, confirmationTemplate } from "./emails";
+import type { EmailKind, RecipientValues } from "./fields";
 import type { OutgoingEmail } from "./mailer";
 import { fillTemplate, type Template } from "./template";
 
@@ -16,10 +17,10 @@ interface Recipient {
 }
 
 /** A one-off email (not a lesson): its compiled template filled for its recipient. */
-function composeTransactional(
+function composeTransactional<E extends EmailKind>(
   config: Config,
   to: Recipient,
-  email: { template: Template; values: Parameters<typeof fillTemplate>[1]; subject: string; category: string },
+  email: { template: Template<E>; values: RecipientValues<E>; subject: string; category: string },
 ): OutgoingEmail {
   const { html, text } = fillTemplate(email.template, email.values);
   return {

@@ -1,7 +1,7 @@
 import type { Config } from "../config";
 import type { Course, Lesson } from "../course/course";
 import { DEFAULT_COURSE_SLUG } from "../db/schema";
-import type { SiteValues } from "./fields";
+import type { EmailKind, SiteValues } from "./fields";
 import { bindSite, type CompiledCourse, type CompiledTemplate, type Template } from "./template";
 import { COMPILED_EMAILS } from "./templates.generated";
 
@@ -31,18 +31,18 @@ export function lessonTemplateFor(
   course: Pick<Course, "slug" | "emails">,
   lesson: Pick<Lesson, "slug">,
   config: Pick<Config, "brandName" | "postalAddress" | "appUrl" | "replyTo">,
-): Template {
+): Template<"lesson"> {
   const compiled = courseEmails(course).lessons[lesson.slug];
   if (!compiled) throw new Error(`No compiled email for lesson "${lesson.slug}" of course "${course.slug}": run npm run build:emails`);
   return bindSite(config.replyTo !== undefined ? compiled.repliesWelcome : compiled.plain, siteValues(config));
 }
 
 /** The confirmation email of `course` (default: the default course's) for one configuration. */
-export function confirmationTemplate(config: Pick<Config, "brandName" | "postalAddress" | "appUrl">, course?: Pick<Course, "slug" | "emails">): Template {
+export function confirmationTemplate(config: Pick<Config, "brandName" | "postalAddress" | "appUrl">, course?: Pick<Course, "slug" | "emails">): Template<"confirmation"> {
   return bindSite(courseEmails(course ?? { slug: DEFAULT_COURSE_SLUG }).confirmation, siteValues(config));
 }
 
-function shared(template: CompiledTemplate, config: Pick<Config, "brandName" | "postalAddress" | "appUrl">): Template {
+function shared<E extends EmailKind>(template: CompiledTemplate<E>, config: Pick<Config, "brandName" | "postalAddress" | "appUrl">): Template<E> {
   return bindSite(template, siteValues(config));
 }
 

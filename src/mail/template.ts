@@ -1,5 +1,5 @@
 import { senderParts } from "../lib/sender";
-import { escapeForHtml, type FieldName, FIELDS, shownValue, type SiteValues } from "./fields";
+import { type EmailKind, escapeForHtml, type FieldName, FIELDS, type RecipientValues, shownValue, type SiteValues } from "./fields";
 
 /**
  * Compiled emails: what `npm run build:emails` (scripts/build-emails.ts) writes into
@@ -20,7 +20,12 @@ export type Parts = readonly string[];
 export const SENDER_SLOT = "sender";
 export const PREVIEW_PAD_SLOT = "previewPad";
 
-export interface CompiledTemplate {
+/**
+ * `E` is the email kind (src/mail/fields.ts `EmailKind`) the template was compiled from: filling it
+ * asks for exactly that kind's per-recipient fields (`RecipientValues<E>`). Type-level only.
+ */
+export interface CompiledTemplate<E extends EmailKind = EmailKind> {
+  readonly kind?: E;
   html: Parts;
   text: Parts;
   /** When the preview text holds site fields: its static length and those fields (for `previewPad`). */
@@ -29,25 +34,26 @@ export interface CompiledTemplate {
 
 export interface CompiledLesson {
   /** Rendered with `repliesWelcome: false` (REPLY_TO unset). */
-  plain: CompiledTemplate;
+  plain: CompiledTemplate<"lesson">;
   /** Rendered with `repliesWelcome: true`; the same object when the copy does not change. */
-  repliesWelcome: CompiledTemplate;
+  repliesWelcome: CompiledTemplate<"lesson">;
 }
 
 export interface CompiledCourse {
   /** By lesson slug. */
   lessons: Readonly<Record<string, CompiledLesson>>;
-  confirmation: CompiledTemplate;
+  confirmation: CompiledTemplate<"confirmation">;
 }
 
 export interface CompiledEmails {
   courses: Readonly<Record<string, CompiledCourse>>;
-  alreadySubscribed: CompiledTemplate;
-  signIn: CompiledTemplate;
+  alreadySubscribed: CompiledTemplate<"alreadySubscribed">;
+  signIn: CompiledTemplate<"signIn">;
 }
 
 /** A template with its site values filled in: only per-recipient slots remain. */
-export interface Template {
+export interface Template<E extends EmailKind = EmailKind> {
+  readonly kind?: E;
   html: Parts;
   text: Parts;
 }
@@ -97,13 +103,13 @@ function bindParts(parts: Parts, values: Record<string, string>): string[] {
   return out;
 }
 
-const bound = new WeakMap<CompiledTemplate, Map<string, Template>>();
+const bound = new WeakMap<CompiledTemplate, Map<string, Template<never>>>();
 
 /**
  * `template` with the site values of one configuration filled in, cached per template and values
  * for the life of the process or isolate (so each configuration pays this once).
  */
-export function bindSite(template: CompiledTemplate, site: SiteValues): Template {
+export function bindSite<E extends EmailKind>(template: CompiledTemplate<E>, site: SiteValues): Template<E> {
   const key = `${site.brandName}\n${site.postalAddress}\n${site.appUrl}`;
   let byKey = bound.get(template);
   if (!byKey) bound.set(template, (byKey = new Map()));
@@ -127,17 +133,20 @@ function join(parts: Parts, values: Record<string, string>): string {
  * part and verbatim in the text part (text fields trimmed, with their fallback when blank). Throws
  * if the template has a slot `values` does not fill (a template built for another email kind).
  */
-export function fillTemplate(template: Template, values: Readonly<Partial<Record<FieldName, string | null | undefined>>>): FilledEmail {
+export function fillTemplate<E extends EmailKind>(template: Template<E>, values: RecipientValues<E>): FilledEmail {
   const text: Record<string, string> = {};
   const html: Record<string, string> = {};
-  for (const name of Object.keys(values) as FieldName[]) {
+  const given = values as Readonly<Partial<Record<FieldName, string | null | undefined>>>;
+  for (const name of Object.keys(given) as FieldName[]) {
     if (!(name in FIELDS)) continue;
-    const shown = shownValue(name, values[name]);
+    const shown = shownValue(name, given[name]);
     text[name] = shown;
     html[name] = escapeForHtml(shown);
   }
-  for (let i = 1; i < template.html.length; i += 2) {
-    if (html[template.html[i]!] === undefined) throw new Error(`No value for the email field "${template.html[i]}"`);
+  for (const parts of [template.html, template.text]) {
+    for (let i = 1; i < parts.length; i += 2) {
+      if (text[parts[i]!] === undefined) throw new Error(`No value for the email field "${parts[i]}"`);
+    }
   }
   return { html: join(template.html, html), text: join(template.text, text) };
 }

@@ -115,7 +115,7 @@ describe("compiled emails", () => {
   });
 
   it("refuses to fill a template without a value for each of its fields", () => {
-    expect(() => fillTemplate(signInTemplate(testConfig()), {})).toThrow(/signInUrl/);
+    expect(() => fillTemplate(signInTemplate(testConfig()), {} as { signInUrl: string })).toThrow(/signInUrl/);
   });
 });
 
