@@ -1,7 +1,7 @@
 import { createElement } from "react";
 import type { Config } from "../config";
 import { type Course, DEFAULT_COURSE, type Lesson, renderEmail } from "../course";
-import { signedFeedbackLinks, signedLessonUrl, signedSubscriberLinks } from "../lib/links";
+import { lessonEmailLinks } from "../lib/links";
 import { headerSafe } from "../mail/compose";
 import type { OutgoingEmail } from "../mail/mailer";
 import { compileTemplate, MARKERS, personalise, type Template } from "./personalise";
@@ -61,12 +61,9 @@ export async function composeLessonEmail(
   recipient: LessonRecipient,
   course: Pick<Course, "slug"> = DEFAULT_COURSE,
 ): Promise<OutgoingEmail> {
-  const [links, viewInBrowserUrl, feedback] = await Promise.all([
-    signedSubscriberLinks(config.appUrl, config.appSecret, recipient.subscriberId, course.slug),
-    signedLessonUrl(config.appUrl, config.appSecret, recipient.subscriberId, lesson, course.slug),
-    signedFeedbackLinks(config.appUrl, config.appSecret, { subscriberId: recipient.subscriberId, course: course.slug, run: recipient.run, lesson: lesson.number }),
-  ]);
-  const { html, text } = personalise(template, { firstName: recipient.firstName, ...links, viewInBrowserUrl, ...feedback });
+  // One token (one HMAC) for every link of the email: src/lib/links.ts.
+  const links = lessonEmailLinks(config.appUrl, config.appSecret, { subscriberId: recipient.subscriberId, course: course.slug, run: recipient.run, lesson });
+  const { html, text } = personalise(template, { firstName: recipient.firstName, ...links });
   return {
     to: recipient.email,
     from: headerSafe(config.mailFrom),

@@ -3,7 +3,7 @@ import { createElement } from "react";
 import type { AppEnv } from "../app-env";
 import { coursesOf, lessonOfSlug, renderEmail } from "../course";
 import { findSubscription } from "../db/controls";
-import { signedFeedbackLinks, signedLessonUrl, signedSubscriberLinks } from "../lib/links";
+import { lessonEmailLinks } from "../lib/links";
 import { verifyToken } from "../lib/tokens";
 import { brokenLink, markPrivate } from "./subscriber-links";
 
@@ -37,20 +37,14 @@ export const lessonRoutes = new Hono<AppEnv>().get("/lessons/:slug", async (c) =
   const subscription = await findSubscription(db, claims.subscriberId, course.slug);
   if (!subscription) throw brokenLink();
   const { subscriber } = subscription;
-  // Lesson links name no run: a vote from the archive counts for the run the reader is in now.
-  const run = subscription.enrollment?.run ?? 1;
-
-  const [links, viewInBrowserUrl, feedback] = await Promise.all([
-    signedSubscriberLinks(config.appUrl, config.appSecret, subscriber.id, course.slug),
-    signedLessonUrl(config.appUrl, config.appSecret, subscriber.id, lesson, course.slug),
-    signedFeedbackLinks(config.appUrl, config.appSecret, { subscriberId: subscriber.id, course: course.slug, run, lesson: lesson.number }),
-  ]);
+  // A lesson email's token names the run it was sent in; older lesson links name none, and then a
+  // vote from the archive counts for the run the reader is in now.
+  const run = claims.run ?? subscription.enrollment?.run ?? 1;
+  const links = lessonEmailLinks(config.appUrl, config.appSecret, { subscriberId: subscriber.id, course: course.slug, run, lesson });
   const { html } = await renderEmail(
     createElement(lesson.Email, {
       firstName: subscriber.firstName,
       ...links,
-      viewInBrowserUrl,
-      ...feedback,
       repliesWelcome: config.replyTo !== undefined,
       brandName: config.brandName,
       postalAddress: config.postalAddress,
