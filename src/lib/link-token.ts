@@ -65,36 +65,49 @@ function tag(secret: string, payload: Uint8Array): Buffer {
   return nodeCrypto.createHmac("sha256", linkKey(secret)).update(payload).digest().subarray(0, TAG_BYTES);
 }
 
-function pushNumber(out: number[], n: number) {
+/** Writes `n` as LEB128 at `at`; the next free offset. */
+function writeNumber(out: Buffer, at: number, n: number): number {
+  let i = at;
   let rest = n;
   while (rest >= 0x80) {
-    out.push((rest % 0x80) | 0x80);
+    out[i++] = (rest % 0x80) | 0x80;
     rest = Math.floor(rest / 0x80);
   }
-  out.push(rest);
+  out[i++] = rest;
+  return i;
 }
+
+/** Room for a LEB128 number up to 2^32 − 1. */
+const NUMBER_BYTES = 5;
 
 /**
  * The token for one lesson email (a pure function of its inputs). Throws RangeError for claims no
  * email has: run or lesson not an integer in 1..2^32−1, an empty or over-100-byte course or id.
+ * Written straight into one buffer: this runs once per email sent.
  */
 export function signEmailLinkToken(secret: string, claims: EmailLinkClaims): string {
   const { subscriberId, course, run, lesson } = claims;
   for (const n of [run, lesson]) if (!Number.isInteger(n) || n < 1 || n > MAX_NUMBER) throw new RangeError("run and lesson must be integers from 1");
-  const slug = Buffer.from(course, "utf8");
-  if (slug.length === 0 || slug.length > MAX_TEXT) throw new RangeError("course slug must be 1 to 100 bytes");
-  const bytes: number[] = [];
-  if (UUID.test(subscriberId)) {
-    bytes.push(FORMAT_UUID, ...Buffer.from(subscriberId.replaceAll("-", ""), "hex"));
+  const slugBytes = Buffer.byteLength(course, "utf8");
+  if (slugBytes === 0 || slugBytes > MAX_TEXT) throw new RangeError("course slug must be 1 to 100 bytes");
+  const isUuid = UUID.test(subscriberId);
+  const idBytes = isUuid ? 16 : Buffer.byteLength(subscriberId, "utf8");
+  if (idBytes === 0 || idBytes > MAX_TEXT) throw new RangeError("subscriber id must be 1 to 100 bytes");
+  const out = Buffer.allocUnsafe(2 + idBytes + 2 * NUMBER_BYTES + slugBytes + TAG_BYTES);
+  let at: number;
+  if (isUuid) {
+    out[0] = FORMAT_UUID;
+    at = 1 + out.write(subscriberId.replaceAll("-", ""), 1, "hex");
   } else {
-    const id = Buffer.from(subscriberId, "utf8");
-    if (id.length === 0 || id.length > MAX_TEXT) throw new RangeError("subscriber id must be 1 to 100 bytes");
-    bytes.push(FORMAT_TEXT_ID, id.length, ...id);
+    out[0] = FORMAT_TEXT_ID;
+    out[1] = idBytes;
+    at = 2 + out.write(subscriberId, 2, "utf8");
   }
-  pushNumber(bytes, run);
-  pushNumber(bytes, lesson);
-  const payload = Buffer.concat([Buffer.from(bytes), slug]);
-  return Buffer.concat([payload, tag(secret, payload)]).toString("base64url");
+  at = writeNumber(out, at, run);
+  at = writeNumber(out, at, lesson);
+  at += out.write(course, at, "utf8");
+  tag(secret, out.subarray(0, at)).copy(out, at);
+  return out.toString("base64url", 0, at + TAG_BYTES);
 }
 
 /** Whether `token` has the shape of an email link token (not a JWT); says nothing of its validity. */
