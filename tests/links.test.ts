@@ -1,5 +1,6 @@
 import nodeCrypto from "node:crypto";
 import { eq } from "drizzle-orm";
+import fc from "fast-check";
 import { sign } from "hono/jwt";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { COURSE, COURSE_SLUG } from "../src/course";
@@ -236,6 +237,30 @@ describe("the token format", () => {
     expect(verifyEmailLinkToken(secret, token)).toEqual(claims);
     const other = { subscriberId: "s-active", course: "a-very-long-course-slug", run: 300, lesson: 1 };
     expect(verifyEmailLinkToken(secret, signEmailLinkToken(secret, other))).toEqual(other);
+  });
+
+  it("reads back any claims it signs, and answers any string with claims or null, never an exception", async () => {
+    const utf8Bytes = (s: string) => Buffer.byteLength(s, "utf8");
+    const text = fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 }).filter((s) => utf8Bytes(s) <= 100);
+    const anyClaims = fc.record({
+      subscriberId: fc.oneof(fc.uuid(), text),
+      course: text,
+      run: fc.integer({ min: 1, max: 0xffff_ffff }),
+      lesson: fc.integer({ min: 1, max: 0xffff_ffff }),
+    });
+    fc.assert(
+      fc.property(anyClaims, (c) => {
+        expect(verifyEmailLinkToken(secret, signEmailLinkToken(secret, c))).toEqual(c);
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 500 }), async (s) => {
+        expect(verifyEmailLinkToken(secret, s)).toBeNull();
+        for (const purpose of ["confirm", "manage", "unsubscribe", "lesson", "feedback"] as const) {
+          expect(await verifyToken(secret, s, purpose, 0)).toBeNull();
+        }
+      }),
+    );
   });
 
   it("refuses every single-bit change, another secret and claims no email has", () => {
