@@ -7,6 +7,7 @@ import { lessonComments, lessonRatings, votesOf } from "../src/db/feedback";
 import { events, lessonVotes } from "../src/db/schema";
 import { runDispatch } from "../src/drip/dispatch";
 import { hmacKey } from "../src/lib/hash";
+import { signEmailLinkToken } from "../src/lib/link-token";
 import { signToken } from "../src/lib/tokens";
 import type { CapturedEmail } from "./support/fake-resend";
 import { apiCall, apiKey } from "./api/support";
@@ -198,18 +199,22 @@ describe("refusals", () => {
   it("refuses forged, foreign and misused tokens with a 404, and records nothing", async () => {
     const { subscriber, token, lesson } = await readerWithLesson1();
     const other = await createSubscriber(t.db, t.clock.now());
-    const [header, payload, signature] = token.split(".");
-    const claims = JSON.parse(Buffer.from(payload!, "base64url").toString()) as Record<string, unknown>;
-    const tampered = [header, Buffer.from(JSON.stringify({ ...claims, sub: other.id })).toString("base64url"), signature].join(".");
-    const viewInBrowser = new URL(linkIn(lesson.text, `${TEST_APP_URL}/lessons/`)).searchParams.get("token")!;
+    // The email's one token: format byte, then the subscriber's UUID as 16 bytes (src/lib/link-token.ts).
+    const bytes = Buffer.from(token, "base64url");
+    Buffer.from(other.id.replaceAll("-", ""), "hex").copy(bytes, 1);
+    const claims = { sub: subscriber.id, aud: "feedback", c: COURSE_SLUG, r: 1, l: 1 };
+    const emailToken = (over: Partial<{ course: string; lesson: number; secret: string }>) =>
+      signEmailLinkToken(over.secret ?? t.config.appSecret, { subscriberId: subscriber.id, course: over.course ?? COURSE_SLUG, run: 1, lesson: over.lesson ?? 1 });
     const tokens: Record<string, string> = {
-      "another subscriber's id pasted into the token": tampered,
-      "signed with another secret": await rawToken(claims, "another-secret-another-secret-another-0"),
+      "another subscriber's id pasted into the token": bytes.toString("base64url"),
+      "signed with another secret": emailToken({ secret: "another-secret-another-secret-another-0" }),
+      "an older feedback link signed with another secret": await rawToken(claims, "another-secret-another-secret-another-0"),
       "a manage token": await signToken(t.config.appSecret, { purpose: "manage", subscriberId: subscriber.id }),
       "an unsubscribe token": await signToken(t.config.appSecret, { purpose: "unsubscribe", subscriberId: subscriber.id }),
-      "the lesson's view-in-browser token": viewInBrowser,
-      "a token for a lesson the course does not have": await signToken(t.config.appSecret, { purpose: "feedback", subscriberId: subscriber.id, course: COURSE_SLUG, run: 1, lesson: 99 }),
-      "a token for another course": await signToken(t.config.appSecret, { purpose: "feedback", subscriberId: subscriber.id, course: "other-course", run: 1, lesson: 1 }),
+      "an older view-in-browser token": await signToken(t.config.appSecret, { purpose: "lesson", subscriberId: subscriber.id, lesson: 1, course: COURSE_SLUG }),
+      "a token for a lesson the course does not have": emailToken({ lesson: 99 }),
+      "a token for another course": emailToken({ course: "other-course" }),
+      "an older token for a lesson the course does not have": await signToken(t.config.appSecret, { purpose: "feedback", subscriberId: subscriber.id, course: COURSE_SLUG, run: 1, lesson: 99 }),
       "a token without a run": await signToken(t.config.appSecret, { purpose: "feedback", subscriberId: subscriber.id, course: COURSE_SLUG, lesson: 1 }),
       "not a token at all": "not-a-token",
     };

@@ -47,19 +47,21 @@ function previousReleaseFolder(dir: string, tags: string[]): string {
  * Frozen here rather than made with today's `src/lib/links.ts`, so a change to the token format
  * that would break mail already in people's inboxes fails this test.
  */
-async function previousReleaseToken(secret: string, claims: { sub: string; aud: string; n?: number; l?: number; exp?: number }) {
+async function previousReleaseToken(secret: string, claims: { sub: string; aud: string; n?: number; l?: number; c?: string; r?: number; exp?: number }) {
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
   return sign(claims, key, "HS256");
 }
 
 async function previousReleaseLinks(appUrl: string, secret: string, subscriberId: string, now: number) {
-  const token = (claims: { aud: string; n?: number; l?: number; exp?: number }) => previousReleaseToken(secret, { sub: subscriberId, ...claims });
+  const token = (claims: { aud: string; n?: number; l?: number; c?: string; r?: number; exp?: number }) => previousReleaseToken(secret, { sub: subscriberId, ...claims });
   const at = encodeURIComponent;
   return {
     confirm: (nonce: number) => token({ aud: "confirm", n: nonce, exp: Math.floor((now + 48 * 3_600_000) / 1000) }).then((t) => `${appUrl}/confirm?token=${at(t)}`),
     manage: () => token({ aud: "manage" }).then((t) => `${appUrl}/manage/${at(t)}`),
     unsubscribe: () => token({ aud: "unsubscribe" }).then((t) => `${appUrl}/unsubscribe/${at(t)}`),
     lesson: (n: number, slug: string) => token({ aud: "lesson", l: n }).then((t) => `${appUrl}/lessons/${at(slug)}?token=${at(t)}`),
+    /** From the API release (0002) on: "Was this lesson helpful?", naming course, run and lesson. */
+    feedback: (n: number) => token({ aud: "feedback", c: "clear-skin", r: 1, l: n }),
   };
 }
 
@@ -200,6 +202,21 @@ describe.each(RELEASES)("upgrading a database made by the $name", ({ tags }) => 
       expect(oneClick.status).toBe(200);
       const rows = await db.run(sql`select state from enrollments where subscriber_id = 's-active'`);
       expect(rows.rows.map((r) => r.state)).toEqual(["stopped"]);
+    });
+
+    it.runIf(tags.includes("0002_api_events_webhooks_lesson_votes"))("the API release's feedback link still opens its page and changes the vote it recorded", async () => {
+      const db = await upgraded();
+      const { app, config } = await appOver(db);
+      const token = await (await previousReleaseLinks(config.appUrl, config.appSecret, "s-active", T0)).feedback(2);
+      expect((await app.request(`/feedback/${encodeURIComponent(token)}/not-helpful`)).status).toBe(200);
+      const vote = await app.request("/feedback", {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json" },
+        body: new URLSearchParams({ token, vote: "not-helpful" }).toString(),
+      });
+      expect(vote.status).toBe(200);
+      const rows = await db.run(sql`select lesson_number, vote from lesson_votes where subscriber_id = 's-active'`);
+      expect(rows.rows.map((r) => [r.lesson_number, r.vote])).toEqual([[2, "not_helpful"]]);
     });
   });
 });

@@ -8,7 +8,7 @@ import { COURSE, CONFIRMATION_EMAIL } from "../src/course";
 import { renderEmail } from "../src/course/render";
 import { DISCLAIMER } from "../src/course/meta";
 import { senderParts } from "../src/lib/sender";
-import { signedLessonUrl, signedSubscriberLinks } from "../src/lib/links";
+import { lessonEmailLinks, signedSubscriberLinks } from "../src/lib/links";
 import { composeConfirmation } from "../src/mail/compose";
 import { createTestContext, TEST_APP_URL, type TestContext } from "./support/test-app";
 import { signUp } from "./support/signup";
@@ -31,7 +31,7 @@ async function subscriberPages() {
   await signUp(t, { email: `pages-${Math.random().toString(36).slice(2)}@example.com`, firstName: "Ana", timeZone: "UTC" });
   const subscriber = (await t.db.query.subscribers.findMany()).at(-1)!;
   const links = await signedSubscriberLinks(TEST_APP_URL, t.config.appSecret, subscriber.id);
-  const lesson = await signedLessonUrl(TEST_APP_URL, t.config.appSecret, subscriber.id, COURSE.lessons[0]!);
+  const lesson = lessonEmailLinks(TEST_APP_URL, t.config.appSecret, { subscriberId: subscriber.id, course: COURSE.slug, run: 1, lesson: COURSE.lessons[0]! }).viewInBrowserUrl;
   const path = (url: string) => url.replace(TEST_APP_URL, "");
   return { manage: path(links.manageUrl), unsubscribe: path(links.unsubscribeUrl), lesson: path(lesson) };
 }

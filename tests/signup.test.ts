@@ -7,7 +7,7 @@ import type { Db } from "../src/db/client";
 import { ALREADY_SUBSCRIBED_EMAIL } from "../src/course/meta";
 import { confirmSubscriber } from "../src/db/subscribers";
 import { issueFormToken } from "../src/lib/signup-guard";
-import { signToken } from "../src/lib/tokens";
+import { signToken, verifyToken } from "../src/lib/tokens";
 import { createSubscriber } from "./support/factories";
 import { confirmByClick, confirmFormIn, signUp } from "./support/signup";
 import { createTestContext, linkIn, TEST_APP_URL, type TestContext } from "./support/test-app";
@@ -147,8 +147,13 @@ describe("post /subscribe", () => {
     const [email] = t.resend.emails;
     expect(email!.to).toEqual(["member@example.com"]);
     expect(email!.subject).toBe(ALREADY_SUBSCRIBED_EMAIL.subject);
-    expect(email!.text).toContain(manageUrl);
-    expect(email!.html).toContain(`href="${manageUrl}"`);
+    // Its manage link is the person's own (not the lesson's link: that one names the lesson's email too).
+    const sentManageUrl = linkIn(email!.text, `${TEST_APP_URL}/manage/`);
+    expect(email!.html).toContain(`href="${sentManageUrl}"`);
+    const owner = async (url: string) => (await verifyToken(t.config.appSecret, decodeURIComponent(url.split("/manage/")[1]!), "manage", t.clock.now()))?.subscriberId;
+    expect(await owner(sentManageUrl)).toBeDefined();
+    expect(await owner(sentManageUrl)).toBe(await owner(manageUrl));
+    expect((await t.app.request(sentManageUrl.replace(TEST_APP_URL, ""))).status).toBe(200);
     expect(email!.text).not.toContain("/confirm");
     expect(email!.html).not.toContain("/confirm");
     // The form cannot change an active subscriber's details or progress.

@@ -1,6 +1,6 @@
 import type { Config } from "../config";
 import { type Course, DEFAULT_COURSE, type Lesson } from "../course";
-import { signedFeedbackLinks, signedLessonUrl, signedSubscriberLinks } from "../lib/links";
+import { lessonEmailLinks } from "../lib/links";
 import { headerSafe } from "../mail/compose";
 import { lessonTemplateFor } from "../mail/emails";
 import type { OutgoingEmail } from "../mail/mailer";
@@ -25,18 +25,14 @@ export function lessonTemplate(
  * Every per-recipient link of one lesson email (src/lib/links.ts): the one place lesson emails and
  * the web archive make them, so a change to link signing is a change here.
  */
-export async function lessonLinks(
+export function lessonLinks(
   config: Pick<Config, "appUrl" | "appSecret">,
   who: { subscriberId: string; run: number },
   lesson: Lesson,
   course: Pick<Course, "slug">,
-): Promise<Omit<Personalisation, "firstName">> {
-  const [links, viewInBrowserUrl, feedback] = await Promise.all([
-    signedSubscriberLinks(config.appUrl, config.appSecret, who.subscriberId, course.slug),
-    signedLessonUrl(config.appUrl, config.appSecret, who.subscriberId, lesson, course.slug),
-    signedFeedbackLinks(config.appUrl, config.appSecret, { subscriberId: who.subscriberId, course: course.slug, run: who.run, lesson: lesson.number }),
-  ]);
-  return { ...links, viewInBrowserUrl, ...feedback };
+): Omit<Personalisation, "firstName"> {
+  // One token (one HMAC) for every link of the email.
+  return lessonEmailLinks(config.appUrl, config.appSecret, { subscriberId: who.subscriberId, course: course.slug, run: who.run, lesson });
 }
 
 export interface LessonRecipient {
@@ -59,7 +55,7 @@ export async function composeLessonEmail(
   recipient: LessonRecipient,
   course: Pick<Course, "slug"> = DEFAULT_COURSE,
 ): Promise<OutgoingEmail> {
-  const links = await lessonLinks(config, recipient, lesson, course);
+  const links = lessonLinks(config, recipient, lesson, course);
   const { html, text } = personalise(template, { firstName: recipient.firstName, ...links });
   return {
     to: recipient.email,

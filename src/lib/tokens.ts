@@ -1,11 +1,14 @@
 import { sign, verify } from "hono/jwt";
 import { decodeBase64Url, encodeBase64Url } from "hono/utils/encode";
 import { hmacKey } from "./hash";
+import { isEmailLinkToken, verifyEmailLinkToken } from "./link-token";
 import { CONFIRM_LINK_TTL_HOURS } from "../course/meta";
 
 /**
  * Signed link tokens (HS256 JWTs via hono/jwt, WebCrypto underneath). Each token is bound to one
  * purpose through its audience claim, so a manage link cannot confirm a subscription, and so on.
+ * Lesson emails carry one compact token instead (src/lib/link-token.ts); `verifyToken` reads both,
+ * so every JWT already in people's inboxes keeps working.
  * Expiry is checked against the injected clock rather than the wall clock, so tests can move time.
  */
 
@@ -75,6 +78,7 @@ export async function verifyToken(
   options: { allowExpired?: boolean } = {},
 ): Promise<(TokenClaims & { expired?: boolean }) | null> {
   if (token.length === 0 || token.length > 2048) return null;
+  if (isEmailLinkToken(token)) return emailLinkClaims(secret, token, purpose);
   try {
     const payload = await verify(token, await hmacKey(secret), { alg: "HS256", aud: purpose, exp: false, nbf: false, iat: false });
     if (typeof payload.sub !== "string" || payload.sub.length === 0) return null;
@@ -95,6 +99,21 @@ export async function verifyToken(
   } catch {
     return null;
   }
+}
+
+/**
+ * What a lesson email's one token (src/lib/link-token.ts) opens for `purpose`: manage names the
+ * subscriber only; unsubscribe names the course too (a one-click unsubscribe leaves that course
+ * only); view in browser and feedback name the course, run and lesson. Never a confirmation.
+ */
+function emailLinkClaims(secret: string, token: string, purpose: TokenPurpose): TokenClaims | null {
+  if (purpose === "confirm") return null;
+  const claims = verifyEmailLinkToken(secret, token);
+  if (!claims) return null;
+  const { subscriberId, course, run, lesson } = claims;
+  if (purpose === "manage") return { purpose, subscriberId };
+  if (purpose === "unsubscribe") return { purpose, subscriberId, course };
+  return { purpose, subscriberId, course, run, lesson };
 }
 
 /**

@@ -36,10 +36,10 @@ export const lessonRoutes = new Hono<AppEnv>().get("/lessons/:slug", async (c) =
   const subscription = await findSubscription(db, claims.subscriberId, course.slug);
   if (!subscription) throw brokenLink();
   const { subscriber } = subscription;
-  // Lesson links name no run: a vote from the archive counts for the run the reader is in now.
-  const run = subscription.enrollment?.run ?? 1;
-
-  const links = await lessonLinks(config, { subscriberId: subscriber.id, run }, lesson, course);
+  // A lesson email's token names the run it was sent in; older lesson links name none, and then a
+  // vote from the archive counts for the run the reader is in now.
+  const run = claims.run ?? subscription.enrollment?.run ?? 1;
+  const links = lessonLinks(config, { subscriberId: subscriber.id, run }, lesson, course);
   // The same compiled template as the email (src/mail/templates.generated.ts).
   const { html } = personalise(lessonTemplate(lesson, config, course), { firstName: subscriber.firstName, ...links });
   markPrivate(c);
