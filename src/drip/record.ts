@@ -16,16 +16,27 @@ import { backoffMs, call, holderOf, releaseStatement, remainingMs, storeContext,
  * writers leaves rows that the next pass can read: a batch `sending` or `retrying` is resumed.
  */
 
-/** The lifecycle's "sent" step for a row this pass holds (active, at this lesson). */
+/**
+ * The lifecycle's "sent" step for a row this pass holds (active, at this lesson). The schedule
+ * maths (time zones, luxon) costs tens of µs, and within a pass the same inputs come back for every
+ * subscriber sent together in the same zone: computed once per pass for each.
+ */
 export function advanceFrom(pass: Pass, row: ClaimedRow, sentAt: number): Advance {
-  const { course, config, shape } = pass;
-  const fields = afterLessonSent(
-    { state: "active", run: row.run, nextLesson: row.lessonNumber, nextSendAt: null, lastSentAt: row.lastSentAt, pausedUntil: null, startedAt: 0, completedAt: null },
-    row.timeZone,
-    row.lessonNumber,
-    sentAt,
-    { sendHour: sendHourOf(row, course.sendHour ?? config.sendHour), course: shape },
-  );
+  const sendHour = sendHourOf(row, pass.course.sendHour ?? pass.config.sendHour);
+  const key = `${row.timeZone}\n${sendHour}\n${row.lessonNumber}\n${row.lastSentAt}\n${sentAt}`;
+  let fields = pass.schedules.get(key);
+  if (!fields) {
+    fields = afterLessonSent(
+      { state: "active", run: row.run, nextLesson: row.lessonNumber, nextSendAt: null, lastSentAt: row.lastSentAt, pausedUntil: null, startedAt: 0, completedAt: null },
+      row.timeZone,
+      row.lessonNumber,
+      sentAt,
+      { sendHour, course: pass.shape },
+    );
+    // Bounded: a pass over many zones and send times starts over rather than growing.
+    if (pass.schedules.size >= MAX_SCHEDULES) pass.schedules.clear();
+    pass.schedules.set(key, fields);
+  }
   return {
     subscriberId: row.subscriberId,
     run: row.run,
@@ -75,6 +86,8 @@ export async function recordSent(pass: Pass, batch: Batch, members: Composed[], 
   pass.report.sent += members.length;
   await recordTaken(pass, members, new Set(advanced.rows.map((row) => String(row.subscriber_id))), now);
 }
+
+const MAX_SCHEDULES = 10_000;
 
 /** What an error says, for `last_error`: no personal data, at most 500 characters. */
 const reasonOf = (error: MailError) => maskPersonalData(`${error.status ?? "network"} ${error.name}: ${error.message}`).slice(0, 500);
