@@ -5,6 +5,7 @@ import type { ClaimedRow, Delivery, Lease } from "../db/drip-queries";
 import { enrollments } from "../db/schema";
 import { keyedHash } from "../lib/hash";
 import { newId } from "../lib/ids";
+import type { EnrollmentFacts } from "../lifecycle/machine";
 import { forCourse } from "../lifecycle/store";
 import { MAX_BATCH, type OutgoingEmail } from "../mail/mailer";
 import type { DispatchBudget, DispatchOptions, DispatchReport, StopReason } from "./dispatch";
@@ -81,6 +82,8 @@ export interface Pass extends Pick<AppDeps, "db" | "mailer" | "clock" | "config"
   readonly claimedEver: Set<string>;
   /** Told when a batch's request goes to the provider, so the next batch can start preparing. */
   onProviderCall: () => void;
+  /** The lifecycle's schedule after a lesson, by its inputs (record.ts `advanceFrom`): pure, so computed once per pass. */
+  readonly schedules: Map<string, Partial<EnrollmentFacts>>;
 }
 
 function emptyReport(passId: string): DispatchReport {
@@ -119,6 +122,7 @@ export function createPass(deps: AppDeps, options: DispatchOptions): Pass {
     heldUntilEnd: [],
     claimedEver: new Set(),
     onProviderCall: () => {},
+    schedules: new Map(),
   };
 }
 

@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { freeMembers, leaseToBatch, settleBatch } from "../db/batch-queries";
-import { advanceEnrollments, markSent, releaseLeases, settleKey, type Advance, type ClaimedRow } from "../db/drip-queries";
+import { advanceEnrollmentsByKey } from "../db/dispatch-queries";
+import { markSent, releaseLeases, settleKey, type Advance, type ClaimedRow } from "../db/drip-queries";
 import { deliveries, enrollments } from "../db/schema";
 import { completedEventsInsert, sentEventsInsert } from "../events/record";
 import { maskPersonalData } from "../lib/logger";
@@ -15,16 +16,27 @@ import { backoffMs, call, holderOf, releaseStatement, remainingMs, storeContext,
  * writers leaves rows that the next pass can read: a batch `sending` or `retrying` is resumed.
  */
 
-/** The lifecycle's "sent" step for a row this pass holds (active, at this lesson). */
+/**
+ * The lifecycle's "sent" step for a row this pass holds (active, at this lesson). The schedule
+ * maths (time zones, luxon) costs tens of µs, and within a pass the same inputs come back for every
+ * subscriber sent together in the same zone: computed once per pass for each.
+ */
 export function advanceFrom(pass: Pass, row: ClaimedRow, sentAt: number): Advance {
-  const { course, config, shape } = pass;
-  const fields = afterLessonSent(
-    { state: "active", run: row.run, nextLesson: row.lessonNumber, nextSendAt: null, lastSentAt: row.lastSentAt, pausedUntil: null, startedAt: 0, completedAt: null },
-    row.timeZone,
-    row.lessonNumber,
-    sentAt,
-    { sendHour: sendHourOf(row, course.sendHour ?? config.sendHour), course: shape },
-  );
+  const sendHour = sendHourOf(row, pass.course.sendHour ?? pass.config.sendHour);
+  const key = `${row.timeZone}\n${sendHour}\n${row.lessonNumber}\n${row.lastSentAt}\n${sentAt}`;
+  let fields = pass.schedules.get(key);
+  if (!fields) {
+    fields = afterLessonSent(
+      { state: "active", run: row.run, nextLesson: row.lessonNumber, nextSendAt: null, lastSentAt: row.lastSentAt, pausedUntil: null, startedAt: 0, completedAt: null },
+      row.timeZone,
+      row.lessonNumber,
+      sentAt,
+      { sendHour, course: pass.shape },
+    );
+    // Bounded: a pass over many zones and send times starts over rather than growing.
+    if (pass.schedules.size >= MAX_SCHEDULES) pass.schedules.clear();
+    pass.schedules.set(key, fields);
+  }
   return {
     subscriberId: row.subscriberId,
     run: row.run,
@@ -65,7 +77,7 @@ export async function recordSent(pass: Pass, batch: Batch, members: Composed[], 
       // Events hook (issue 14): `lesson.sent` before the rows turn sent, `enrollment.completed` after.
       sentEventsInsert(db, members.map((p) => p.delivery.id), batch.id, everyone, now),
       markSent(db, members.map((p, i) => ({ deliveryId: p.delivery.id, providerMessageId: ids[i] ?? null })), now),
-      advanceEnrollments(db, holderOf(pass, batch), members.map((p) => advanceFrom(pass, p.row, now)), now, course.slug),
+      advanceEnrollmentsByKey(db, holderOf(pass, batch), members.map((p) => advanceFrom(pass, p.row, now)), now, course.slug),
       completedEventsInsert(db, subscribersOf(members), now, course.slug),
       settleKey(db, batch.id, everyone, now),
       settleBatch(db, batch.id, "sent", now),
@@ -74,6 +86,8 @@ export async function recordSent(pass: Pass, batch: Batch, members: Composed[], 
   pass.report.sent += members.length;
   await recordTaken(pass, members, new Set(advanced.rows.map((row) => String(row.subscriber_id))), now);
 }
+
+const MAX_SCHEDULES = 10_000;
 
 /** What an error says, for `last_error`: no personal data, at most 500 characters. */
 const reasonOf = (error: MailError) => maskPersonalData(`${error.status ?? "network"} ${error.name}: ${error.message}`).slice(0, 500);
