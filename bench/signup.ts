@@ -1,4 +1,5 @@
 import autocannon from "autocannon";
+import { build } from "esbuild";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +10,7 @@ import { formTokenIn } from "../tests/support/signup";
 
 /**
  * `npm run bench:signup [-- seconds]`: POST /subscribe under load (autocannon, 50 and 200
- * connections) against the product (the Node app as `npm start` wires it, embedded libSQL file,
+ * connections) against the product (the Node app as `npm start` wires and bundles it, embedded libSQL file,
  * the Resend SDK posting to the fake Resend server) and against a bare Hono + one libSQL insert
  * baseline (same HTTP server, same database settings), in the same run. Each server, the fake
  * and the load generator are separate processes; on a 2-core machine they still share the CPUs,
@@ -23,9 +24,35 @@ const APP_URL = "https://course.example.com";
 const TARGET_RATIO = 0.6;
 const TARGET_P99_MS = 25;
 
-/** Starts `node --import tsx <script> args` and resolves with its first stdout line (its URL); later output is drained. */
+/**
+ * Bundles bench/signup-server.ts as scripts/build-node.mjs bundles the server for `npm start`
+ * (esbuild, React's production build compiled in, libsql external), so neither server runs
+ * through tsx's loader. Two levels below the project root, so the bundle finds migrations/.
+ */
+async function bundleServer(): Promise<string> {
+  const outdir = join("dist-node", "bench-signup");
+  await build({
+    entryPoints: { "signup-server": "bench/signup-server.ts" },
+    outdir,
+    bundle: true,
+    splitting: true,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    external: ["libsql"],
+    define: { "process.env.NODE_ENV": '"production"' },
+    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    jsx: "automatic",
+    logLevel: "warning",
+    legalComments: "none",
+  });
+  return join(outdir, "signup-server.js");
+}
+
+/** Starts `node [--import tsx] <script> args` and resolves with its first stdout line (its URL); later output is drained. */
 async function startProcess(script: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
+  const loader = script.endsWith(".ts") ? ["--import", "tsx"] : [];
+  const child = spawn(process.execPath, [...loader, script, ...args], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, ...env } });
   const url = await new Promise<string>((resolve, reject) => {
     createInterface({ input: child.stdout! }).once("line", resolve);
     child.once("exit", (code) => reject(new Error(`${script} ${args.join(" ")} exited with ${code}`)));
@@ -106,9 +133,10 @@ try {
     RESEND_BASE_URL: fake.url,
     SIGNUP_LIMIT_PER_IP: "1000000",
   };
+  const serverScript = await bundleServer();
   const servers = {} as Record<"baseline" | "app", { url: string; token: string }>;
   for (const mode of ["baseline", "app"] as const) {
-    const server = await startProcess("bench/signup-server.ts", [mode], { ...env, DATABASE_URL: `file:${join(dir, `${mode}.db`)}` });
+    const server = await startProcess(serverScript, [mode], { ...env, DATABASE_URL: `file:${join(dir, `${mode}.db`)}` });
     children.push(server.child);
     const token = mode === "app" ? await servedFormToken(server.url) : "-";
     // Warm-up (JIT, connection pools), not counted.
