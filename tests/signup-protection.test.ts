@@ -56,6 +56,21 @@ describe("time to fill the form", () => {
     expect(formTokenIn(html)).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
   });
 
+  it("every view of a landing page carries its own form token, timed at that view, and the page is otherwise the same", async () => {
+    for (const path of ["/", "/courses/clear-skin"]) {
+      const first = await (await t.app.request(path)).text();
+      t.clock.advance(3_000);
+      const second = await (await t.app.request(path)).text();
+      expect(formTokenIn(second)).not.toBe(formTokenIn(first));
+      expect(second.replace(formTokenIn(second), "")).toBe(first.replace(formTokenIn(first), ""));
+      // The second token counts from the second view: sent 1.5 s after it, it is too fast.
+      t.clock.advance(1_500);
+      const res = await t.app.request("/subscribe", form({ formToken: formTokenIn(second), email: `view${path.length}@example.com` }));
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain("press the button once more");
+    }
+  });
+
   it("a form sent faster than the minimum fill time (browser autofill) is not dropped: the page asks for one more click, keeping the fields", async () => {
     const res = await signUp(t, { email: "fast@example.com", firstName: "Fay" }, { fillMs: 500 });
     expect(res.status).toBe(400);
