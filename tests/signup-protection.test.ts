@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { ConfigError } from "../src/config";
 import { rateLimits, subscribers } from "../src/db/schema";
-import { hitRateLimit } from "../src/lib/rate-limit";
+import { hitRateLimit, hitRateLimits } from "../src/lib/rate-limit";
 import { ipBucket, issueFormToken, RETRY_FILL_MS } from "../src/lib/signup-guard";
 import { startFakeTurnstile, type FakeTurnstile } from "./support/fake-turnstile";
 import { formTokenIn, signUp } from "./support/signup";
@@ -54,6 +54,21 @@ describe("time to fill the form", () => {
   it("the landing page carries a signed form token", async () => {
     const html = await (await t.app.request("/")).text();
     expect(formTokenIn(html)).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+  });
+
+  it("every view of a landing page carries its own form token, timed at that view, and the page is otherwise the same", async () => {
+    for (const path of ["/", "/courses/clear-skin"]) {
+      const first = await (await t.app.request(path)).text();
+      t.clock.advance(3_000);
+      const second = await (await t.app.request(path)).text();
+      expect(formTokenIn(second)).not.toBe(formTokenIn(first));
+      expect(second.replace(formTokenIn(second), "")).toBe(first.replace(formTokenIn(first), ""));
+      // The second token counts from the second view: sent 1.5 s after it, it is too fast.
+      t.clock.advance(1_500);
+      const res = await t.app.request("/subscribe", form({ formToken: formTokenIn(second), email: `view${path.length}@example.com` }));
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain("press the button once more");
+    }
   });
 
   it("a form sent faster than the minimum fill time (browser autofill) is not dropped: the page asks for one more click, keeping the fields", async () => {
@@ -218,6 +233,37 @@ describe("per-address limit", () => {
     const rule = { limit: 100, windowMs: HOUR };
     const results = await Promise.all(Array.from({ length: 25 }, () => hitRateLimit(t.db, "k", rule, t.clock.now())));
     expect(results.map((r) => r.count).sort((a, b) => a - b)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+  });
+
+  it("a signup refused by the per-client limit or by a failed anti-spam check uses none of the address's three emails", async () => {
+    const turnstile = await startFakeTurnstile();
+    const ctx = await createTestContext({
+      env: { SIGNUP_LIMIT_PER_IP: "1", TURNSTILE_SECRET: "ts-secret", TURNSTILE_SITE_KEY: "ts-site-key", TURNSTILE_VERIFY_URL: turnstile.url },
+    });
+    try {
+      turnstile.valid.add("good");
+      const from = (ip: string) => ({ headers: { "cf-connecting-ip": ip } });
+      expectCalmAnswer(await signUp(ctx, { email: "first@example.com", "cf-turnstile-response": "good" }, from("203.0.113.1")));
+      expect((await signUp(ctx, { email: "target@example.com", "cf-turnstile-response": "good" }, from("203.0.113.1"))).status).toBe(429);
+      expect((await signUp(ctx, { email: "target@example.com", "cf-turnstile-response": "wrong" }, from("203.0.113.2"))).status).toBe(400);
+      for (const ip of ["203.0.113.3", "203.0.113.4", "203.0.113.5"]) {
+        expectCalmAnswer(await signUp(ctx, { email: "target@example.com", "cf-turnstile-response": "good" }, from(ip)));
+      }
+      expect(ctx.resend.emailsTo("target@example.com")).toHaveLength(3);
+      expect((await signUp(ctx, { email: "target@example.com", "cf-turnstile-response": "good" }, from("203.0.113.6"))).status).toBe(429);
+    } finally {
+      await ctx.close();
+      await turnstile.close();
+    }
+  });
+
+  it("several counters hit in one statement each keep their own window and limit", async () => {
+    const now = t.clock.now();
+    const short = { key: "short", rule: { limit: 1, windowMs: MINUTE } };
+    const long = { key: "long", rule: { limit: 2, windowMs: HOUR } };
+    expect(await hitRateLimits(t.db, [short, long], now)).toMatchObject([{ allowed: true, count: 1 }, { allowed: true, count: 1 }]);
+    expect(await hitRateLimits(t.db, [long, short], now + 1)).toMatchObject([{ allowed: true, count: 2 }, { allowed: false, count: 2, retryAfterSeconds: 60 }]);
+    expect(await hitRateLimits(t.db, [short, long], now + 2 * MINUTE)).toMatchObject([{ allowed: true, count: 1 }, { allowed: false, count: 3 }]);
   });
 
   it("a window that has run out starts again at one", async () => {

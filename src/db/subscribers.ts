@@ -1,7 +1,7 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, ne, sql } from "drizzle-orm";
 import { DateTime } from "luxon";
 import { resolveTimeZone } from "../drip/schedule";
-import type { Details } from "../lifecycle/machine";
+import type { Details, SubscriberFacts } from "../lifecycle/machine";
 import type { Course } from "../course/course";
 import { eventInsert } from "../events/record";
 import { forCourse, step } from "../lifecycle/store";
@@ -47,7 +47,8 @@ export interface SignupInput {
  */
 export async function recordSignup(db: Db, input: SignupInput, now: number): Promise<Subscriber | null> {
   const id = newId();
-  const [[row]] = await db.batch([
+  // One round trip: the insert, its event, and the row that was there already (none for a new address).
+  const [[row], , [existing]] = await db.batch([
     db
       .insert(subscribers)
       .values({ id, email: input.email, firstName: input.firstName, timeZone: input.timeZone, createdAt: now })
@@ -55,13 +56,23 @@ export async function recordSignup(db: Db, input: SignupInput, now: number): Pro
       .returning(),
     // Events hook (issue 14): `subscriber.created`, only if that insert made the row (a fresh id).
     eventInsert(db, { type: "subscriber.created", subscriberId: id, courseSlug: null, lesson: null, payload: {} }, now, sql`exists (select 1 from subscribers where id = ${id})`),
+    db
+      .select()
+      .from(subscribers)
+      .where(and(eq(subscribers.email, input.email), ne(subscribers.id, id))),
   ]);
   if (row) return row;
-
-  const existing = await findSubscriberByEmail(db, input.email);
   if (!existing) return null;
-  await step(db, existing.id, { kind: "signup", details: { firstName: input.firstName, timeZone: input.timeZone } }, { now, sendHour: 0, emailHash: noHash });
+  const result = await step(db, existing.id, { kind: "signup", details: { firstName: input.firstName, timeZone: input.timeZone } }, { now, sendHour: 0, emailHash: noHash });
+  // Nothing written and the step read the row as the batch did: that row is current, no need to read it again.
+  if (result.ok && !result.changed && sameFacts(result.before.subscriber, existing)) return existing;
   return (await findSubscriber(db, existing.id)) ?? null;
+}
+
+/** Whether the lifecycle's view of a subscriber (its facts) matches a row read earlier. */
+function sameFacts(facts: SubscriberFacts | null, row: Subscriber): boolean {
+  if (!facts) return false;
+  return (Object.keys(facts) as (keyof SubscriberFacts)[]).every((key) => facts[key] === row[key]);
 }
 
 const noHash = async () => {

@@ -50,6 +50,35 @@ export async function hitRateLimit(db: Db, key: string, rule: RateLimitRule, now
 }
 
 /**
+ * Counts one hit against each of several keys (distinct) in ONE statement, so a request that is
+ * subject to several limits pays one database round trip instead of one per limit; otherwise as
+ * `hitRateLimit`: each row's window and count move under SQLite's write lock, atomically. Results
+ * in the order of `hits`.
+ */
+export async function hitRateLimits(db: Db, hits: { key: string; rule: RateLimitRule }[], now: number): Promise<RateLimitResult[]> {
+  // Each key's own window: "still open" compares the stored start with now minus that key's length.
+  const openSince = sql.join([sql`case ${rateLimits.key}`, ...hits.map(({ key, rule }) => sql`when ${key} then ${now - rule.windowMs}`), sql`end`], sql` `);
+  const windowOpen = sql`${rateLimits.windowStart} > (${openSince})`;
+  const rows = await db
+    .insert(rateLimits)
+    .values(hits.map(({ key }) => ({ key, windowStart: now, count: 1 })))
+    .onConflictDoUpdate({
+      target: rateLimits.key,
+      set: {
+        count: sql`CASE WHEN ${windowOpen} THEN ${rateLimits.count} + 1 ELSE 1 END`,
+        windowStart: sql`CASE WHEN ${windowOpen} THEN ${rateLimits.windowStart} ELSE ${now} END`,
+      },
+    })
+    .returning({ key: rateLimits.key, count: rateLimits.count, windowStart: rateLimits.windowStart });
+  return hits.map(({ key, rule }) => {
+    const row = rows.find((r) => r.key === key);
+    const count = row?.count ?? 1;
+    const windowStart = row?.windowStart ?? now;
+    return { allowed: count <= rule.limit, count, retryAfterSeconds: Math.max(1, Math.ceil((windowStart + rule.windowMs - now) / 1000)) };
+  });
+}
+
+/**
  * Takes back one hit counted by `hitRateLimit` for an attempt that did not happen after all (the
  * provider refused the email), so failures never use up a limit meant for emails people received.
  * Never below zero; a window that has been reset meanwhile loses at most that one hit.

@@ -11,7 +11,7 @@ import { AppError, badRequest } from "../lib/errors";
 import { firstName } from "../lib/first-name";
 import { keyedHash } from "../lib/hash";
 import { signedConfirmUrl, signedSubscriberLinks } from "../lib/links";
-import { hitRateLimit, releaseRateLimit } from "../lib/rate-limit";
+import { hitRateLimit, hitRateLimits, releaseRateLimit, type RateLimitResult } from "../lib/rate-limit";
 import { checkFormToken, clientIp, freshFormState, honeypotFilled, ipBucket, verifyTurnstile, type FormTokenCheck } from "../lib/signup-guard";
 import type { SignupDetails } from "../lib/tokens";
 import { composeAlreadySubscribed, composeConfirmation } from "../mail/compose";
@@ -82,18 +82,40 @@ const inWords = (seconds: number) => {
   return hours >= 20 ? "a day" : `${hours} hours`;
 };
 
-/** The per-client limit; undefined when within it, else the 429 to answer. */
-async function perClientLimit(c: Context<AppEnv>, ip: string | undefined, now: number) {
-  const { db, config, logger } = c.get("deps");
-  const bucket = ip ? ipBucket(ip) : UNKNOWN_CLIENT;
-  const result = await hitRateLimit(db, await keyedHash(config.appSecret, `ip:${bucket}`), config.signupLimits.perIp, now);
-  if (result.allowed) return undefined;
-  logger.warn("signup_rate_limited", { scope: ip ? "ip" : "unknown_client" });
-  const message = `Too many signups from your network. Please try again in ${inWords(result.retryAfterSeconds)}.`;
-  return tooMany(c, "rate_limited", message, result.retryAfterSeconds);
+/** A hit counted against the per-address limit before the email is sent: its counter's key and result. */
+export interface AddressHit {
+  key: string;
+  limit: RateLimitResult;
 }
 
-/** The email this signup sends: a confirmation carrying `details`, or for an active address its manage link. */
+/** The per-address counter's key: a keyed hash of the address, never the address itself. */
+const addressKey = (secret: string, email: string) => keyedHash(secret, `email:${email}`);
+
+/**
+ * Both signup limits in one statement (one database round trip): the client's (its IP bucket, or
+ * the shared unknown one) and the address's. Returns the 429 to answer when the client is over its
+ * limit (the address's hit taken back), else the address's hit, which the caller must take back
+ * unless the provider accepts the email (`deliver` does).
+ */
+async function countSignup(c: Context<AppEnv>, ip: string | undefined, email: string, now: number) {
+  const { db, config, logger } = c.get("deps");
+  const bucket = ip ? ipBucket(ip) : UNKNOWN_CLIENT;
+  const [clientKey, key] = await Promise.all([keyedHash(config.appSecret, `ip:${bucket}`), addressKey(config.appSecret, email)]);
+  const [client, limit] = await hitRateLimits(
+    db,
+    [
+      { key: clientKey, rule: config.signupLimits.perIp },
+      { key, rule: config.signupLimits.perAddress },
+    ],
+    now,
+  );
+  if (client!.allowed) return { address: { key, limit: limit! } satisfies AddressHit };
+  await releaseRateLimit(db, key);
+  logger.warn("signup_rate_limited", { scope: ip ? "ip" : "unknown_client" });
+  const message = `Too many signups from your network. Please try again in ${inWords(client!.retryAfterSeconds)}.`;
+  return { refused: tooMany(c, "rate_limited", message, client!.retryAfterSeconds) };
+}
+
 /**
  * The email this signup sends: a confirmation carrying `details` (and the course, when it is not
  * the default one), or for an address already enrolled in that course its manage link. An active
@@ -117,12 +139,12 @@ async function emailFor(c: Context<AppEnv>, subscriber: Subscriber, details: Sig
  * Sends the one email of a signup, counted against the per-address limit only once the provider has
  * accepted it. Returns the provider's result, or "limit" when the address had its share already.
  */
-async function sendCounted(c: Context<AppEnv>, subscriber: Subscriber, details: SignupDetails, now: number, course: Course) {
+async function sendCounted(c: Context<AppEnv>, subscriber: Subscriber, details: SignupDetails, now: number, course: Course, counted?: AddressHit) {
   const { db, mailer, config } = c.get("deps");
   // Count first (one atomic statement, so concurrent signups cannot all slip under the limit), and
-  // take the hit back if the provider does not accept the email.
-  const key = await keyedHash(config.appSecret, `email:${subscriber.email}`);
-  const limit = await hitRateLimit(db, key, config.signupLimits.perAddress, now);
+  // take the hit back if the provider does not accept the email. The form counted it already.
+  const key = counted?.key ?? (await addressKey(config.appSecret, subscriber.email));
+  const limit = counted?.limit ?? (await hitRateLimit(db, key, config.signupLimits.perAddress, now));
   // Rendered either way, so an address over its limit takes the same work as any other.
   const message = await emailFor(c, subscriber, details, now, course);
   if (!limit.allowed) {
@@ -228,15 +250,19 @@ export const signupRoutes = new Hono<AppEnv>()
     const details: SignupDetails = { firstName: parsed.data.firstName ?? null, timeZone: resolveTimeZone(parsed.data.timeZone) };
 
     // Per client: a real limit, told plainly (with Retry-After) because a person behind a busy
-    // network needs to know to wait. Clients whose address is unknown share one bucket.
+    // network needs to know to wait. Clients whose address is unknown share one bucket. The
+    // address's limit is counted in the same statement and checked once the email is rendered.
     const ip = clientIp(c);
-    const limited = await perClientLimit(c, ip, now);
-    if (limited) return limited;
+    const counted = await countSignup(c, ip, email, now);
+    if (counted.refused) return counted.refused;
 
     const antiSpam = await turnstileProblem(c, body["cf-turnstile-response"], ip);
-    if (antiSpam) return refuse("turnstile_failed", { form: antiSpam });
+    if (antiSpam) {
+      await releaseRateLimit(c.get("deps").db, counted.address.key);
+      return refuse("turnstile_failed", { form: antiSpam });
+    }
 
-    const response = await deliver(c, email, details, now, refuse, course);
+    const response = await deliver(c, email, details, now, refuse, course, counted.address);
     return response ?? (json ? c.json(CHECK_YOUR_INBOX, 202) : c.redirect("/check-your-inbox", 303));
   })
   .get("/check-your-inbox", (c) => {
@@ -262,6 +288,8 @@ export const signupRoutes = new Hono<AppEnv>()
  * or for an active address a note with their manage link) and the same answers, so neither the answer
  * nor the time it takes tells anyone whether an address is subscribed or once bounced.
  * Returns undefined when the email went out (the caller answers "check your inbox"), else the answer.
+ * `counted`: the per-address hit the caller already counted (taken back here unless the email goes
+ * out); without it, it is counted here.
  */
 export async function deliver(
   c: Context<AppEnv>,
@@ -270,12 +298,22 @@ export async function deliver(
   now: number,
   refuse: (code: string, errors: FieldErrors) => Promise<Response>,
   course: Course,
+  counted?: AddressHit,
 ): Promise<Response | undefined> {
   const { db, logger } = c.get("deps");
-  const subscriber = await recordSignup(db, { email, ...details }, now);
-  if (!subscriber) throw new AppError(409, "signup_conflict", "Your signup crossed with another change. Please send the form again.");
+  const uncount = async () => {
+    if (counted) await releaseRateLimit(db, counted.key);
+  };
+  const subscriber = await recordSignup(db, { email, ...details }, now).catch(async (error: unknown) => {
+    await uncount().catch(() => undefined);
+    throw error;
+  });
+  if (!subscriber) {
+    await uncount();
+    throw new AppError(409, "signup_conflict", "Your signup crossed with another change. Please send the form again.");
+  }
 
-  const sent = await sendCounted(c, subscriber, details, now, course);
+  const sent = await sendCounted(c, subscriber, details, now, course, counted);
   if (sent.outcome === "limit") {
     logger.info("signup_refused", { reason: "address_limit" });
     const message = `We've already sent several emails to this address. Please check your inbox (and your spam folder), or try again in ${inWords(sent.retryAfterSeconds)}.`;
