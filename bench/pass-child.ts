@@ -8,7 +8,7 @@ import { silentLogger } from "../src/lib/logger";
 import { MAX_BATCH, type OutgoingEmail } from "../src/mail/mailer";
 import { createResendMailer } from "../src/mail/resend";
 import { openDatabase } from "../src/node-deps";
-import { seedPopulation } from "./population";
+import { flushToDisk, seedPopulation } from "./population";
 import { benchConfig, measurePhase, type PhaseFigures } from "./support";
 
 /**
@@ -35,6 +35,7 @@ async function seed(file: string, n: number, now: number) {
   await applyMigrations(db);
   const ms = await seedPopulation(client as unknown as Client, { subscribers: n, due: n, now });
   client.close();
+  flushToDisk(file);
   return { seedSeconds: ms / 1000 };
 }
 

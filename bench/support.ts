@@ -72,7 +72,9 @@ export async function measurePhase(work: () => Promise<number>): Promise<PhaseFi
  * holds. Each phase of a benchmark runs this way, so its memory and CPU are its own.
  */
 export async function runChild<T>(script: string, args: string[], nodeArgs: string[] = []): Promise<T> {
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  // BENCH_NODE_ARGS: extra flags for every measured process (e.g. V8 heap settings), to compare.
+  const extra = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, ...extra, "--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
