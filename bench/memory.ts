@@ -25,16 +25,17 @@ try {
     const file = join(dir, `m${n}.db`);
     const now = Date.now();
     await runChild("bench/pass-child.ts", ["seed", file, String(n), String(now)]);
-    const baseline = await runChild<ChildFigures>("bench/pass-child.ts", ["baseline", file, String(n), String(now), fake.url]);
-    const pass = await runChild<ChildFigures>("bench/pass-child.ts", ["pass", file, String(n), String(now), fake.url]);
+    // --expose-gc only lets the child collect once at the end, so "heap after" is live memory.
+    const baseline = await runChild<ChildFigures>("bench/pass-child.ts", ["baseline", file, String(n), String(now), fake.url], ["--expose-gc"]);
+    const pass = await runChild<ChildFigures>("bench/pass-child.ts", ["pass", file, String(n), String(now), fake.url], ["--expose-gc"]);
     rows.push({ n, pass, baseline });
     rmSync(file, { force: true });
   }
   console.log(`\nbench:memory  node ${process.version}  (peak RSS of a fresh process per row)\n`);
-  console.log(`${"due".padStart(8)} ${"baseline".padStart(10)} ${"pass".padStart(10)} ${"pass − baseline".padStart(16)} ${"RSS before pass".padStart(16)} ${"heap after".padStart(11)} ${"pass s".padStart(7)}`);
+  console.log(`${"due".padStart(8)} ${"baseline".padStart(10)} ${"pass".padStart(10)} ${"pass − baseline".padStart(16)} ${"RSS before pass".padStart(16)} ${"live heap after".padStart(16)} ${"pass s".padStart(7)}`);
   for (const { n, pass, baseline } of rows) {
     console.log(
-      `${String(n).padStart(8)} ${mb(baseline.maxRssMb).padStart(10)} ${mb(pass.maxRssMb).padStart(10)} ${mb(pass.maxRssMb - baseline.maxRssMb).padStart(16)} ${mb(pass.startRssMb).padStart(16)} ${mb(pass.heapUsedMb).padStart(11)} ${pass.seconds.toFixed(1).padStart(7)}`,
+      `${String(n).padStart(8)} ${mb(baseline.maxRssMb).padStart(10)} ${mb(pass.maxRssMb).padStart(10)} ${mb(pass.maxRssMb - baseline.maxRssMb).padStart(16)} ${mb(pass.startRssMb).padStart(16)} ${mb(pass.heapUsedMb).padStart(16)} ${pass.seconds.toFixed(1).padStart(7)}`,
     );
   }
   const [small, large] = rows as [(typeof rows)[0], (typeof rows)[0]];
