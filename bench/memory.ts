@@ -1,55 +1,48 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { AppDeps } from "../src/app-env";
-import { loadConfig } from "../src/config";
-import { applyMigrations } from "../src/db/migrate";
-import { runDispatch } from "../src/drip/dispatch";
-import { silentLogger } from "../src/lib/logger";
-import { createResendMailer } from "../src/mail/resend";
-import { openDatabase } from "../src/node-deps";
-import { createSubscribers } from "../tests/support/factories";
-import { startFakeResend } from "../tests/support/fake-resend";
+import type { ChildFigures } from "./pass-child";
+import { mb, ok, runChild, startFakeResendProcess } from "./support";
 
 /**
- * `npm run bench:memory`: the dispatcher's live heap while it sends to N and to 3N due subscribers.
- * Memory is bounded when the two peaks match. Runs with --expose-gc so each sample is live memory,
- * not garbage the collector has not reached yet.
+ * `npm run bench:memory [-- N [M]]`: peak RSS of one whole dispatcher pass with N due (default
+ * 100,000) and with M due (default 3N), each in a fresh process over a database seeded by another
+ * process (bench/pass-child.ts), beside a baseline of the same process shape (same modules, same
+ * database open) that only posts N pre-rendered emails. Peak RSS is the kernel's high-water mark
+ * for the whole process; pass − baseline is what the dispatcher itself holds. Targets: < 250 MB
+ * for 100,000 due, and flat as N grows (the larger pass within 10 % of the smaller).
  */
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error("run with node --expose-gc (npm run bench:memory does)");
-const SIZES = [Number(process.argv[2] ?? 20_000), 3 * Number(process.argv[2] ?? 20_000)];
+const TARGET_MB = 250;
+const FLAT = 1.1;
 
-async function livePeakMb(n: number): Promise<{ before: number; peak: number }> {
-  const dir = mkdtempSync(join(tmpdir(), "bench-memory-"));
-  const fake = await startFakeResend({ record: false });
-  try {
-    const { db, client } = await openDatabase(`file:${join(dir, "m.db")}`);
-    await applyMigrations(db);
+const first = Number(process.argv[2] ?? 100_000);
+const sizes = [first, Number(process.argv[3] ?? 3 * first)];
+const fake = await startFakeResendProcess(0);
+const dir = mkdtempSync(join(tmpdir(), "bench-memory-"));
+try {
+  const rows: { n: number; pass: ChildFigures; baseline: ChildFigures }[] = [];
+  for (const n of sizes) {
+    const file = join(dir, `m${n}.db`);
     const now = Date.now();
-    for (let i = 0; i < n; i += 10_000) await createSubscribers(db, Math.min(10_000, n - i), now);
-    gc!();
-    const before = process.memoryUsage().heapUsed;
-    let peak = before;
-    const sampler = setInterval(() => {
-      gc!();
-      peak = Math.max(peak, process.memoryUsage().heapUsed);
-    }, 200);
-    const config = loadConfig({ APP_URL: "https://course.example.com", APP_SECRET: "bench-secret-bench-secret-bench-secret-00", MAIL_POSTAL_ADDRESS: "1 Bench Street" });
-    const deps: AppDeps = { db, mailer: createResendMailer({ apiKey: "re_bench", baseUrl: fake.url }), clock: () => now, config, logger: silentLogger };
-    const report = await runDispatch(deps, { budget: { maxEmails: Number.MAX_SAFE_INTEGER, maxMs: 3_600_000 } });
-    clearInterval(sampler);
-    client.close();
-    if (report.sent !== n) throw new Error(`sent ${report.sent} of ${n}`);
-    return { before: before / 2 ** 20, peak: peak / 2 ** 20 };
-  } finally {
-    await fake.close();
-    rmSync(dir, { recursive: true, force: true });
+    await runChild("bench/pass-child.ts", ["seed", file, String(n), String(now)]);
+    // --expose-gc only lets the child collect once at the end, so "heap after" is live memory.
+    const baseline = await runChild<ChildFigures>("bench/pass-child.ts", ["baseline", file, String(n), String(now), fake.url], ["--expose-gc"]);
+    const pass = await runChild<ChildFigures>("bench/pass-child.ts", ["pass", file, String(n), String(now), fake.url], ["--expose-gc"]);
+    rows.push({ n, pass, baseline });
+    rmSync(file, { force: true });
   }
-}
-
-console.log(`\nbench:memory  node ${process.version}\n`);
-for (const n of SIZES) {
-  const { before, peak } = await livePeakMb(n);
-  console.log(`${String(n).padStart(7)} due: live heap ${before.toFixed(0)} MB before the pass, ${peak.toFixed(0)} MB at most during it`);
+  console.log(`\nbench:memory  node ${process.version}  (peak RSS of a fresh process per row)\n`);
+  console.log(`${"due".padStart(8)} ${"baseline".padStart(10)} ${"pass".padStart(10)} ${"pass − baseline".padStart(16)} ${"RSS before pass".padStart(16)} ${"live heap after".padStart(16)} ${"pass s".padStart(7)}`);
+  for (const { n, pass, baseline } of rows) {
+    console.log(
+      `${String(n).padStart(8)} ${mb(baseline.maxRssMb).padStart(10)} ${mb(pass.maxRssMb).padStart(10)} ${mb(pass.maxRssMb - baseline.maxRssMb).padStart(16)} ${mb(pass.startRssMb).padStart(16)} ${mb(pass.heapUsedMb).padStart(16)} ${pass.seconds.toFixed(1).padStart(7)}`,
+    );
+  }
+  const [small, large] = rows as [(typeof rows)[0], (typeof rows)[0]];
+  const growth = large.pass.maxRssMb / small.pass.maxRssMb;
+  console.log(`\npeak RSS for ${small.n} due: ${mb(small.pass.maxRssMb)} (target < ${TARGET_MB} MB) ${ok(small.pass.maxRssMb < TARGET_MB)}`);
+  console.log(`${large.n} / ${small.n} due: peak RSS ${growth.toFixed(2)}× (target flat, ≤ ${FLAT}×) ${ok(growth <= FLAT)}`);
+} finally {
+  fake.stop();
+  rmSync(dir, { recursive: true, force: true });
 }

@@ -27,7 +27,8 @@ export async function claimUncertainBatch(db: Db, lease: Lease, now: number, cou
     .update(sendBatches)
     .set({ leaseId: lease.passId, leaseUntil: lease.until })
     .where(
-      sql`${sendBatches.id} = (SELECT id FROM send_batches WHERE course = ${course}
+      // `status IN` first: the index then reads only batches in flight or waiting, never the sent history.
+      sql`${sendBatches.id} = (SELECT id FROM send_batches WHERE course = ${course} AND status IN ('retrying', 'sending')
         AND ((status = 'retrying' AND coalesce(next_attempt_at, 0) <= ${now} AND (lease_until IS NULL OR lease_until <= ${lease.wallNow}))
           OR (status = 'sending' AND lease_until <= ${lease.wallNow}))
         ORDER BY coalesce(next_attempt_at, 0), id LIMIT 1)`,
@@ -112,8 +113,9 @@ export function freeMembers(db: Db, id: string, now: number) {
  * or a lapsed lease). A control (pause, leave, restart) drops it; the batch's answer clears it.
  */
 export function leaseToBatch(db: Db, id: string, course: string, holders: string[], wallNow: number) {
+  // `+state`: found through the batch's deliveries by primary key, not by walking every active enrollment.
   return db.run(sql`UPDATE enrollments SET lease_id = ${id}, lease_until = ${HELD_BY_BATCH}
-    WHERE course = ${course} AND state IN ('active', 'paused')
+    WHERE course = ${course} AND +state IN ('active', 'paused')
       AND (lease_id IN (${sql.join(holders.map((h) => sql`${h}`), sql`, `)}) OR lease_id IS NULL OR lease_until <= ${wallNow})
       AND subscriber_id IN (SELECT subscriber_id FROM deliveries WHERE batch_id = ${id} AND course = ${course} AND status IN ('sending', 'retrying'))`);
 }

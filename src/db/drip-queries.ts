@@ -211,12 +211,14 @@ export function advanceEnrollments(db: Db, passId: string | null, advances: Adva
     advances.map((a) => sql`(${a.subscriberId}, ${a.run}, ${a.lessonNumber}, ${a.next.nextLesson}, ${a.next.lastSentAt}, ${a.next.nextSendAt}, ${a.next.state}, ${a.next.completedAt})`),
     sql`, `,
   );
+  // `+course`, `+state`: without them SQLite walks every (active) enrollment of the course (the due index) for
+  // each value row; with it each row is found by primary key (bench:scale).
   return db.run(sql`
     UPDATE enrollments SET
       next_lesson = v.column4, last_sent_at = v.column5, next_send_at = v.column6, state = v.column7, completed_at = v.column8,
       lease_id = NULL, lease_until = NULL, updated_at = ${now}
     FROM (VALUES ${values}) AS v
-    WHERE enrollments.subscriber_id = v.column1 AND enrollments.course = ${course} AND (${passId} IS NULL OR enrollments.lease_id = ${passId}) AND enrollments.state = 'active'
+    WHERE enrollments.subscriber_id = v.column1 AND +enrollments.course = ${course} AND (${passId} IS NULL OR enrollments.lease_id = ${passId}) AND +enrollments.state = 'active'
       AND enrollments.run = v.column2 AND enrollments.next_lesson = v.column3
     RETURNING enrollments.subscriber_id
   `);

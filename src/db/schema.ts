@@ -44,7 +44,9 @@ export const subscribers = sqliteTable(
     uniqueIndex("subscribers_email_unique").on(t.email),
     // The console's signups and confirmations per day, and the confirmation rate (covering: no table reads).
     index("subscribers_created_idx").on(t.createdAt, t.confirmedAt),
-    index("subscribers_confirmed_idx").on(t.confirmedAt),
+    // Confirmations per day (console), and retention's never-confirmed signups past the week
+    // (`confirmed_at is null and created_at <= ?`): a range, not every pending row, per pass.
+    index("subscribers_confirmed_idx").on(t.confirmedAt, t.createdAt),
   ],
 );
 

@@ -1,6 +1,5 @@
 import { lessonOf } from "../course";
-import { advanceEnrollmentsByKey } from "../db/dispatch-queries";
-import { claimDue, finishUnsendable, upsertDeliveries, type ClaimedRow, type Delivery } from "../db/drip-queries";
+import { advanceEnrollments, claimDue, finishUnsendable, upsertDeliveries, type ClaimedRow, type Delivery } from "../db/drip-queries";
 import { newId } from "../lib/ids";
 import { MAX_BATCH } from "../mail/mailer";
 import { compose } from "./compose";
@@ -53,7 +52,7 @@ async function withDeliveries(pass: Pass, claimed: ClaimedRow[], now: number): P
 /** Recorded as sent before a pass died: move on without sending again. */
 async function advanceRecovered(pass: Pass, recovered: Pending[], now: number) {
   if (recovered.length === 0) return;
-  await call(pass, advanceEnrollmentsByKey(pass.db, pass.passId, recovered.map((p) => advanceFrom(pass, p.row, p.delivery.sentAt ?? now)), now, pass.course.slug));
+  await call(pass, advanceEnrollments(pass.db, pass.passId, recovered.map((p) => advanceFrom(pass, p.row, p.delivery.sentAt ?? now)), now, pass.course.slug));
   pass.report.recovered += recovered.length;
 }
 

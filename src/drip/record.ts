@@ -1,7 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { freeMembers, leaseToBatch, settleBatch } from "../db/batch-queries";
-import { advanceEnrollmentsByKey } from "../db/dispatch-queries";
-import { markSent, releaseLeases, settleKey, type Advance, type ClaimedRow } from "../db/drip-queries";
+import { advanceEnrollments, markSent, releaseLeases, settleKey, type Advance, type ClaimedRow } from "../db/drip-queries";
 import { deliveries, enrollments } from "../db/schema";
 import { completedEventsInsert, sentEventsInsert } from "../events/record";
 import { maskPersonalData } from "../lib/logger";
@@ -77,7 +76,7 @@ export async function recordSent(pass: Pass, batch: Batch, members: Composed[], 
       // Events hook (issue 14): `lesson.sent` before the rows turn sent, `enrollment.completed` after.
       sentEventsInsert(db, members.map((p) => p.delivery.id), batch.id, everyone, now),
       markSent(db, members.map((p, i) => ({ deliveryId: p.delivery.id, providerMessageId: ids[i] ?? null })), now),
-      advanceEnrollmentsByKey(db, holderOf(pass, batch), members.map((p) => advanceFrom(pass, p.row, now)), now, course.slug),
+      advanceEnrollments(db, holderOf(pass, batch), members.map((p) => advanceFrom(pass, p.row, now)), now, course.slug),
       completedEventsInsert(db, subscribersOf(members), now, course.slug),
       settleKey(db, batch.id, everyone, now),
       settleBatch(db, batch.id, "sent", now),

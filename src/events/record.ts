@@ -29,24 +29,28 @@ export function lessonEventsInsert(db: Db, type: "lesson.sent" | "lesson.deliver
 
 /** `lesson.sent` for a batch the provider accepted: its members, and with `everyone` the rest waiting on it (`batch_id`). Before `markSent`. */
 export function sentEventsInsert(db: Db, deliveryIds: string[], key: string, everyone: boolean, now: number): BatchItem<"sqlite"> {
-  const ids = sql.join(deliveryIds.map((id) => sql`${id}`), sql`, `);
+  const ids = deliveryIds.length > 0 ? sql.join(deliveryIds.map((id) => sql`(${id})`), sql`, `) : sql`(null)`;
   return lessonEventsInsert(
     db,
     "lesson.sent",
-    sql`d.status in ('sending', 'retrying') and (d.id in (${ids}) or (${everyone ? 1 : 0} = 1 and d.batch_id = ${key}))`,
+    // The ids as a subquery rather than an OR, so the rows are found by key (primary key, batch_id
+    // index), never by a walk of every delivery in flight.
+    sql`+d.status in ('sending', 'retrying') and d.id in (values ${ids} union all select id from deliveries where ${everyone ? 1 : 0} = 1 and batch_id = ${key})`,
     now,
   );
 }
 
 /**
  * `enrollment.completed` for enrollments the dispatcher's batch update just completed at `now`
- * in `course` (after `advanceEnrollments`); at most one per subscriber, course and run.
+ * in `course` (after `advanceEnrollments`); at most one per subscriber, course and run. The rows
+ * are found by primary key (`+e.state` keeps SQLite off the state index, a walk of every completed
+ * enrollment of the course).
  */
 export function completedEventsInsert(db: Db, subscriberIds: string[], now: number, course: string): BatchItem<"sqlite"> {
   const ids = subscriberIds.length > 0 ? sql.join(subscriberIds.map((id) => sql`${id}`), sql`, `) : sql`null`;
   return db.run(sql`insert into events (type, subscriber_id, course_slug, lesson, payload, created_at)
     select 'enrollment.completed', e.subscriber_id, e.course, null, json_object('run', e.run, 'from', 'active', 'to', 'completed'), ${now}
-    from enrollments e where e.subscriber_id in (${ids}) and e.course = ${course} and e.state = 'completed' and e.completed_at = ${now} and e.updated_at = ${now}
+    from enrollments e where e.subscriber_id in (${ids}) and e.course = ${course} and +e.state = 'completed' and e.completed_at = ${now} and e.updated_at = ${now}
       and not exists (select 1 from events x where x.type = 'enrollment.completed' and x.subscriber_id = e.subscriber_id and x.course_slug = e.course and json_extract(x.payload, '$.run') = e.run)
     order by e.subscriber_id`);
 }

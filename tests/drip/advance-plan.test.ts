@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, it } from "vitest";
-import { advanceEnrollmentsByKey } from "../../src/db/dispatch-queries";
+import { advanceEnrollments } from "../../src/db/drip-queries";
 import type { Advance } from "../../src/db/drip-queries";
 import { createTestContext, type TestContext } from "../support/test-app";
 
@@ -24,7 +24,7 @@ it("advancing a batch of 100 finds each enrollment by its key, never by scanning
     lessonNumber: 1,
     next: { nextLesson: 2, lastSentAt: 1, nextSendAt: 2, state: "active", completedAt: null },
   }));
-  const plan = await planOf(advanceEnrollmentsByKey(t.db, "pass-1", advances, 1, "clear-skin").getQuery());
+  const plan = await planOf(advanceEnrollments(t.db, "pass-1", advances, 1, "clear-skin").getQuery());
   const enrollmentSteps = plan.filter((step) => /\benrollments\b/.test(step));
   expect(enrollmentSteps).toHaveLength(1);
   expect(enrollmentSteps[0]).toMatch(/^SEARCH enrollments USING (COVERING )?INDEX sqlite_autoindex_enrollments_1 \(subscriber_id=\?/);
