@@ -3,7 +3,7 @@
 import type { CompiledEmails, CompiledTemplate } from "./template";
 
 /** SHA-256 of the build's inputs (below), for `npm run build:emails -- --if-stale`. */
-export const INPUT_HASH = "8040d1608a4a79c465d2770969ec26e4314681bef84c5a9e008a37545445ef4f";
+export const INPUT_HASH = "ddded0a51be5bb1239d190af402ab077e3d786f09066e6c799d1f03e573d4503";
 /** The files the build read (besides node_modules), relative to the project root. */
 export const INPUTS: readonly string[] = [
   "emails/_build/all.ts",
