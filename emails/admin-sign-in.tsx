@@ -7,7 +7,7 @@ import { fieldSchemas } from "./_components/lesson-props";
 import { exampleValues } from "../src/mail/fields";
 import * as s from "./_components/styles";
 
-import { ADMIN_SIGN_IN_SUBJECT } from "../src/admin/sessions";
+import { ADMIN_SIGN_IN_SUBJECT } from "../src/admin/sign-in-email";
 
 export { ADMIN_SIGN_IN_SUBJECT };
 

@@ -1,5 +1,5 @@
 import { createElement } from "react";
-import { SIGN_IN_TTL_MS } from "../../src/admin/sessions";
+import { SIGN_IN_TTL_MS } from "../../src/admin/sign-in-email";
 import { BUILT_IN_COURSES } from "../../src/course/registry";
 import { markersFor } from "../../src/mail/fields";
 import type { CompiledCourse, CompiledEmails, CompiledTemplate } from "../../src/mail/template";

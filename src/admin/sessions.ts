@@ -1,6 +1,9 @@
 import { and, eq, gt, isNull, lte, or } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { adminSessions, adminSignInTokens } from "../db/schema";
+import { SIGN_IN_TTL_MS } from "./sign-in-email";
+
+export { ADMIN_SIGN_IN_SUBJECT, SIGN_IN_TTL_MS } from "./sign-in-email";
 
 /**
  * Passwordless operator sign-in: one-time links and sessions. Only SHA-256 hashes of the random
@@ -9,11 +12,6 @@ import { adminSessions, adminSignInTokens } from "../db/schema";
  * the same microseconds on Node and in a Worker: a 256-bit random secret needs no slow password hash.
  */
 
-/** A sign-in link works once, for 15 minutes. */
-export const SIGN_IN_TTL_MS = 15 * 60 * 1000;
-
-/** The sign-in email's subject (emails/admin-sign-in.tsx). */
-export const ADMIN_SIGN_IN_SUBJECT = "Your sign-in link for the course console";
 /** A session lasts 12 hours from sign-in, then the operator signs in again. */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
 

@@ -3,7 +3,7 @@
 import type { CompiledEmails, CompiledTemplate } from "./template";
 
 /** SHA-256 of the build's inputs (below), for `npm run build:emails -- --if-stale`. */
-export const INPUT_HASH = "ddded0a51be5bb1239d190af402ab077e3d786f09066e6c799d1f03e573d4503";
+export const INPUT_HASH = "59ad8837866a80b63ff3f3829dcc20b60af35d46dcfc185d1c76c95d686ae915";
 /** The files the build read (besides node_modules), relative to the project root. */
 export const INPUTS: readonly string[] = [
   "emails/_build/all.ts",
@@ -34,7 +34,7 @@ export const INPUTS: readonly string[] = [
   "emails/skin-food-starter/lesson-2.tsx",
   "emails/skin-food-starter/lesson-3.tsx",
   "scripts/build-emails.ts",
-  "src/admin/sessions.ts",
+  "src/admin/sign-in-email.ts",
   "src/course/clear-skin.ts",
   "src/course/course.ts",
   "src/course/meta.ts",
