@@ -1,5 +1,6 @@
 import { createClient } from "@libsql/client";
 import { build } from "esbuild";
+import { NODE_BUNDLE } from "../scripts/build-node.mjs";
 import { count, eq } from "drizzle-orm";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -41,18 +42,9 @@ async function startFake(): Promise<{ url: string; stop(): void }> {
 async function bundleRunner(): Promise<string> {
   const outfile = join("dist-node", "bench-edge", "edge-run.js");
   await build({
+    ...NODE_BUNDLE,
     entryPoints: ["bench/edge-run.ts"],
     outfile,
-    bundle: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    external: ["libsql"],
-    define: { "process.env.NODE_ENV": '"production"' },
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
-    jsx: "automatic",
-    logLevel: "warning",
-    legalComments: "none",
   });
   return outfile;
 }

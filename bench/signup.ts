@@ -1,5 +1,6 @@
 import autocannon from "autocannon";
 import { build } from "esbuild";
+import { NODE_BUNDLE } from "../scripts/build-node.mjs";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,19 +33,10 @@ const TARGET_P99_MS = 25;
 async function bundleServer(): Promise<string> {
   const outdir = join("dist-node", "bench-signup");
   await build({
+    ...NODE_BUNDLE,
     entryPoints: { "signup-server": "bench/signup-server.ts" },
     outdir,
-    bundle: true,
     splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    external: ["libsql"],
-    define: { "process.env.NODE_ENV": '"production"' },
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
-    jsx: "automatic",
-    logLevel: "warning",
-    legalComments: "none",
   });
   return join(outdir, "signup-server.js");
 }

@@ -1,4 +1,4 @@
-import type { BuildResult } from "esbuild";
+import type { BuildOptions, BuildResult } from "esbuild";
 
 /** dist-node/server: where `npm run build` writes and `npm start` runs from. */
 export declare const OUT_DIR: string;
@@ -6,3 +6,5 @@ export declare const OUT_DIR: string;
 export declare function isStale(): boolean;
 /** Bundles src/node.ts and the CLI entries into `outDir` (two levels below the project root). */
 export declare function buildNode(outDir?: string): Promise<BuildResult<{ metafile: true }>>;
+/** The esbuild options every Node bundle here shares (ESM, node20, NODE_ENV=production compiled in). */
+export declare const NODE_BUNDLE: BuildOptions;

@@ -45,29 +45,37 @@ export function isStale() {
 }
 
 /**
+ * How Node code is bundled here (the server, and the benchmarks that must measure what `npm start`
+ * runs): ESM for Node 20 with NODE_ENV compiled in as "production".
+ */
+export const NODE_BUNDLE = {
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  // The native libSQL driver loads a platform-specific binary with require(): it stays in node_modules.
+  external: ["libsql"],
+  define: { "process.env.NODE_ENV": '"production"' },
+  // Bundled CommonJS dependencies call require() for Node built-ins; ESM has none of its own.
+  banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+  jsx: "automatic",
+  logLevel: "warning",
+  legalComments: "none",
+};
+
+/**
  * Builds into `outDir` (default dist-node/server). Another folder must also sit two levels below
  * the project root, so the bundle finds migrations/ (tests build into dist-node/<name>/).
  */
 export async function buildNode(outDir = OUT_DIR) {
   const result = await build({
+    ...NODE_BUNDLE,
     absWorkingDir: root,
     entryPoints: ENTRIES,
     outdir: outDir,
-    bundle: true,
     splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    // The native libSQL driver loads a platform-specific binary with require(): it stays in node_modules.
-    external: ["libsql"],
-    define: { "process.env.NODE_ENV": '"production"' },
-    // Bundled CommonJS dependencies call require() for Node built-ins; ESM has none of its own.
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
-    jsx: "automatic",
     sourcemap: "linked",
     metafile: true,
-    logLevel: "warning",
-    legalComments: "none",
   });
   if (outDir === OUT_DIR) writeFileSync(META, JSON.stringify(result.metafile));
   return result;
