@@ -72,7 +72,7 @@ async function child(subscribers: number, due: number, fakeUrl: string): Promise
     const now = Date.now();
     const seedMs = await seedPopulation(client as unknown as Client, { subscribers, due, now });
     flushToDisk(file);
-    // An experiment knob: SQLite's page cache for the pass, in KiB (default: what openDatabase sets, 16 MiB).
+    // An experiment knob: SQLite's page cache for the pass, in KiB (default: SQLite's 2 MiB).
     if (process.env.BENCH_CACHE_KIB) await client.execute(`pragma cache_size = -${Number(process.env.BENCH_CACHE_KIB)}`);
     const counts = await populationCounts(client as unknown as Client, now);
     const spent = process.env.PROFILE ? profile(client as unknown as Client) : null;

@@ -39,9 +39,6 @@ export async function openDatabase(url: string, authToken?: string): Promise<{ d
     await client.execute("PRAGMA synchronous = NORMAL");
     // "Delete my data" should not leave the person's address in free pages of the file.
     await client.execute("PRAGMA secure_delete = ON");
-    // 16 MiB of page cache (SQLite's default is 2 MiB): with a million subscribers a pass's index
-    // pages no longer fit in the default, and each batch reads them again (npm run bench:scale).
-    await client.execute("PRAGMA cache_size = -16384");
   }
   return { db: createDb(client), client };
 }
