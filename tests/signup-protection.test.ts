@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import { ConfigError } from "../src/config";
 import { rateLimits, subscribers } from "../src/db/schema";
-import { hitRateLimit, hitRateLimits } from "../src/lib/rate-limit";
+import { hitRateLimit, hitRateLimitsInOrder } from "../src/lib/rate-limit";
 import { ipBucket, issueFormToken, RETRY_FILL_MS } from "../src/lib/signup-guard";
 import { startFakeTurnstile, type FakeTurnstile } from "./support/fake-turnstile";
 import { formTokenIn, signUp } from "./support/signup";
@@ -257,13 +257,23 @@ describe("per-address limit", () => {
     }
   });
 
-  it("several counters hit in one statement each keep their own window and limit", async () => {
+  it("counters hit in order each keep their own window and limit", async () => {
     const now = t.clock.now();
     const short = { key: "short", rule: { limit: 1, windowMs: MINUTE } };
     const long = { key: "long", rule: { limit: 2, windowMs: HOUR } };
-    expect(await hitRateLimits(t.db, [short, long], now)).toMatchObject([{ allowed: true, count: 1 }, { allowed: true, count: 1 }]);
-    expect(await hitRateLimits(t.db, [long, short], now + 1)).toMatchObject([{ allowed: true, count: 2 }, { allowed: false, count: 2, retryAfterSeconds: 60 }]);
-    expect(await hitRateLimits(t.db, [short, long], now + 2 * MINUTE)).toMatchObject([{ allowed: true, count: 1 }, { allowed: false, count: 3 }]);
+    expect(await hitRateLimitsInOrder(t.db, [long, short], now)).toMatchObject([{ allowed: true, count: 1 }, { allowed: true, count: 1 }]);
+    expect(await hitRateLimitsInOrder(t.db, [long, short], now + 1)).toMatchObject([{ allowed: true, count: 2 }, { allowed: false, count: 2, retryAfterSeconds: 60 }]);
+    expect(await hitRateLimitsInOrder(t.db, [short, long], now + 2 * MINUTE)).toMatchObject([{ allowed: true, count: 1 }, { allowed: false, count: 3 }]);
+  });
+
+  it("a counter after one that refused is not touched: a client over its limit leaves no trace of the addresses it tries", async () => {
+    const now = t.clock.now();
+    const client = { key: "client", rule: { limit: 1, windowMs: HOUR } };
+    expect(await hitRateLimitsInOrder(t.db, [client, { key: "address-a", rule: { limit: 3, windowMs: HOUR } }], now)).toHaveLength(2);
+    const refused = await hitRateLimitsInOrder(t.db, [client, { key: "address-b", rule: { limit: 3, windowMs: HOUR } }], now + 1);
+    expect(refused).toMatchObject([{ allowed: false, count: 2 }]);
+    const keys = (await t.db.select({ key: rateLimits.key }).from(rateLimits)).map((r) => r.key).sort();
+    expect(keys).toEqual(["address-a", "client"]);
   });
 
   it("a window that has run out starts again at one", async () => {

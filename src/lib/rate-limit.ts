@@ -50,32 +50,38 @@ export async function hitRateLimit(db: Db, key: string, rule: RateLimitRule, now
 }
 
 /**
- * Counts one hit against each of several keys (distinct) in ONE statement, so a request that is
- * subject to several limits pays one database round trip instead of one per limit; otherwise as
- * `hitRateLimit`: each row's window and count move under SQLite's write lock, atomically. Results
- * in the order of `hits`.
+ * Counts hits against several limits in order, in one database round trip (one batch, one
+ * transaction): each key is counted only while every key before it is within its rule, so a
+ * client over its limit writes nothing to the counters after it (no row per address it tries, and
+ * nothing a concurrent request for that address could see). Returns one result per key counted,
+ * in order: fewer than `hits` when a limit stopped the count (the last result is the one refused).
+ * Each upsert is as `hitRateLimit`'s, under SQLite's write lock.
  */
-export async function hitRateLimits(db: Db, hits: { key: string; rule: RateLimitRule }[], now: number): Promise<RateLimitResult[]> {
-  // Each key's own window: "still open" compares the stored start with now minus that key's length.
-  const openSince = sql.join([sql`case ${rateLimits.key}`, ...hits.map(({ key, rule }) => sql`when ${key} then ${now - rule.windowMs}`), sql`end`], sql` `);
-  const windowOpen = sql`${rateLimits.windowStart} > (${openSince})`;
-  const rows = await db
-    .insert(rateLimits)
-    .values(hits.map(({ key }) => ({ key, windowStart: now, count: 1 })))
-    .onConflictDoUpdate({
-      target: rateLimits.key,
-      set: {
-        count: sql`CASE WHEN ${windowOpen} THEN ${rateLimits.count} + 1 ELSE 1 END`,
-        windowStart: sql`CASE WHEN ${windowOpen} THEN ${rateLimits.windowStart} ELSE ${now} END`,
-      },
-    })
-    .returning({ key: rateLimits.key, count: rateLimits.count, windowStart: rateLimits.windowStart });
-  return hits.map(({ key, rule }) => {
-    const row = rows.find((r) => r.key === key);
-    const count = row?.count ?? 1;
-    const windowStart = row?.windowStart ?? now;
-    return { allowed: count <= rule.limit, count, retryAfterSeconds: Math.max(1, Math.ceil((windowStart + rule.windowMs - now) / 1000)) };
+export async function hitRateLimitsInOrder(db: Db, hits: { key: string; rule: RateLimitRule }[], now: number): Promise<RateLimitResult[]> {
+  const statements = hits.map(({ key, rule }, i) => {
+    const windowOpen = sql`${rateLimits.windowStart} > ${now - rule.windowMs}`;
+    // Within every earlier rule (their rows were written by the statements before this one).
+    const earlierAllowed = sql.join(
+      hits.slice(0, i).map((earlier) => sql`(select count from rate_limits where key = ${earlier.key}) <= ${earlier.rule.limit}`),
+      sql` and `,
+    );
+    return db.run(sql`insert into rate_limits (key, window_start, count)
+      select ${key}, ${now}, 1 where ${i === 0 ? sql`1` : earlierAllowed}
+      on conflict (key) do update set
+        count = CASE WHEN ${windowOpen} THEN ${rateLimits.count} + 1 ELSE 1 END,
+        window_start = CASE WHEN ${windowOpen} THEN ${rateLimits.windowStart} ELSE ${now} END
+      returning count, window_start`);
   });
+  const answers = await db.batch(statements as [(typeof statements)[number], ...typeof statements]);
+  const results: RateLimitResult[] = [];
+  for (const [i, answer] of answers.entries()) {
+    const row = answer.rows[0];
+    if (!row) break;
+    const count = Number(row.count ?? row[0]);
+    const windowStart = Number(row.window_start ?? row[1]);
+    results.push({ allowed: count <= hits[i]!.rule.limit, count, retryAfterSeconds: Math.max(1, Math.ceil((windowStart + hits[i]!.rule.windowMs - now) / 1000)) });
+  }
+  return results;
 }
 
 /**

@@ -11,7 +11,7 @@ import { AppError, badRequest } from "../lib/errors";
 import { firstName } from "../lib/first-name";
 import { keyedHash } from "../lib/hash";
 import { signedConfirmUrl, signedSubscriberLinks } from "../lib/links";
-import { hitRateLimit, hitRateLimits, releaseRateLimit, type RateLimitResult } from "../lib/rate-limit";
+import { hitRateLimit, hitRateLimitsInOrder, releaseRateLimit, type RateLimitResult } from "../lib/rate-limit";
 import { checkFormToken, clientIp, freshFormState, honeypotFilled, ipBucket, verifyTurnstile, type FormTokenCheck } from "../lib/signup-guard";
 import type { SignupDetails } from "../lib/tokens";
 import { composeAlreadySubscribed, composeConfirmation } from "../mail/compose";
@@ -92,16 +92,16 @@ export interface AddressHit {
 const addressKey = (secret: string, email: string) => keyedHash(secret, `email:${email}`);
 
 /**
- * Both signup limits in one statement (one database round trip): the client's (its IP bucket, or
- * the shared unknown one) and the address's. Returns the 429 to answer when the client is over its
- * limit (the address's hit taken back), else the address's hit, which the caller must take back
- * unless the provider accepts the email (`deliver` does).
+ * Both signup limits in one database round trip: the client's (its IP bucket, or the shared
+ * unknown one), then the address's, which is counted only while the client is within its limit.
+ * Returns the 429 to answer when the client is over its limit, else the address's hit, which the
+ * caller must take back unless the provider accepts the email (`deliver` does).
  */
 async function countSignup(c: Context<AppEnv>, ip: string | undefined, email: string, now: number) {
   const { db, config, logger } = c.get("deps");
   const bucket = ip ? ipBucket(ip) : UNKNOWN_CLIENT;
   const [clientKey, key] = await Promise.all([keyedHash(config.appSecret, `ip:${bucket}`), addressKey(config.appSecret, email)]);
-  const [client, limit] = await hitRateLimits(
+  const [client, limit] = await hitRateLimitsInOrder(
     db,
     [
       { key: clientKey, rule: config.signupLimits.perIp },
@@ -110,7 +110,6 @@ async function countSignup(c: Context<AppEnv>, ip: string | undefined, email: st
     now,
   );
   if (client!.allowed) return { address: { key, limit: limit! } satisfies AddressHit };
-  await releaseRateLimit(db, key);
   logger.warn("signup_rate_limited", { scope: ip ? "ip" : "unknown_client" });
   const message = `Too many signups from your network. Please try again in ${inWords(client!.retryAfterSeconds)}.`;
   return { refused: tooMany(c, "rate_limited", message, client!.retryAfterSeconds) };
