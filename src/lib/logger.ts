@@ -22,9 +22,19 @@ export function createLogger(write: (line: string) => void = (line) => console.l
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
 
+/**
+ * The token in a link of ours: a path segment after /manage/, /unsubscribe/, /feedback/ or
+ * /confirm/, or a `token=` query value. Lesson emails' tokens are base64url without dots
+ * (src/lib/link-token.ts), so the JWT shape alone would miss them.
+ */
+const LINK_TOKEN = /(\/(?:manage|unsubscribe|feedback|confirm)\/|[?&]token=)[\w.%-]{16,}/g;
+
 /** Masks anything shaped like an email address or a signed token in free text (provider messages). */
 export function maskPersonalData(text: string): string {
-  return text.replace(/[^\s@"'<>(),;]+@[^\s@"'<>(),;]+/g, "[address]").replace(/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, "[token]");
+  return text
+    .replace(/[^\s@"'<>(),;]+@[^\s@"'<>(),;]+/g, "[address]")
+    .replace(LINK_TOKEN, "$1[token]")
+    .replace(/eyJ[\w-]*\.[\w-]*\.[\w-]*/g, "[token]");
 }
 
 /**
