@@ -79,6 +79,16 @@ describe("pausing never brings a lesson forward", () => {
     expect(resumed.ok && resumed.next.enrollment?.nextSendAt).toBe(Date.parse("2026-03-04T08:00:00Z"));
   });
 
+  it("paused and resumed while a lesson is with the provider: a retry of that lesson is not held back by the gap before it", () => {
+    // Lesson 3 is being sent (Wednesday 08:00); the 20-hour rule alone applies: Thursday 08:00.
+    const sending = { ...snapshot({ enrollment: { nextLesson: 3, lastSentAt: Date.parse("2026-03-02T08:00:00Z"), nextSendAt: null } }), inFlight: true };
+    const wednesday = Date.parse("2026-03-04T08:00:05Z");
+    const paused = transition(sending, { kind: "pause" }, settings(wednesday));
+    if (!paused.ok) throw new Error(paused.refusal);
+    const resumed = transition({ ...paused.next, inFlight: true }, { kind: "resume" }, settings(wednesday + 1000));
+    expect(resumed.ok && resumed.next.enrollment?.nextSendAt).toBe(Date.parse("2026-03-05T08:00:00Z"));
+  });
+
   it("resumed after the planned day, the lesson comes at the next send hour", () => {
     const paused = transition(afterLesson2(), { kind: "pause" }, settings());
     if (!paused.ok) throw new Error(paused.refusal);

@@ -213,8 +213,13 @@ function continueAt(s: Snapshot, settings: Settings): number {
   return Math.max(resumeDueAt(settings.now, last, zone, settings.sendHour), plannedAt(s, last, settings));
 }
 
-/** When the enrollment's next lesson is planned after a lesson sent at `last` (ms, UTC); 0 if it has no plan. */
+/**
+ * When the enrollment's next lesson is planned after a lesson sent at `last` (ms, UTC); 0 if it has
+ * no plan, or while a lesson is with the provider (`nextLesson` is still that lesson then, and the
+ * "sent" step plans the one after it).
+ */
 function plannedAt(s: Snapshot, last: number, settings: Settings): number {
+  if (s.inFlight) return 0;
   const next = s.enrollment?.nextLesson ?? 1;
   const here = settings.course.dayOffset(next - 1);
   const there = settings.course.dayOffset(next);
