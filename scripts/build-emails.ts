@@ -7,17 +7,15 @@
 //   npm run build:emails -- --check      render and exit 1 if the committed output differs (CI)
 //   npm run build:emails -- --if-stale   cheap: rebuild only when an input's content changed
 //                                        (a SHA-256 of the inputs is stored in the output)
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { emailsStale, hashOf, OUTPUT } from "./emails-stale.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
-export const OUTPUT = "src/mail/templates.generated.ts";
+export { OUTPUT };
 const ENTRY = "emails/_build/all.ts";
-/** The renderer's packages: a new version may render differently. */
-const PACKAGES = ["react", "react-dom", "react-email", "@react-email/render"];
 
 /** The project files the build reads: everything the entry imports outside node_modules, and this script. */
 async function buildInputs(): Promise<string[]> {
@@ -37,31 +35,6 @@ async function buildInputs(): Promise<string[]> {
   return [...new Set([...inputs, relative(ROOT, fileURLToPath(import.meta.url))])].sort();
 }
 
-function hashOf(inputs: readonly string[]): string {
-  const hash = createHash("sha256");
-  for (const name of PACKAGES) {
-    const manifest = join(ROOT, "node_modules", name, "package.json");
-    const version = existsSync(manifest) ? (JSON.parse(readFileSync(manifest, "utf8")) as { version: string }).version : "(missing)";
-    hash.update(`${name}@${version}\n`);
-  }
-  for (const input of inputs) {
-    const file = join(ROOT, input);
-    hash.update(`${input}\0${existsSync(file) ? readFileSync(file) : "(missing)"}\0`);
-  }
-  return hash.digest("hex");
-}
-
-/** Whether the committed output was built from the inputs as they are now. */
-function isStale(): boolean {
-  const file = join(ROOT, OUTPUT);
-  if (!existsSync(file)) return true;
-  const source = readFileSync(file, "utf8");
-  const hash = /export const INPUT_HASH = "([0-9a-f]+)"/.exec(source)?.[1];
-  const inputs = /export const INPUTS: readonly string\[\] = (\[[^\]]*\]);/.exec(source)?.[1];
-  if (!hash || !inputs) return true;
-  return hashOf(JSON.parse(inputs) as string[]) !== hash;
-}
-
 /** The generated module's source, rendered afresh. */
 export async function freshSource(): Promise<string> {
   const inputs = await buildInputs();
@@ -71,7 +44,7 @@ export async function freshSource(): Promise<string> {
 
 async function main(args: string[]): Promise<number> {
   const file = join(ROOT, OUTPUT);
-  if (args.includes("--if-stale") && !isStale()) return 0;
+  if (args.includes("--if-stale") && !emailsStale()) return 0;
   const started = performance.now();
   const source = await freshSource();
   const committed = existsSync(file) ? readFileSync(file, "utf8") : "";

@@ -15,6 +15,7 @@
 // and data/ (database, outbox) is relative to the working directory, as with tsx.
 import { execFileSync } from "node:child_process";
 import { build } from "esbuild";
+import { emailsStale } from "./emails-stale.mjs";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -83,8 +84,9 @@ export async function buildNode(outDir = OUT_DIR) {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const ifStale = process.argv.includes("--if-stale");
-  // The compiled emails first (cheap when unchanged): the bundle imports src/mail/templates.generated.ts.
-  execFileSync(process.execPath, ["--import", "tsx", join(root, "scripts", "build-emails.ts"), "--if-stale"], { cwd: root, stdio: "inherit" });
+  // The compiled emails first: the bundle imports src/mail/templates.generated.ts. Checked here
+  // without tsx, so a start with nothing changed loads no TypeScript tooling.
+  if (emailsStale()) execFileSync(process.execPath, ["--import", "tsx", join(root, "scripts", "build-emails.ts")], { cwd: root, stdio: "inherit" });
   if (ifStale && !isStale()) process.exit(0);
   const started = performance.now();
   await buildNode();

@@ -1,4 +1,4 @@
-import { DEFAULT_COURSE_SLUG } from "../db/schema";
+import { DEFAULT_COURSE_SLUG } from "./default-slug";
 /**
  * The course as plain data, with no React and no email imports, so both the email components
  * (which need "Lesson N of 6", titles and preview text) and `lessons.ts` (which attaches the

@@ -1,7 +1,7 @@
 import { clearSkin } from "./clear-skin";
 import { skinFoodStarter } from "./skin-food-starter";
 import type { Course } from "./course";
-import { DEFAULT_COURSE_SLUG } from "../db/schema";
+import { DEFAULT_COURSE_SLUG } from "./default-slug";
 
 /**
  * The courses this service runs. To add one, write its module (see README, "Add a course", or

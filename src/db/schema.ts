@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { DEFAULT_COURSE_SLUG } from "../course/default-slug";
 
 /**
  * Times are integer milliseconds since the epoch (UTC). Column names are snake_case in SQL
@@ -16,7 +17,7 @@ export const subscriberSources = ["form", "import", "api"] as const;
 export type SubscriberSource = (typeof subscriberSources)[number];
 
 /** The course of rows written before there were several courses (src/course/registry.ts). */
-export const DEFAULT_COURSE_SLUG = "clear-skin";
+export { DEFAULT_COURSE_SLUG };
 
 export const subscribers = sqliteTable(
   "subscribers",

@@ -1,6 +1,6 @@
 import type { Config } from "../config";
 import type { Course, Lesson } from "../course/course";
-import { DEFAULT_COURSE_SLUG } from "../db/schema";
+import { DEFAULT_COURSE_SLUG } from "../course/default-slug";
 import type { EmailKind, SiteValues } from "./fields";
 import { bindSite, type CompiledCourse, type CompiledTemplate, type Template } from "./template";
 import { COMPILED_EMAILS } from "./templates.generated";

@@ -3,7 +3,7 @@
 import type { CompiledEmails, CompiledTemplate } from "./template";
 
 /** SHA-256 of the build's inputs (below), for `npm run build:emails -- --if-stale`. */
-export const INPUT_HASH = "59ad8837866a80b63ff3f3829dcc20b60af35d46dcfc185d1c76c95d686ae915";
+export const INPUT_HASH = "1a4eb43b6e5a40f809dc77db16b7c96ec64db8c52c6dead7be6a4cbbc2e9a17d";
 /** The files the build read (besides node_modules), relative to the project root. */
 export const INPUTS: readonly string[] = [
   "emails/_build/all.ts",
@@ -37,11 +37,11 @@ export const INPUTS: readonly string[] = [
   "src/admin/sign-in-email.ts",
   "src/course/clear-skin.ts",
   "src/course/course.ts",
+  "src/course/default-slug.ts",
   "src/course/meta.ts",
   "src/course/registry.ts",
   "src/course/render.ts",
   "src/course/skin-food-starter.ts",
-  "src/db/schema.ts",
   "src/lib/sender.ts",
   "src/mail/fields.ts",
   "src/mail/template.ts"

@@ -40,7 +40,7 @@ interface FeedbackTarget {
 async function targetOf(c: Context<AppEnv>, token: string): Promise<FeedbackTarget> {
   const { config, clock } = c.get("deps");
   const claims = await verifyToken(config.appSecret, token, "feedback", clock());
-  // Feedback tokens always name their course (src/lib/links.ts `signedFeedbackLinks`); the lesson is that course's.
+  // Feedback tokens always name their course (lesson-email tokens, src/lib/link-token.ts, and the older JWTs); the lesson is that course's.
   const course = claims?.course === undefined ? undefined : coursesOf(c.get("deps")).courseBySlug(claims.course);
   const lesson = course && claims?.lesson !== undefined ? lessonOf(course, claims.lesson) : undefined;
   if (!claims || !course || !lesson || claims.run === undefined || claims.run < 1) throw brokenLink();
