@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
@@ -6,12 +6,13 @@ import { migrate } from "drizzle-orm/libsql/migrator";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AppDeps } from "../src/app-env";
 import type { Db } from "../src/db/client";
-import { applyMigrations, MIGRATIONS_FOLDER } from "../src/db/migrate";
+import { applyMigrations } from "../src/db/migrate";
 import { runDispatch } from "../src/drip/dispatch";
 import { silentLogger } from "../src/lib/logger";
 import { createResendMailer } from "../src/mail/resend";
 import { openDatabase } from "../src/node-deps";
 import { startFakeResend, type FakeResend } from "./support/fake-resend";
+import { releaseMigrations } from "./support/migrations";
 import { createTestClock, testConfig } from "./support/test-app";
 
 /**
@@ -21,16 +22,6 @@ import { createTestClock, testConfig } from "./support/test-app";
 
 const T0 = Date.parse("2026-03-02T12:00:00Z");
 const MINUTE = 60_000;
-
-function releaseFolder(dir: string): string {
-  const folder = join(dir, "migrations-previous");
-  mkdirSync(join(folder, "meta"), { recursive: true });
-  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, "meta/_journal.json"), "utf8"));
-  journal.entries = journal.entries.filter((entry: { tag: string }) => entry.tag < "0005");
-  writeFileSync(join(folder, "meta/_journal.json"), JSON.stringify(journal));
-  for (const entry of journal.entries as { tag: string }[]) copyFileSync(join(MIGRATIONS_FOLDER, `${entry.tag}.sql`), join(folder, `${entry.tag}.sql`));
-  return folder;
-}
 
 /** Two readers whose lesson 1 went to the provider under the old key 'lessons-old' with no answer recorded. */
 async function seedUncertainBatch(db: Db, lastTry: number) {
@@ -53,7 +44,7 @@ describe("upgrading a database with a batch the previous release left uncertain"
     const { db, client } = await openDatabase(`file:${join(dir, "old.db")}`);
     const resend = await startFakeResend();
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }), () => client.close(), () => resend.close());
-    await migrate(db, { migrationsFolder: releaseFolder(dir) });
+    await migrate(db, { migrationsFolder: releaseMigrations(dir, "0004_courses").folder });
     await seedUncertainBatch(db, lastTry);
     await applyMigrations(db);
     const clock = createTestClock(lastTry + 2 * MINUTE);

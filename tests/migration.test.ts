@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "drizzle-orm";
@@ -7,13 +7,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import type { AppDeps } from "../src/app-env";
 import type { Db } from "../src/db/client";
-import { applyMigrations, MIGRATIONS_FOLDER } from "../src/db/migrate";
+import { applyMigrations } from "../src/db/migrate";
 import { runDispatch } from "../src/drip/dispatch";
 import { silentLogger } from "../src/lib/logger";
-import { sign } from "hono/jwt";
 import { createResendMailer } from "../src/mail/resend";
 import { openDatabase } from "../src/node-deps";
 import { startFakeResend, type FakeResend } from "./support/fake-resend";
+import { migrationTagsThrough, releaseMigrations, releaseToken, type ReleaseClaims } from "./support/migrations";
 import { confirmByClick } from "./support/signup";
 import { createTestClock, testConfig } from "./support/test-app";
 
@@ -21,39 +21,15 @@ import { createTestClock, testConfig } from "./support/test-app";
  * The migrations of earlier single-course releases, exactly as they shipped: 0000 and 0001 (the
  * release before the API), and 0000–0002 (the API, events, webhooks and lesson votes release).
  */
-const SINGLE_COURSE = ["0000_init", "0001_subscriber_send_hour"];
-const WITH_API = [...SINGLE_COURSE, "0002_api_events_webhooks_lesson_votes"];
 const RELEASES = [
-  // What the last landed release shipped: only 0000.
-  { name: "last landed release (0000)", tags: ["0000_init"] },
-  { name: "single-course release (0000–0001)", tags: SINGLE_COURSE },
-  { name: "API release (0000–0002)", tags: WITH_API },
+  { name: "first release (0000)", lastTag: "0000_init" },
+  { name: "single-course release (0000–0001)", lastTag: "0001_subscriber_send_hour" },
+  { name: "API release (0000–0002)", lastTag: "0002_api_events_webhooks_lesson_votes" },
 ];
 
-function previousReleaseFolder(dir: string, tags: string[]): string {
-  const folder = join(dir, "migrations-previous");
-  mkdirSync(join(folder, "meta"), { recursive: true });
-  const journal = JSON.parse(readFileSync(join(MIGRATIONS_FOLDER, "meta/_journal.json"), "utf8"));
-  journal.entries = journal.entries.filter((entry: { tag: string }) => tags.includes(entry.tag));
-  expect(journal.entries.map((entry: { tag: string }) => entry.tag)).toEqual(tags);
-  writeFileSync(join(folder, "meta/_journal.json"), JSON.stringify(journal));
-  for (const tag of tags) copyFileSync(join(MIGRATIONS_FOLDER, `${tag}.sql`), join(folder, `${tag}.sql`));
-  return folder;
-}
-
-/**
- * Links exactly as the last landed release (2b82781) wrote them into emails: an HS256 JWT over the
- * app secret with `sub`, `aud` (the purpose) and, per purpose, `n` (nonce), `l` (lesson) and `exp`.
- * Frozen here rather than made with today's `src/lib/links.ts`, so a change to the token format
- * that would break mail already in people's inboxes fails this test.
- */
-async function previousReleaseToken(secret: string, claims: { sub: string; aud: string; n?: number; l?: number; c?: string; r?: number; exp?: number }) {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
-  return sign(claims, key, "HS256");
-}
-
+/** Links as these releases wrote them into emails (tests/support/migrations.ts `releaseToken`). */
 async function previousReleaseLinks(appUrl: string, secret: string, subscriberId: string, now: number) {
-  const token = (claims: { aud: string; n?: number; l?: number; c?: string; r?: number; exp?: number }) => previousReleaseToken(secret, { sub: subscriberId, ...claims });
+  const token = (claims: Omit<ReleaseClaims, "sub">) => releaseToken(secret, { sub: subscriberId, ...claims });
   const at = encodeURIComponent;
   return {
     confirm: (nonce: number) => token({ aud: "confirm", n: nonce, exp: Math.floor((now + 48 * 3_600_000) / 1000) }).then((t) => `${appUrl}/confirm?token=${at(t)}`),
@@ -98,7 +74,8 @@ async function seedApiRelease(db: Db) {
     ('w1', 'https://hooks.example.com/in', '["lesson.sent"]', 'whsec_x', ${T0}, 1)`);
 }
 
-describe.each(RELEASES)("upgrading a database made by the $name", ({ tags }) => {
+describe.each(RELEASES)("upgrading a database made by the $name", ({ lastTag }) => {
+  const tags = migrationTagsThrough(lastTag);
   const cleanup: (() => unknown)[] = [];
   afterEach(async () => {
     for (const fn of cleanup.splice(0).reverse()) await fn();
@@ -108,7 +85,7 @@ describe.each(RELEASES)("upgrading a database made by the $name", ({ tags }) => 
     const dir = mkdtempSync(join(tmpdir(), "course-migration-"));
     const { db, client } = await openDatabase(`file:${join(dir, "old.db")}`);
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }), () => client.close());
-    await migrate(db, { migrationsFolder: previousReleaseFolder(dir, tags) });
+    await migrate(db, { migrationsFolder: releaseMigrations(dir, lastTag).folder });
     await seedPreviousRelease(db, tags.includes("0001_subscriber_send_hour"));
     if (tags.includes("0002_api_events_webhooks_lesson_votes")) await seedApiRelease(db);
     await applyMigrations(db);

@@ -1,30 +1,20 @@
 import { sql } from "drizzle-orm";
 import { migrate } from "drizzle-orm/libsql/migrator";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { applyMigrations, MIGRATIONS_FOLDER } from "../../src/db/migrate";
+import { applyMigrations } from "../../src/db/migrate";
 import { openDatabase } from "../../src/node-deps";
-
-/** The previous release's migrations: everything before the console's. */
-function previousRelease(dir: string): string {
-  const folder = join(dir, "previous");
-  cpSync(MIGRATIONS_FOLDER, folder, { recursive: true });
-  const journalPath = join(folder, "meta", "_journal.json");
-  const journal = JSON.parse(readFileSync(journalPath, "utf8")) as { entries: { tag: string }[] };
-  // Everything before the console's migration (later ones came after that release too).
-  journal.entries = journal.entries.slice(0, journal.entries.findIndex((entry) => entry.tag.endsWith("_console")));
-  writeFileSync(journalPath, JSON.stringify(journal));
-  return folder;
-}
+import { releaseMigrations } from "../support/migrations";
 
 describe("the console's migration", () => {
   it("upgrades a previous release's database, giving delivered, opened and clicked deliveries their first-seen times", async () => {
     const dir = mkdtempSync(join(tmpdir(), "console-migration-"));
     const { db, client } = await openDatabase(`file:${join(dir, "old.db")}`);
     try {
-      await migrate(db, { migrationsFolder: previousRelease(dir) });
+      // The release before the console: everything up to 0002.
+      await migrate(db, { migrationsFolder: releaseMigrations(dir, "0002_api_events_webhooks_lesson_votes").folder });
       await db.run(sql`insert into subscribers (id, email, time_zone, status, created_at, confirmation_nonce) values ('s1', 'a@example.com', 'UTC', 'active', 1, 0)`);
       for (const [id, lesson, status] of [["d1", 1, "clicked"], ["d2", 2, "opened"], ["d3", 3, "sent"], ["d4", 4, "complained"]] as const) {
         await db.run(sql`insert into deliveries (id, subscriber_id, run, lesson_number, status, attempts, created_at, updated_at) values (${id}, 's1', 1, ${lesson}, ${status}, 1, 10, ${lesson * 100})`);
