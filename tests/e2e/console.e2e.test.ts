@@ -1,14 +1,13 @@
 import { eq } from "drizzle-orm";
 import { readFile } from "node:fs/promises";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { browserSession } from "../support/browser-session";
 import { pauseUntilResumed, resume } from "../../src/db/controls";
 import { enrollments, subscribers, webhookEndpoints } from "../../src/db/schema";
 import { runWebhookDeliveries } from "../../src/outbound/deliver";
 import { runDispatch } from "../../src/drip/dispatch";
-import { launchChromium } from "../support/browser";
 import { createSubscriber } from "../support/factories";
-import { startLiveApp, type LiveApp } from "../support/live-app";
 import { linkIn } from "../support/test-app";
 import { startReceiver } from "../api/receiver";
 import { auditPage, expectAllPass, type PageAudit } from "./audit";
@@ -22,29 +21,19 @@ import { auditPage, expectAllPass, type PageAudit } from "./audit";
  */
 
 const OPERATOR = "ops@example.com";
-let browser: Browser;
-let live: LiveApp;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => browser?.close());
-beforeEach(async () => {
-  live = await startLiveApp({ env: { ADMIN_EMAILS: OPERATOR } });
-});
-afterEach(async () => live?.close());
+const session = browserSession({ app: { env: { ADMIN_EMAILS: OPERATOR } } });
 
 /** Asks for a link on the login page, opens it from the captured email, presses Sign in. */
 async function signInInBrowser(page: Page, audits?: PageAudit[]): Promise<void> {
-  await page.goto(`${live.url}/admin`);
-  await expect.poll(() => page.url()).toBe(`${live.url}/admin/login`);
+  await page.goto(`${session.live.url}/admin`);
+  await expect.poll(() => page.url()).toBe(`${session.live.url}/admin/login`);
   if (audits) audits.push(await auditPage(page, "console-login"));
   await page.getByLabel("Your email address").fill(OPERATOR);
   await page.getByRole("button", { name: "Email me a sign-in link" }).click();
   await page.getByText("If that address belongs to an operator").waitFor();
   if (audits) audits.push(await auditPage(page, "console-login-sent"));
-  const mail = live.resend.emailsTo(OPERATOR).at(-1)!;
-  await page.goto(linkIn(mail.text, `${live.url}/admin/sign-in?token=`));
+  const mail = session.live.resend.emailsTo(OPERATOR).at(-1)!;
+  await page.goto(linkIn(mail.text, `${session.live.url}/admin/sign-in?token=`));
   if (audits) audits.push(await auditPage(page, "console-sign-in"));
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.getByRole("heading", { name: "Lesson funnel" }).waitFor();
@@ -66,10 +55,10 @@ async function importInBrowser(page: Page, audits?: PageAudit[]): Promise<void> 
 
 describe("operator console in Chromium", () => {
   it("signs in by mailed link, reads the funnel, pauses a subscriber, sends a test, imports and exports", async () => {
-    const ana = await createSubscriber(live.db, live.clock.now() - 60_000, { email: "ana@example.com", firstName: "Ana" });
-    await createSubscriber(live.db, live.clock.now() - 60_000);
-    await runDispatch(live.deps);
-    const context: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    const ana = await createSubscriber(session.live.db, session.live.clock.now() - 60_000, { email: "ana@example.com", firstName: "Ana" });
+    await createSubscriber(session.live.db, session.live.clock.now() - 60_000);
+    await runDispatch(session.live.deps);
+    const context: BrowserContext = await session.browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
     const page = await context.newPage();
     try {
       await signInInBrowser(page);
@@ -82,17 +71,17 @@ describe("operator console in Chromium", () => {
       await page.getByRole("heading", { name: "Subscriber" }).waitFor();
       await page.getByRole("button", { name: "Pause" }).click();
       await page.getByText("Paused: Done.").waitFor();
-      expect((await live.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, ana.id) }))?.state).toBe("paused");
+      expect((await session.live.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, ana.id) }))?.state).toBe("paused");
 
       await page.getByRole("link", { name: "Dashboard", exact: true }).click();
       await page.getByLabel("Lesson", { exact: true }).selectOption("2");
       await page.getByRole("button", { name: "Send me a test" }).click();
       await page.getByText("Test of lesson 2 sent to your address.").waitFor();
-      expect(live.resend.emailsTo(OPERATOR).some((e) => e.subject.startsWith("[Test] Lesson 2"))).toBe(true);
+      expect(session.live.resend.emailsTo(OPERATOR).some((e) => e.subject.startsWith("[Test] Lesson 2"))).toBe(true);
 
       await importInBrowser(page);
       await expect.poll(() => page.locator("#import-report").textContent()).toMatch(/Email: .*Time zone: "Nowhere\/Land"/s);
-      expect((await live.db.query.subscribers.findFirst({ where: eq(subscribers.email, "new.one@example.com") }))?.status).toBe("pending");
+      expect((await session.live.db.query.subscribers.findFirst({ where: eq(subscribers.email, "new.one@example.com") }))?.status).toBe("pending");
 
       await page.getByRole("link", { name: "Dashboard", exact: true }).click();
       const download = page.waitForEvent("download");
@@ -107,16 +96,16 @@ describe("operator console in Chromium", () => {
   });
 
   it("a reader clicks Yes in lesson 2 and adds a comment; the operator sees the vote and the comment on the dashboard", async () => {
-    const reader = await createSubscriber(live.db, live.clock.now() - 3 * 24 * 60 * 60_000, { email: "reader@example.com", firstName: "Rae" });
-    await runDispatch(live.deps);
-    live.clock.advance(3 * 24 * 60 * 60_000);
-    await runDispatch(live.deps);
-    const lesson2 = live.resend.emailsTo(reader.email).at(-1)!;
+    const reader = await createSubscriber(session.live.db, session.live.clock.now() - 3 * 24 * 60 * 60_000, { email: "reader@example.com", firstName: "Rae" });
+    await runDispatch(session.live.deps);
+    session.live.clock.advance(3 * 24 * 60 * 60_000);
+    await runDispatch(session.live.deps);
+    const lesson2 = session.live.resend.emailsTo(reader.email).at(-1)!;
     expect(lesson2.subject).toContain("Three signs");
-    const context: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context: BrowserContext = await session.browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
     try {
-      await page.goto(linkIn(lesson2.text, `${live.url}/feedback/`));
+      await page.goto(linkIn(lesson2.text, `${session.live.url}/feedback/`));
       await expect.poll(() => page.getByRole("status").textContent()).toBe("Your answer is saved. Thank you!");
       await page.getByLabel("What was most useful? (optional)").fill("The food journal idea helped");
       await Promise.all([page.waitForURL(/\?saved=comment$/), page.getByRole("button", { name: "Send comment" }).click()]);
@@ -133,9 +122,9 @@ describe("operator console in Chromium", () => {
 
   it("creates an API key that works with fetch until it is revoked, and registers a webhook endpoint that gets a signed test event", async () => {
     const receiver = await startReceiver();
-    const context: BrowserContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const context: BrowserContext = await session.browser.newContext({ viewport: { width: 1280, height: 900 } });
     const page = await context.newPage();
-    const courses = (key: string) => fetch(`${live.url}/api/v1/courses`, { headers: { authorization: `Bearer ${key}` } });
+    const courses = (key: string) => fetch(`${session.live.url}/api/v1/courses`, { headers: { authorization: `Bearer ${key}` } });
     try {
       await signInInBrowser(page);
       await page.getByRole("link", { name: "API keys", exact: true }).click();
@@ -169,30 +158,30 @@ describe("operator console in Chromium", () => {
   });
 
   it("every console page passes axe-core (no serious or critical violations) at phone and desktop widths", async () => {
-    const ana = await createSubscriber(live.db, live.clock.now() - 60_000, { email: "ana@example.com" });
-    await runDispatch(live.deps);
+    const ana = await createSubscriber(session.live.db, session.live.clock.now() - 60_000, { email: "ana@example.com" });
+    await runDispatch(session.live.deps);
     const audits: PageAudit[] = [];
     for (const width of [375, 1280]) {
-      const context = await browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true });
+      const context = await session.browser.newContext({ viewport: { width, height: 900 }, bypassCSP: true });
       const page = await context.newPage();
       try {
         await signInInBrowser(page, audits);
         audits.push(await auditPage(page, "console-dashboard"));
-        await page.goto(`${live.url}/admin/subscribers`);
+        await page.goto(`${session.live.url}/admin/subscribers`);
         audits.push(await auditPage(page, "console-find"));
         await page.getByLabel("Email address or subscriber id").fill("ana@example.com");
         await page.getByRole("button", { name: "Find" }).click();
         await page.getByRole("heading", { name: "Subscriber" }).waitFor();
         audits.push(await auditPage(page, "console-subscriber"));
-        await page.goto(`${live.url}/admin/mail`);
+        await page.goto(`${session.live.url}/admin/mail`);
         audits.push(await auditPage(page, "console-failed-mail"));
-        await page.goto(`${live.url}/admin/keys`);
+        await page.goto(`${session.live.url}/admin/keys`);
         audits.push(await auditPage(page, "console-keys"));
         await page.getByLabel("Name").fill(`Key at ${width}px`);
         await page.getByRole("button", { name: "Create key" }).click();
         await page.locator("#new-key").waitFor();
         audits.push(await auditPage(page, "console-key-created"));
-        await page.goto(`${live.url}/admin/webhooks`);
+        await page.goto(`${session.live.url}/admin/webhooks`);
         audits.push(await auditPage(page, "console-webhooks"));
         await page.getByLabel("URL", { exact: true }).fill(`http://127.0.0.1:9/hook-${width}`);
         await page.getByRole("button", { name: "Register endpoint" }).click();
@@ -200,19 +189,19 @@ describe("operator console in Chromium", () => {
         audits.push(await auditPage(page, "console-webhook-registered"));
         // An attempt (nothing listens on port 9) and the flag of a disabled endpoint, so the audit
         // sees the attempts table and the warning as operators will.
-        await pauseUntilResumed(live.db, ana.id, { now: live.clock.now(), sendHour: live.config.sendHour });
-        await resume(live.db, ana.id, { now: live.clock.now(), sendHour: live.config.sendHour });
-        await runWebhookDeliveries(live.deps);
-        await live.db.update(webhookEndpoints).set({ disabledAt: live.clock.now(), disabledReason: "Deliveries failed for 24 hours" });
+        await pauseUntilResumed(session.live.db, ana.id, { now: session.live.clock.now(), sendHour: session.live.config.sendHour });
+        await resume(session.live.db, ana.id, { now: session.live.clock.now(), sendHour: session.live.config.sendHour });
+        await runWebhookDeliveries(session.live.deps);
+        await session.live.db.update(webhookEndpoints).set({ disabledAt: session.live.clock.now(), disabledReason: "Deliveries failed for 24 hours" });
         await page.getByRole("link", { name: "Open the endpoint" }).click();
         await page.locator("#attempts-table").waitFor();
         audits.push(await auditPage(page, "console-webhook-endpoint"));
-        await page.goto(`${live.url}/admin/webhooks`);
+        await page.goto(`${session.live.url}/admin/webhooks`);
         await page.getByText("disabled after failing for a day").waitFor();
         audits.push(await auditPage(page, "console-webhooks-flagged"));
-        await page.goto(`${live.url}/admin/test-link`);
+        await page.goto(`${session.live.url}/admin/test-link`);
         audits.push(await auditPage(page, "console-test-link"));
-        await page.goto(`${live.url}/admin`);
+        await page.goto(`${session.live.url}/admin`);
         await importInBrowser(page, audits);
       } finally {
         await context.close();

@@ -1,13 +1,12 @@
 import { eq } from "drizzle-orm";
-import type { Browser, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { browserSession } from "../support/browser-session";
 import { COURSE } from "../../src/course";
 import { enrollments, subscribers } from "../../src/db/schema";
 import { runDispatch } from "../../src/drip/dispatch";
 import { formatLocal } from "../../src/drip/schedule";
 import type { CapturedEmail } from "../support/fake-resend";
-import { launchChromium } from "../support/browser";
-import { startLiveApp, type LiveApp } from "../support/live-app";
 import { linkIn } from "../support/test-app";
 import { confirmInBrowser, signUpInBrowser } from "./audit";
 
@@ -21,38 +20,28 @@ import { confirmInBrowser, signUpInBrowser } from "./audit";
 const HOST = "course.test";
 const HOUR = 60 * 60 * 1000;
 
-let browser: Browser;
-let live: LiveApp;
+const session = browserSession({ chromiumArgs: [`--host-resolver-rules=MAP ${HOST} 127.0.0.1`], app: { hostName: HOST } });
 
-beforeAll(async () => {
-  browser = await launchChromium([`--host-resolver-rules=MAP ${HOST} 127.0.0.1`]);
-}, 60_000);
-afterAll(async () => browser?.close());
-beforeEach(async () => {
-  live = await startLiveApp({ hostName: HOST });
-});
-afterEach(async () => live?.close());
-
-const subscriberRow = (email: string) => live.db.query.subscribers.findFirst({ where: eq(subscribers.email, email) });
+const subscriberRow = (email: string) => session.live.db.query.subscribers.findFirst({ where: eq(subscribers.email, email) });
 async function enrollmentOf(email: string) {
   const subscriber = await subscriberRow(email);
-  return live.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriber!.id) });
+  return session.live.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriber!.id) });
 }
-const lessonEmails = (email: string): CapturedEmail[] => live.resend.emailsTo(email).filter((sent) => sent.tags?.some((tag) => tag.value === "lesson"));
+const lessonEmails = (email: string): CapturedEmail[] => session.live.resend.emailsTo(email).filter((sent) => sent.tags?.some((tag) => tag.value === "lesson"));
 
 /** Signs up and confirms in the browser; returns lesson 1's manage link. */
 async function subscribe(page: Page, email: string): Promise<string> {
-  await confirmInBrowser(page, await signUpInBrowser(live, page, email, "Maya"));
-  await runDispatch(live.deps);
+  await confirmInBrowser(page, await signUpInBrowser(session.live, page, email, "Maya"));
+  await runDispatch(session.live.deps);
   const [lesson] = lessonEmails(email);
   expect(lesson, "lesson 1").toBeDefined();
-  return linkIn(lesson!.text, `${live.url}/manage/`);
+  return linkIn(lesson!.text, `${session.live.url}/manage/`);
 }
 
 describe(`the manage page served as http://${HOST}`, () => {
   it("pause, resume and delete work from the page's own buttons (Origin: null, signed form token)", async () => {
-    expect(live.url).toMatch(new RegExp(`^http://${HOST.replace(".", "\\.")}:\\d+$`));
-    const context = await browser.newContext({ viewport: { width: 375, height: 800 }, timezoneId: "Europe/Lisbon" });
+    expect(session.live.url).toMatch(new RegExp(`^http://${HOST.replace(".", "\\.")}:\\d+$`));
+    const context = await session.browser.newContext({ viewport: { width: 375, height: 800 }, timezoneId: "Europe/Lisbon" });
     const page = await context.newPage();
     const origins: (string | undefined)[] = [];
     page.on("request", (request) => {
@@ -74,7 +63,7 @@ describe(`the manage page served as http://${HOST}`, () => {
 
       await page.getByRole("link", { name: "Delete my data…" }).click();
       await page.getByRole("button", { name: "Yes, delete my data" }).click();
-      await page.waitForURL(`${live.url}/deleted`);
+      await page.waitForURL(`${session.live.url}/deleted`);
       expect(await subscriberRow(email)).toBeUndefined();
 
       // What made this worth a test: Chromium really sent Origin: null on these posts.
@@ -86,7 +75,7 @@ describe(`the manage page served as http://${HOST}`, () => {
   });
 
   it("a subscriber changes their time zone and hour, the page says when the next lesson now arrives, and it arrives then", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "Europe/Lisbon", javaScriptEnabled: false });
+    const context = await session.browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "Europe/Lisbon", javaScriptEnabled: false });
     const page = await context.newPage();
     const email = "mover@example.com";
     try {
@@ -109,11 +98,11 @@ describe(`the manage page served as http://${HOST}`, () => {
       expect(notice).toContain(`Lesson 2 now arrives on ${formatLocal(due, "Asia/Tokyo")}`);
       expect(await subscriberRow(email)).toMatchObject({ timeZone: "Asia/Tokyo", sendHour: 18 });
 
-      live.clock.advance(due - live.clock.now() - HOUR);
-      await runDispatch(live.deps);
+      session.live.clock.advance(due - session.live.clock.now() - HOUR);
+      await runDispatch(session.live.deps);
       expect(lessonEmails(email)).toHaveLength(1);
-      live.clock.advance(HOUR);
-      await runDispatch(live.deps);
+      session.live.clock.advance(HOUR);
+      await runDispatch(session.live.deps);
       expect(lessonEmails(email).map((sent) => sent.subject)).toEqual([COURSE.lessons[0]!.subject, COURSE.lessons[1]!.subject]);
     } finally {
       await context.close();

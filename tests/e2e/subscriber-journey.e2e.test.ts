@@ -1,15 +1,15 @@
 import { eq } from "drizzle-orm";
 import { join } from "node:path";
-import type { Browser, BrowserContextOptions, Page } from "playwright-core";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { BrowserContextOptions, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
+import { browserSession } from "../support/browser-session";
 import { COURSE } from "../../src/course";
 import { enrollments, subscribers, suppressions } from "../../src/db/schema";
 import { runDispatch } from "../../src/drip/dispatch";
 import { MIN_GAP_MS } from "../../src/drip/schedule";
 import type { CapturedEmail } from "../support/fake-resend";
-import { startLiveApp, type LiveApp } from "../support/live-app";
 import { linkIn } from "../support/test-app";
-import { launchChromium, SCREENSHOT_DIR } from "../support/browser";
+import { SCREENSHOT_DIR } from "../support/browser";
 
 /**
  * A subscriber's whole journey in real Chromium against the real app over HTTP: sign up on the
@@ -20,18 +20,7 @@ import { launchChromium, SCREENSHOT_DIR } from "../support/browser";
 
 const PHONE: BrowserContextOptions = { viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, timezoneId: "Europe/Lisbon", locale: "en-GB" };
 
-let browser: Browser;
-let live: LiveApp;
-
-beforeAll(async () => {
-  browser = await launchChromium();
-}, 60_000);
-afterAll(async () => browser?.close());
-
-beforeEach(async () => {
-  live = await startLiveApp();
-});
-afterEach(async () => live?.close());
+const session = browserSession();
 
 async function snap(page: Page, step: string) {
   // Every page must fit a phone screen: nothing may scroll sideways.
@@ -41,16 +30,16 @@ async function snap(page: Page, step: string) {
 }
 
 async function subscriberRow(email: string) {
-  return live.db.query.subscribers.findFirst({ where: eq(subscribers.email, email) });
+  return session.live.db.query.subscribers.findFirst({ where: eq(subscribers.email, email) });
 }
 
 async function enrollmentOf(email: string) {
   const subscriber = await subscriberRow(email);
-  return live.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriber!.id) });
+  return session.live.db.query.enrollments.findFirst({ where: eq(enrollments.subscriberId, subscriber!.id) });
 }
 
 function lessonEmails(address: string): CapturedEmail[] {
-  return live.resend.emailsTo(address).filter((email) => email.tags?.some((tag) => tag.value === "lesson"));
+  return session.live.resend.emailsTo(address).filter((email) => email.tags?.some((tag) => tag.value === "lesson"));
 }
 
 /**
@@ -58,21 +47,21 @@ function lessonEmails(address: string): CapturedEmail[] {
  * from the dispatcher. `mailbox` is the address as stored and mailed, when it differs from the typed one.
  */
 async function signUpInBrowser(page: Page, email: string, firstName: string, snapshots = true, mailbox = email) {
-  await page.goto(`${live.url}/`);
+  await page.goto(`${session.live.url}/`);
   if (snapshots) await snap(page, "1-landing");
   await page.getByLabel("Email address", { exact: true }).fill(email);
   await page.getByLabel("First name").fill(firstName);
   // People take a few seconds over a form; the signup refuses anything faster.
-  live.clock.advance(5_000);
+  session.live.clock.advance(5_000);
   await page.getByRole("button", { name: "Send me the course" }).click();
-  await page.waitForURL(`${live.url}/check-your-inbox`);
+  await page.waitForURL(`${session.live.url}/check-your-inbox`);
   await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe("Check your inbox");
   if (snapshots) await snap(page, "2-check-your-inbox");
 
-  const [confirmation] = live.resend.emailsTo(mailbox);
+  const [confirmation] = session.live.resend.emailsTo(mailbox);
   expect(confirmation, "confirmation email").toBeDefined();
   // Opening the link (as a mail scanner would too) only shows the Confirm button.
-  await page.goto(linkIn(confirmation!.text, `${live.url}/confirm?token=`));
+  await page.goto(linkIn(confirmation!.text, `${session.live.url}/confirm?token=`));
   expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Confirm your subscription");
   expect((await subscriberRow(mailbox))?.status).toBe("pending");
   if (snapshots) await snap(page, "3-confirm");
@@ -80,7 +69,7 @@ async function signUpInBrowser(page: Page, email: string, firstName: string, sna
   await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toBe("You're in!");
   if (snapshots) await snap(page, "3-confirmed");
 
-  await runDispatch(live.deps);
+  await runDispatch(session.live.deps);
   const [lesson] = lessonEmails(mailbox);
   expect(lesson?.subject).toBe(COURSE.lessons[0]!.subject);
   return lesson!;
@@ -88,7 +77,7 @@ async function signUpInBrowser(page: Page, email: string, firstName: string, sna
 
 describe("a subscriber in a real browser", () => {
   it("signs up with a Persian name at ivan@пример.рф (Chromium submits the xn-- form) and gets lesson 1 by name", async () => {
-    const context = await browser.newContext(PHONE);
+    const context = await session.browser.newContext(PHONE);
     const page = await context.newPage();
     try {
       const name = "علی‌رضا";
@@ -101,7 +90,7 @@ describe("a subscriber in a real browser", () => {
   });
 
   it("signs up, confirms, gets lesson 1, then pauses, resumes and leaves the course from the email's links", async () => {
-    const context = await browser.newContext(PHONE);
+    const context = await session.browser.newContext(PHONE);
     const page = await context.newPage();
     const email = "maya@example.com";
     try {
@@ -109,11 +98,11 @@ describe("a subscriber in a real browser", () => {
       expect(await subscriberRow(email)).toMatchObject({ status: "active", firstName: "Maya", timeZone: "Europe/Lisbon" });
 
       // The lesson as a web page, from its "View in browser" link.
-      await page.goto(linkIn(lesson.text, `${live.url}/lessons/`));
+      await page.goto(linkIn(lesson.text, `${session.live.url}/lessons/`));
       await expect.poll(() => page.locator("body").textContent()).toContain("Hi Maya,");
       await snap(page, "4-view-in-browser");
 
-      await page.goto(linkIn(lesson.text, `${live.url}/manage/`));
+      await page.goto(linkIn(lesson.text, `${session.live.url}/manage/`));
       const main = page.locator("main");
       expect(await main.textContent()).toContain("You've received 1 of 6 lessons.");
       expect(await main.textContent()).toContain(`Lesson 2 of 6: ${COURSE.lessons[1]!.title}`);
@@ -138,7 +127,7 @@ describe("a subscriber in a real browser", () => {
       await snap(page, "7-resumed");
 
       // The unsubscribe link from the footer: opening it changes nothing.
-      const unsubscribeUrl = linkIn(lesson.text, `${live.url}/unsubscribe/`);
+      const unsubscribeUrl = linkIn(lesson.text, `${session.live.url}/unsubscribe/`);
       expect(lesson.headers?.["List-Unsubscribe"]).toBe(`<${unsubscribeUrl}>`);
       await page.goto(unsubscribeUrl);
       expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Unsubscribe?");
@@ -154,8 +143,8 @@ describe("a subscriber in a real browser", () => {
       await snap(page, "9-unsubscribed");
 
       // Nothing more arrives, however long we wait.
-      live.clock.advance(30 * 24 * 60 * 60 * 1000);
-      await runDispatch(live.deps);
+      session.live.clock.advance(30 * 24 * 60 * 60 * 1000);
+      await runDispatch(session.live.deps);
       expect(lessonEmails(email)).toHaveLength(1);
     } finally {
       await context.close();
@@ -163,7 +152,7 @@ describe("a subscriber in a real browser", () => {
   });
 
   it("with JavaScript off, a subscriber can pause for a week and then delete their data", async () => {
-    const context = await browser.newContext({ ...PHONE, javaScriptEnabled: false });
+    const context = await session.browser.newContext({ ...PHONE, javaScriptEnabled: false });
     const page = await context.newPage();
     const email = "nojs@example.com";
     try {
@@ -171,7 +160,7 @@ describe("a subscriber in a real browser", () => {
       // Without the time-zone script the subscriber's zone is UTC.
       expect((await subscriberRow(email))?.timeZone).toBe("UTC");
 
-      await page.goto(linkIn(lesson.text, `${live.url}/manage/`));
+      await page.goto(linkIn(lesson.text, `${session.live.url}/manage/`));
       await page.getByRole("button", { name: "Pause for a week" }).click();
       await page.waitForURL(/\?done=paused-week$/);
       expect(await page.locator("dd").first().textContent()).toMatch(/^Paused until \w+day \d+ \w+ \d{4} at \d\d:\d\d/);
@@ -182,14 +171,14 @@ describe("a subscriber in a real browser", () => {
       expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Delete your data?");
       await snap(page, "11-delete-confirm");
       await page.getByRole("button", { name: "Yes, delete my data" }).click();
-      await page.waitForURL(`${live.url}/deleted`);
+      await page.waitForURL(`${session.live.url}/deleted`);
       expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Your data has been deleted");
       await snap(page, "12-deleted");
 
       expect(await subscriberRow(email)).toBeUndefined();
-      expect(await live.db.$count(suppressions)).toBe(1);
+      expect(await session.live.db.$count(suppressions)).toBe(1);
       // Their old links now lead to a friendly "not found" page.
-      const res = await page.goto(linkIn(lesson.text, `${live.url}/manage/`));
+      const res = await page.goto(linkIn(lesson.text, `${session.live.url}/manage/`));
       expect(res?.status()).toBe(404);
       expect(await page.locator("main").textContent()).toContain("This link doesn't work");
       await snap(page, "13-link-after-delete");
@@ -199,11 +188,11 @@ describe("a subscriber in a real browser", () => {
   });
 
   it("the manage page reads well on a desktop screen too", async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "America/New_York" });
+    const context = await session.browser.newContext({ viewport: { width: 1280, height: 900 }, timezoneId: "America/New_York" });
     const page = await context.newPage();
     try {
       const lesson = await signUpInBrowser(page, "desk@example.com", "Dana", false);
-      await page.goto(linkIn(lesson.text, `${live.url}/manage/`));
+      await page.goto(linkIn(lesson.text, `${session.live.url}/manage/`));
       expect(await page.locator("main").textContent()).toContain("America/New_York");
       await snap(page, "desktop-manage");
     } finally {
