@@ -2,8 +2,8 @@
 import { and, eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import type { AppDeps } from "../app-env";
-import { lessonByNumber } from "../course";
-import { courseBySlug } from "../course/registry";
+import { type Course, lessonOf } from "../course";
+import { courseBySlug, coursesOf } from "../course/registry";
 import { resume } from "../db/controls";
 import { reviveBatches } from "../db/batch-queries";
 import { adminActions, deliveries } from "../db/schema";
@@ -14,7 +14,7 @@ import { headerSafe } from "../mail/compose";
 import type { OutgoingEmail } from "../mail/mailer";
 import { consoleOn, readConsoleForm, requireOperator, type ConsoleEnv } from "./auth";
 import { ConsolePage, Csrf, Scroll } from "./layout";
-import { consoleCourses, courseFor, failedDeliveries, failedDeliveriesAllCourses, heldBatches } from "./queries";
+import { consoleCourses, failedDeliveries, failedDeliveriesAllCourses, heldBatches } from "./queries";
 import type { OperatorSession } from "./sessions";
 
 /** Where every personal link of a test email points: a page that says it does nothing. */
@@ -24,12 +24,12 @@ export const testLinkUrl = (appUrl: string) => `${appUrl}/admin/test-link`;
  * A lesson as its subscribers get it, to the operator, marked as a test: "[Test] " before the
  * subject, a `test` tag, placeholder personal links. No delivery row is written, so it counts nowhere.
  */
-export async function composeTestLesson(deps: AppDeps, lessonNumber: number, to: string): Promise<OutgoingEmail> {
+export async function composeTestLesson(deps: AppDeps, course: Course, lessonNumber: number, to: string): Promise<OutgoingEmail> {
   const { config } = deps;
-  const lesson = lessonByNumber(lessonNumber);
+  const lesson = lessonOf(course, lessonNumber);
   if (!lesson) throw new AppError(400, "no_such_lesson", "There is no such lesson.");
   const placeholder = testLinkUrl(config.appUrl);
-  const { html, text } = personalise(lessonTemplate(lesson, config), {
+  const { html, text } = personalise(lessonTemplate(lesson, config, course), {
     firstName: null,
     manageUrl: placeholder,
     unsubscribeUrl: placeholder,
@@ -47,6 +47,7 @@ export async function composeTestLesson(deps: AppDeps, lessonNumber: number, to:
     tags: [
       { name: "category", value: "test" },
       { name: "test", value: "true" },
+      { name: "course", value: course.slug },
       { name: "lesson", value: String(lesson.number) },
     ],
   };
@@ -79,7 +80,8 @@ export async function retryDelivery(deps: AppDeps, operator: OperatorSession, de
           and(
             eq(deliveries.id, deliveryId),
             eq(deliveries.status, "failed"),
-            sql`exists (select 1 from enrollments e where e.subscriber_id = ${deliveries.subscriberId} and e.run = ${deliveries.run} and e.state = 'active')`,
+            // Its own course's enrollment: the same run number in another course must not count.
+            sql`exists (select 1 from enrollments e where e.subscriber_id = ${deliveries.subscriberId} and e.course = ${deliveries.course} and e.run = ${deliveries.run} and e.state = 'active')`,
           ),
         );
       await reviveBatches(db, now);
@@ -213,12 +215,13 @@ export const mailRoutes = new Hono<ConsoleEnv>()
   .post("/courses/:slug/test-send", consoleOn, requireOperator, async (c) => {
     const fields = await readConsoleForm(c);
     const slug = c.req.param("slug");
-    courseFor(slug);
+    const deps = c.get("deps");
+    const course = coursesOf(deps).courseBySlug(slug);
+    if (!course) throw new AppError(404, "not_found", "There is no course with that name.");
     const lesson = Number(fields.lesson);
     if (!Number.isInteger(lesson)) throw new AppError(400, "no_such_lesson", "Choose a lesson.");
-    const deps = c.get("deps");
     const operator = c.get("operator");
-    const result = await deps.mailer.send(await composeTestLesson(deps, lesson, operator.email));
+    const result = await deps.mailer.send(await composeTestLesson(deps, course, lesson, operator.email));
     deps.logger.info("admin_test_send", { lesson, ok: result.ok, session: operator.idHash.slice(0, 12) });
     if (!result.ok) throw new AppError(502, "send_failed", `The provider did not take the test email (${result.error.kind}). Please try again.`);
     return c.redirect(`/admin/courses/${slug}?sent=${lesson}`, 303);

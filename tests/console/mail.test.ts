@@ -32,6 +32,14 @@ describe("test send", () => {
     expect(await placeholder.text()).toContain("It does nothing.");
   });
 
+  it("sends the lesson of the course it is asked for, tagged with that course", async () => {
+    const res = await post(t, "/admin/courses/skin-food-starter/test-send", cookie, { csrf: await csrfFor(t, cookie), lesson: "2" });
+    expect(res.status).toBe(303);
+    const [mail] = t.resend.emailsTo(OPERATOR).filter((e) => e.subject.startsWith("[Test]"));
+    expect(mail?.subject).toBe("[Test] Day 2: Feed your good bacteria");
+    expect(mail?.tags).toContainEqual({ name: "course", value: "skin-food-starter" });
+  });
+
   it("refuses a lesson that does not exist, and a send without the CSRF token", async () => {
     expect((await post(t, "/admin/courses/clear-skin/test-send", cookie, { csrf: await csrfFor(t, cookie), lesson: "99" })).status).toBe(400);
     expect((await post(t, "/admin/courses/clear-skin/test-send", cookie, { lesson: "1" })).status).toBe(403);
