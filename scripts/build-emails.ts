@@ -49,7 +49,10 @@ async function main(args: string[]): Promise<number> {
   const source = await freshSource();
   const committed = existsSync(file) ? readFileSync(file, "utf8") : "";
   if (args.includes("--check")) {
-    if (source === committed) return 0;
+    if (source === committed) {
+      console.log(`${OUTPUT} is up to date with the email components.`);
+      return 0;
+    }
     console.error(`${OUTPUT} is stale: the emails render differently from the committed templates.\nRun \`npm run build:emails\` and commit ${OUTPUT}.`);
     return 1;
   }
