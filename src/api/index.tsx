@@ -24,11 +24,15 @@ api.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
   description: "An API key from `npm run admin:key -- create <name> [--scope read|write]`.",
 });
 
-api.doc31("/api/v1/openapi.json", (c) => ({ ...DOCUMENT, servers: [{ url: c.get("deps").config.appUrl }] }));
+/**
+ * The document is a pure function of the routes' schemas: built on first use (every route is
+ * registered by then) and kept for the life of the process or isolate, not rebuilt per request.
+ */
+let document: OpenApiDocument | undefined;
+const openApiDocument = () => (document ??= api.getOpenAPI31Document(DOCUMENT) as unknown as OpenApiDocument);
 
-api.get("/api/v1/reference", (c) => {
-  const doc = api.getOpenAPI31Document(DOCUMENT) as unknown as OpenApiDocument;
-  return c.html(<ReferencePage doc={doc} site={siteInfo(c.get("deps").config)} />);
-});
+api.get("/api/v1/openapi.json", (c) => c.json({ ...openApiDocument(), servers: [{ url: c.get("deps").config.appUrl }] }));
+
+api.get("/api/v1/reference", (c) => c.html(<ReferencePage doc={openApiDocument()} site={siteInfo(c.get("deps").config)} />));
 
 export const apiRoutes = api;
