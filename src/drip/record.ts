@@ -22,11 +22,13 @@ import { backoffMs, call, holderOf, releaseStatement, remainingMs, storeContext,
  */
 export function advanceFrom(pass: Pass, row: ClaimedRow, sentAt: number): Advance {
   const sendHour = sendHourOf(row, pass.course.sendHour ?? pass.config.sendHour);
-  const key = `${row.timeZone}\n${sendHour}\n${row.lessonNumber}\n${row.lastSentAt}\n${sentAt}`;
+  // The previous lesson's time only feeds lastSentAt (below), not the schedule: leaving it out of the
+  // key lets every member sent together in one zone share one computation.
+  const key = `${row.timeZone}\n${sendHour}\n${row.lessonNumber}\n${sentAt}`;
   let fields = pass.schedules.get(key);
   if (!fields) {
     fields = afterLessonSent(
-      { state: "active", run: row.run, nextLesson: row.lessonNumber, nextSendAt: null, lastSentAt: row.lastSentAt, pausedUntil: null, startedAt: 0, completedAt: null },
+      { state: "active", run: row.run, nextLesson: row.lessonNumber, nextSendAt: null, lastSentAt: null, pausedUntil: null, startedAt: 0, completedAt: null },
       row.timeZone,
       row.lessonNumber,
       sentAt,
@@ -42,7 +44,7 @@ export function advanceFrom(pass: Pass, row: ClaimedRow, sentAt: number): Advanc
     lessonNumber: row.lessonNumber,
     next: {
       nextLesson: fields.nextLesson!,
-      lastSentAt: fields.lastSentAt!,
+      lastSentAt: Math.max(row.lastSentAt ?? sentAt, sentAt),
       nextSendAt: fields.nextSendAt ?? null,
       state: fields.state === "completed" ? "completed" : "active",
       completedAt: fields.completedAt ?? null,
