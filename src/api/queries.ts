@@ -1,38 +1,13 @@
 import { and, asc, count, desc, eq, gt, inArray, lte, or, sql, type SQL } from "drizzle-orm";
 import type { Course } from "../course/course";
-import type { CourseRegistry } from "../course/registry";
 import type { Db } from "../db/client";
-import { DEFAULT_COURSE_SLUG, deliveries, enrollments, events, subscribers } from "../db/schema";
+import { deliveries, enrollments, events, subscribers } from "../db/schema";
 
 /**
  * Every database read of the API, in one place, over enrollments per (subscriber, course) and the
  * course registry (src/course/registry.ts); the routes only see the shapes below. Times are ms
  * since the epoch (UTC).
  */
-
-export { DEFAULT_COURSE_SLUG };
-
-export interface CourseInfo {
-  slug: string;
-  title: string;
-  lessons: { number: number; slug: string; title: string }[];
-}
-
-const infoOf = (course: Course): CourseInfo => ({
-  slug: course.slug,
-  title: course.title,
-  lessons: course.lessons.map(({ number, slug, title }) => ({ number, slug, title })),
-});
-
-/** Every course of the registry, the default course first. */
-export function allCourseInfo(registry: CourseRegistry): CourseInfo[] {
-  return registry.allCourses().map(infoOf);
-}
-
-export function courseInfo(registry: CourseRegistry, slug: string): CourseInfo | undefined {
-  const course = registry.courseBySlug(slug);
-  return course && infoOf(course);
-}
 
 /** The lifecycle states the API filters and reports by (src/lifecycle/machine.ts `stateOf`). */
 export const API_STATES = ["pending", "active", "paused", "completed", "failed", "left", "unsubscribed", "bounced", "complained"] as const;

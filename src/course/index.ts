@@ -7,8 +7,6 @@ export {
   CONFIRMATION_EMAIL,
   CONFIRM_LINK_TTL_HOURS,
   LESSON_META,
-  lessonMeta,
-  nextLessonMeta,
   type LessonMeta,
 } from "./meta";
 export { GREETING_FALLBACK } from "../mail/fields";

@@ -124,15 +124,3 @@ export const ALREADY_SUBSCRIBED_EMAIL = {
 
 /** How long a confirmation link stays valid; the confirmation email states it. */
 export const CONFIRM_LINK_TTL_HOURS = 48;
-
-/** Metadata for lesson `n`; throws for a number outside the course (a programming error). */
-export function lessonMeta(n: number): LessonMeta {
-  const meta = LESSON_META.find((lesson) => lesson.number === n);
-  if (!meta) throw new RangeError(`No lesson ${n} in "${COURSE_TITLE}" (1..${LESSON_COUNT})`);
-  return meta;
-}
-
-/** The lesson after `n`, or undefined after the last one. */
-export function nextLessonMeta(n: number): LessonMeta | undefined {
-  return LESSON_META.find((lesson) => lesson.number === n + 1);
-}

@@ -7,7 +7,7 @@ import { eventInsert } from "../events/record";
 import { forCourse, step } from "../lifecycle/store";
 import { newId } from "../lib/ids";
 import type { Db } from "./client";
-import { DEFAULT_COURSE_SLUG, enrollments, subscribers, suppressions, type SuppressionReason } from "./schema";
+import { DEFAULT_COURSE_SLUG, enrollments, subscribers } from "./schema";
 
 export type Subscriber = typeof subscribers.$inferSelect;
 export type Enrollment = typeof enrollments.$inferSelect;
@@ -127,7 +127,3 @@ function sendHourFrom(resumeAt: (lastSentAt: number) => number, now: number, tim
   return DateTime.fromMillis(resumeAt(now), { zone: resolveTimeZone(timeZone) }).hour;
 }
 
-export async function isSuppressed(db: Db, emailHash: string): Promise<SuppressionReason | null> {
-  const row = await db.query.suppressions.findFirst({ where: eq(suppressions.emailHash, emailHash) });
-  return row?.reason ?? null;
-}

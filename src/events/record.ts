@@ -4,7 +4,6 @@ import type { Db } from "../db/client";
 import type { EventDraft } from "./types";
 
 /** The default course (src/course/registry.ts); events carry their row's own course. */
-export { DEFAULT_COURSE_SLUG } from "../db/schema";
 
 /**
  * The insert of one event, written only while `guard` holds, for the same batch (transaction) as

@@ -3,7 +3,7 @@
 import type { CompiledEmails, CompiledTemplate } from "./template";
 
 /** SHA-256 of the build's inputs (below), for `npm run build:emails -- --if-stale`. */
-export const INPUT_HASH = "0879d7617fbd196ffcc3e0265662b281d6872e8d734ba95f377d2369e05a80d0";
+export const INPUT_HASH = "459298640263e64de684de3186a30eb89657cfb81f2613b81fcf1ccc714bc93a";
 /** The files the build read (besides node_modules), relative to the project root. */
 export const INPUTS: readonly string[] = [
   "emails/_build/all.ts",
