@@ -94,9 +94,3 @@ export async function updateDetails(db: Db, subscriberId: string, details: Detai
   await db.batch([saveSubscriber, ...moves]);
   return { ok: true, nextSendAt: (await findEnrollment(db, subscriberId, course))?.nextSendAt ?? null };
 }
-
-/** The local hour lessons go out for this subscriber: their own choice, else the configured one. */
-export async function sendHourOf(db: Db, subscriberId: string, configured: number): Promise<number> {
-  const [row] = await db.select({ sendHour: subscribers.sendHour }).from(subscribers).where(eq(subscribers.id, subscriberId));
-  return row?.sendHour ?? configured;
-}

@@ -17,7 +17,7 @@ import {
   type Refusal,
   type Subscription,
 } from "../db/controls";
-import { sendHourOf, updateDetails } from "../db/details";
+import { updateDetails } from "../db/details";
 import { findEnrollments } from "../db/subscribers";
 import { FORM_TOKEN_FIELD, signFormToken, verifyFormToken } from "../lib/form-token";
 import { AppError } from "../lib/errors";
@@ -170,7 +170,8 @@ export const manageRoutes = new Hono<AppEnv>()
     if (!course || !isCourseAction(action)) throw new AppError(404, "not_found", "We couldn't find that page.");
     const { subscriberId } = await formPost(c);
     const now = clock();
-    const schedule = { now, sendHour: await sendHourOf(db, subscriberId, config.sendHour), course };
+    // The subscriber's own hour, else the course's, else the configured one: the lifecycle step applies it.
+    const schedule = { now, sendHour: config.sendHour, course };
     if (action === "leave") {
       if ((await leaveCourse(db, subscriberId, course, now)).outcome === "not_found") throw brokenLink();
     } else {
@@ -190,8 +191,8 @@ export const manageRoutes = new Hono<AppEnv>()
     // The page's main course (the default one, or the first a subscriber outside it joined).
     const subscription = await findSubscription(db, subscriberId);
     const course = subscription ? (await coursesOfSubscriber(c, subscription)).course : undefined;
-    // The subscriber's own hour (manage page), else the configured one.
-    const schedule = { now, sendHour: await sendHourOf(db, subscriberId, config.sendHour), course };
+    // The subscriber's own hour, else the course's, else the configured one: the lifecycle step applies it.
+    const schedule = { now, sendHour: config.sendHour, course };
 
     if (action === "unsubscribe") {
       if ((await unsubscribe(db, subscriberId, now, config.appSecret)) === "not_found") throw brokenLink();
