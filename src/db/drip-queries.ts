@@ -1,6 +1,7 @@
 import { and, eq, inArray, isNotNull, lte, sql, type SQL } from "drizzle-orm";
 import { MIN_GAP_MS } from "../drip/schedule";
 import { wakeEventsInsert } from "../events/record";
+import { waitingOn } from "./batch-queries";
 import type { Db } from "./client";
 import { DEFAULT_COURSE_SLUG, deliveries, enrollments } from "./schema";
 
@@ -149,7 +150,12 @@ export async function upsertDeliveries(db: Db, rows: ClaimedRow[], newId: () => 
 /** Gives rows back without sending (budget spent, rate limited): they are due again at once. */
 export async function releaseLeases(db: Db, passId: string, subscriberIds: string[], course: string = DEFAULT_COURSE_SLUG): Promise<void> {
   if (subscriberIds.length === 0) return;
-  await db
+  await releaseLeasesStatement(db, passId, subscriberIds, course);
+}
+
+/** `releaseLeases` as one statement, for a batch of writes. */
+export function releaseLeasesStatement(db: Db, passId: string, subscriberIds: string[], course: string) {
+  return db
     .update(enrollments)
     .set({ leaseId: null, leaseUntil: null })
     .where(and(eq(enrollments.leaseId, passId), eq(enrollments.course, course), inArray(enrollments.subscriberId, subscriberIds)));
@@ -243,7 +249,7 @@ export function finishUnsendable(db: Db, passId: string, subscriberIds: string[]
  * when the first attempt is known to have gone out (`everyone`), otherwise freed of the batch.
  */
 export function settleKey(db: Db, id: string, everyone: boolean, now: number) {
-  const waiting = and(eq(deliveries.batchId, id), inArray(deliveries.status, ["sending", "retrying"]));
+  const waiting = waitingOn(id);
   return everyone
     ? db.update(deliveries).set({ status: "sent", sentAt: now, updatedAt: now }).where(waiting)
     : db.update(deliveries).set({ batchId: null, updatedAt: now }).where(waiting);

@@ -1,8 +1,6 @@
-import { and, eq, inArray } from "drizzle-orm";
 import type { AppDeps } from "../app-env";
 import { type Course, courseShape, coursesOf } from "../course";
-import type { ClaimedRow, Delivery, Lease } from "../db/drip-queries";
-import { enrollments } from "../db/schema";
+import { releaseLeasesStatement, type ClaimedRow, type Delivery, type Lease } from "../db/drip-queries";
 import { keyedHash } from "../lib/hash";
 import { newId } from "../lib/ids";
 import type { EnrollmentFacts } from "../lifecycle/machine";
@@ -157,8 +155,7 @@ export const subscribersOf = (members: Pending[]) => members.map((m) => m.row.su
 
 /** `releaseLeases` as one statement of a batch. */
 export function releaseStatement(pass: Pass, ids: string[]) {
-  const { db, passId, course } = pass;
-  return db.update(enrollments).set({ leaseId: null, leaseUntil: null }).where(and(eq(enrollments.leaseId, passId), eq(enrollments.course, course.slug), inArray(enrollments.subscriberId, ids)));
+  return releaseLeasesStatement(pass.db, pass.passId, ids, pass.course.slug);
 }
 
 /** What the lifecycle store needs to record a transition of this course at `now`. */

@@ -1,7 +1,7 @@
 import { and, eq, isNull, or, sql, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { courseShape, type Course } from "../course/course";
-import { LESSON_COUNT, LESSON_META } from "../course/meta";
+import { clearSkin } from "../course/clear-skin";
 import type { Db } from "../db/client";
 import { anonymiseVotesStatement } from "../db/feedback";
 import { DEFAULT_COURSE_SLUG, deliveries, enrollments, subscribers, suppressions } from "../db/schema";
@@ -28,10 +28,7 @@ import {
  */
 
 /** The default course (clear-skin), as the lifecycle sees it. */
-export const COURSE_SHAPE: CourseShape = {
-  lessonCount: LESSON_COUNT,
-  dayOffset: (n) => LESSON_META.find((lesson) => lesson.number === n)?.dayOffset,
-};
+export const COURSE_SHAPE: CourseShape = courseShape(clearSkin);
 
 export interface StoreContext {
   now: number;
