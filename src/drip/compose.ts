@@ -8,15 +8,16 @@ import type { Composed, Pass, Pending } from "./pass";
  */
 export async function compose(pass: Pass, pending: Pending[]): Promise<Composed[]> {
   const { config, course } = pass;
-  // Concurrently, as WebCrypto signs the link tokens off the main thread.
-  const composed = await Promise.all(
-    pending.map(async (p): Promise<Composed | null> => {
-      const lesson = lessonOf(course, p.row.lessonNumber);
-      if (!lesson) return null;
-      return { ...p, email: await composeLessonEmail(config, lesson, await lessonTemplate(lesson, config, course), p.row, course) };
-    }),
-  );
-  const ready = composed.filter((c): c is Composed => c !== null);
+  // Each lesson's template once per batch (members usually share one lesson), not once per email.
+  const templates = new Map<number, ReturnType<typeof lessonTemplate>>();
+  const ready: Composed[] = [];
+  for (const p of pending) {
+    const lesson = lessonOf(course, p.row.lessonNumber);
+    if (!lesson) continue;
+    let template = templates.get(lesson.number);
+    if (!template) templates.set(lesson.number, (template = lessonTemplate(lesson, config, course)));
+    ready.push({ ...p, email: await composeLessonEmail(config, lesson, template, p.row, course) });
+  }
   pass.scheduled += ready.length;
   return ready;
 }
