@@ -1,6 +1,7 @@
 import { and, eq, gt, isNull, lte, or } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { adminSessions, adminSignInTokens } from "../db/schema";
+import { randomSecret, sha256Hex } from "../lib/hash";
 import { SIGN_IN_TTL_MS } from "./sign-in-email";
 
 export { ADMIN_SIGN_IN_SUBJECT, SIGN_IN_TTL_MS } from "./sign-in-email";
@@ -14,18 +15,6 @@ export { ADMIN_SIGN_IN_SUBJECT, SIGN_IN_TTL_MS } from "./sign-in-email";
 
 /** A session lasts 12 hours from sign-in, then the operator signs in again. */
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
-
-/** 32 random bytes as base64url (43 characters). */
-export function randomSecret(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-/** SHA-256 of a secret, lowercase hex. */
-export async function sha256Hex(value: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** The sign-in URL for a fresh one-time token for `email` (an operator's normalised address). */
 export async function createSignInLink(db: Db, appUrl: string, email: string, now: number): Promise<string> {

@@ -2,7 +2,7 @@ import { and, eq, lte } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { apiIdempotency } from "../db/schema";
 import { apiError } from "./errors";
-import { hashApiKey } from "./keys";
+import { sha256Hex } from "../lib/hash";
 
 /**
  * `Idempotency-Key` for write requests, per API key (after Stripe's): the first request with a key
@@ -25,7 +25,7 @@ export async function withIdempotency(
 ): Promise<Replay> {
   if (scope.key === undefined) return run();
   const { apiKeyId, key, now } = scope;
-  const requestHash = await hashApiKey(scope.request);
+  const requestHash = await sha256Hex(scope.request);
   await db.delete(apiIdempotency).where(lte(apiIdempotency.createdAt, now - KEEP_MS));
   const [reserved] = await db
     .insert(apiIdempotency)

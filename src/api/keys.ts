@@ -1,6 +1,7 @@
 import { desc, eq, isNull, or, and } from "drizzle-orm";
 import type { Db } from "../db/client";
 import { apiKeys, type ApiKeyScope } from "../db/schema";
+import { randomSecret, sha256Hex } from "../lib/hash";
 import { newId } from "../lib/ids";
 
 /**
@@ -16,21 +17,12 @@ export type ApiKey = typeof apiKeys.$inferSelect;
 const KEY_PREFIX = "ck_";
 const PREFIX_LENGTH = 11;
 
-function base64url(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-/** SHA-256 of the key as lowercase hex (WebCrypto, Node and Workers). */
-export async function hashApiKey(key: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(key));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
+/** SHA-256 of the key as lowercase hex: what is stored and looked up. */
+export const hashApiKey = sha256Hex;
 
 /** Creates a key; `key` is returned this once and is not recoverable afterwards. */
 export async function createApiKey(db: Db, name: string, scope: ApiKeyScope, now: number): Promise<{ key: string; row: ApiKey }> {
-  const key = KEY_PREFIX + base64url(crypto.getRandomValues(new Uint8Array(32)));
+  const key = KEY_PREFIX + randomSecret();
   const [row] = await db
     .insert(apiKeys)
     .values({ id: newId(), name, prefix: key.slice(0, PREFIX_LENGTH), hash: await hashApiKey(key), scope, createdAt: now })

@@ -21,3 +21,17 @@ export async function keyedHash(secret: string, value: string): Promise<string> 
   for (const byte of mac) hex += HEX[byte];
   return hex;
 }
+
+/** 32 random bytes as base64url (43 characters): session ids, one-time tokens, API keys. */
+export function randomSecret(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** SHA-256 as lowercase hex (unkeyed: for high-entropy secrets and request fingerprints). */
+export async function sha256Hex(value: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
+  let hex = "";
+  for (const byte of digest) hex += HEX[byte];
+  return hex;
+}
