@@ -5,7 +5,7 @@ import { createApiKey, listApiKeys, revokeApiKey, type ApiKey } from "../api/key
 import { apiKeyScopes } from "../db/schema";
 import { recordAdminAction } from "./actions";
 import { consoleOn, readConsoleForm, requireOperator, type ConsoleEnv } from "./auth";
-import { ConsolePage, Csrf, Scroll } from "./layout";
+import { ConsolePage, Csrf, Scroll, when } from "./layout";
 
 /**
  * /admin/keys: the API keys operators make for their own tools (src/api/keys.ts does the work, as
@@ -13,7 +13,6 @@ import { ConsolePage, Csrf, Scroll } from "./layout";
  * a new key is shown once, on the answer to the create form, which is never cached.
  */
 
-export const when = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "—");
 
 const CreateKey = z.object({
   name: z.string().trim().min(1, "Give the key a name, e.g. the tool that will use it.").max(100, "Keep the name under 100 characters."),

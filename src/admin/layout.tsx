@@ -3,6 +3,9 @@ import type { Child } from "hono/jsx";
 import { raw } from "hono/html";
 import { FORM_TOKEN_FIELD } from "../lib/form-token";
 
+/** A console time: UTC to the minute ("2026-03-02 12:00 UTC"), or a dash for none. */
+export const when = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "—");
+
 /**
  * The console's page frame: our own stylesheets and scripts only (the CSP forbids inline ones),
  * a header with the sections and sign-out, and the operator's address (operators' own data).

@@ -13,7 +13,7 @@ import { AppError } from "../lib/errors";
 import { headerSafe } from "../mail/compose";
 import type { OutgoingEmail } from "../mail/mailer";
 import { consoleOn, readConsoleForm, requireOperator, type ConsoleEnv } from "./auth";
-import { ConsolePage, Csrf, Scroll } from "./layout";
+import { ConsolePage, Csrf, Scroll, when } from "./layout";
 import { consoleCourses, failedDeliveries, failedDeliveriesAllCourses, heldBatches } from "./queries";
 import type { OperatorSession } from "./sessions";
 
@@ -94,7 +94,6 @@ export async function retryDelivery(deps: AppDeps, operator: OperatorSession, de
   return outcome;
 }
 
-const when = (ms: number) => new Date(ms).toISOString().replace("T", " ").slice(0, 16) + " UTC";
 
 const RETRY_WORDS: Record<string, string> = {
   done: "Retrying: the lesson goes out again at the subscriber's next send hour.",

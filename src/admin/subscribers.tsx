@@ -5,10 +5,9 @@ import { emailAddress } from "../lib/email-address";
 import { AppError, notFound } from "../lib/errors";
 import { ACTION_LABELS, runSubscriberAction, SUBSCRIBER_ACTIONS, type SubscriberAction } from "./actions";
 import { consoleOn, readConsoleForm, requireOperator, type ConsoleEnv } from "./auth";
-import { ConsolePage, Csrf, Scroll } from "./layout";
+import { ConsolePage, Csrf, Scroll, when } from "./layout";
 import { findSubscriberForConsole, subscriberDetail, type SubscriberDetail } from "./queries";
 
-const when = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString().replace("T", " ").slice(0, 16) + " UTC" : "—");
 
 interface TimelineEntry {
   at: number;

@@ -8,8 +8,7 @@ import { ALL_EVENTS, createEndpoint, deleteEndpoint, enableEndpoint, findEndpoin
 import { checkEndpointUrl } from "../outbound/url";
 import { recordAdminAction } from "./actions";
 import { checkCsrf, consoleOn, readConsoleForm, requireOperator, type ConsoleEnv } from "./auth";
-import { when } from "./keys";
-import { ConsolePage, Csrf, Scroll } from "./layout";
+import { ConsolePage, Csrf, Scroll, when } from "./layout";
 
 /**
  * /admin/webhooks: outbound webhook endpoints, through the same functions as the API
