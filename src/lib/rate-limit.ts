@@ -40,13 +40,12 @@ export async function hitRateLimit(db: Db, key: string, rule: RateLimitRule, now
       },
     })
     .returning({ count: rateLimits.count, windowStart: rateLimits.windowStart });
-  const count = row?.count ?? 1;
-  const windowStart = row?.windowStart ?? now;
-  return {
-    allowed: count <= rule.limit,
-    count,
-    retryAfterSeconds: Math.max(1, Math.ceil((windowStart + rule.windowMs - now) / 1000)),
-  };
+  return resultOf(row?.count ?? 1, row?.windowStart ?? now, rule, now);
+}
+
+/** A counter's state read back after a hit, against its rule. */
+function resultOf(count: number, windowStart: number, rule: RateLimitRule, now: number): RateLimitResult {
+  return { allowed: count <= rule.limit, count, retryAfterSeconds: Math.max(1, Math.ceil((windowStart + rule.windowMs - now) / 1000)) };
 }
 
 /**
@@ -77,9 +76,7 @@ export async function hitRateLimitsInOrder(db: Db, hits: { key: string; rule: Ra
   for (const [i, answer] of answers.entries()) {
     const row = answer.rows[0];
     if (!row) break;
-    const count = Number(row.count ?? row[0]);
-    const windowStart = Number(row.window_start ?? row[1]);
-    results.push({ allowed: count <= hits[i]!.rule.limit, count, retryAfterSeconds: Math.max(1, Math.ceil((windowStart + hits[i]!.rule.windowMs - now) / 1000)) });
+    results.push(resultOf(Number(row.count), Number(row.window_start), hits[i]!.rule, now));
   }
   return results;
 }
