@@ -2,8 +2,8 @@ import { and, eq } from "drizzle-orm";
 import { DateTime } from "luxon";
 import { MIN_GAP_MS, nextSendHourAfter, resolveTimeZone } from "../drip/schedule";
 import type { Db } from "./client";
-import { DEFAULT_COURSE_SLUG, enrollments, subscribers } from "./schema";
-import { findEnrollment, findEnrollments, findSubscriber, type Enrollment } from "./subscribers";
+import { enrollments, subscribers } from "./schema";
+import { findEnrollments, findSubscriber, type Enrollment } from "./subscribers";
 
 /**
  * The details a subscriber can fix on the manage page: first name, time zone and the local hour
@@ -58,16 +58,15 @@ function scheduledLesson(enrollment: Enrollment | undefined, now: number): (Enro
   return enrollment as Enrollment & { nextSendAt: number };
 }
 
-export type DetailsOutcome = { ok: true; nextSendAt: number | null } | { ok: false; reason: "not_found" };
+export type DetailsOutcome = { ok: true } | { ok: false; reason: "not_found" };
 
 /**
  * Saves the subscriber's details and moves the scheduled lesson of each of their courses, in one
  * batch. Each enrollment update is conditional on the due time it read, so a dispatcher pass or a
- * pause that changed the row meanwhile wins and is not overwritten. `nextSendAt` is the due time
- * afterwards (ms, UTC) of the lesson in `course` (default: the default course), or null when
- * nothing is scheduled there.
+ * pause that changed the row meanwhile wins and is not overwritten. The manage page shows the
+ * new times from a fresh read.
  */
-export async function updateDetails(db: Db, subscriberId: string, details: Details, now: number, course: string = DEFAULT_COURSE_SLUG): Promise<DetailsOutcome> {
+export async function updateDetails(db: Db, subscriberId: string, details: Details, now: number): Promise<DetailsOutcome> {
   const subscriber = await findSubscriber(db, subscriberId);
   if (!subscriber) return { ok: false, reason: "not_found" };
   const scheduled = (await findEnrollments(db, subscriberId)).flatMap((e) => scheduledLesson(e, now) ?? []);
@@ -92,5 +91,5 @@ export async function updateDetails(db: Db, subscriberId: string, details: Detai
       .where(and(same, eq(enrollments.nextSendAt, enrollment.nextSendAt), eq(enrollments.state, enrollment.state)));
   });
   await db.batch([saveSubscriber, ...moves]);
-  return { ok: true, nextSendAt: (await findEnrollment(db, subscriberId, course))?.nextSendAt ?? null };
+  return { ok: true };
 }
