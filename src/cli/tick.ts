@@ -44,7 +44,7 @@ const courses = args.course ? [args.course] : coursesOf(deps).allCourses();
 if (args.dryRun) {
   for (const course of courses) {
     const due = await listDue(deps.db, clock(), Date.now(), 1000, course.slug);
-    console.log(`${course.slug}: ${due.length} lesson(s) due as of ${new Date(clock()).toISOString()}${due.length === 1000 ? " (first 1000 shown)" : ""}:`);
+    console.log(`${course.slug}: ${due.length} lesson(s) due as of ${new Date(clock()).toISOString()}${due.length === 1000 ? " (first 1000 shown)" : ""}${due.length > 0 ? ":" : ""}`);
     for (const item of due) {
       console.log(`  subscriber ${item.subscriberId}  lesson ${item.lessonNumber}  due ${new Date(item.dueAt).toISOString()}  (${item.timeZone})`);
     }
