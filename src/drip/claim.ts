@@ -1,6 +1,6 @@
 import { lessonOf } from "../course";
 import { advanceEnrollments, claimDue, finishUnsendable, upsertDeliveries, type ClaimedRow, type Delivery } from "../db/drip-queries";
-import { newId } from "../lib/ids";
+import { newTimeOrderedId } from "../lib/ids";
 import { MAX_BATCH } from "../mail/mailer";
 import { compose } from "./compose";
 import { call, lease, newBatchId, type Batch, type Pass, type Pending } from "./pass";
@@ -41,7 +41,7 @@ export async function claimAndCompose(pass: Pass, room: number): Promise<Batch[]
 
 /** Each claimed row with its delivery row (written if new); a subscriber deleted since the claim has none and is left out. */
 async function withDeliveries(pass: Pass, claimed: ClaimedRow[], now: number): Promise<Pending[]> {
-  const found = await call(pass, upsertDeliveries(pass.db, claimed, newId, now, pass.course.slug));
+  const found = await call(pass, upsertDeliveries(pass.db, claimed, newTimeOrderedId, now, pass.course.slug));
   const byKey = new Map(found.map((d) => [`${d.subscriberId}:${d.run}:${d.lessonNumber}`, d]));
   return claimed.flatMap((row) => {
     const delivery = byKey.get(`${row.subscriberId}:${row.run}:${row.lessonNumber}`);

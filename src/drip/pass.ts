@@ -2,7 +2,7 @@ import type { AppDeps } from "../app-env";
 import { type Course, courseShape, coursesOf } from "../course";
 import { releaseLeasesStatement, type ClaimedRow, type Delivery, type Lease } from "../db/drip-queries";
 import { keyedHash } from "../lib/hash";
-import { newId } from "../lib/ids";
+import { newId, newTimeOrderedId } from "../lib/ids";
 import type { EnrollmentFacts } from "../lifecycle/machine";
 import { forCourse } from "../lifecycle/store";
 import { MAX_BATCH, type OutgoingEmail } from "../mail/mailer";
@@ -29,9 +29,9 @@ export function backoffMs(attempts: number): number {
   return Math.min(60 * 60 * 1000, 60 * 1000 * 2 ** Math.max(0, attempts - 1));
 }
 
-/** A new batch's id, which is its idempotency key: random, so a retired key is never reused. */
+/** A new batch's id, which is its idempotency key: unique (a UUIDv7), so a retired key is never reused. */
 export function newBatchId(course: string): string {
-  return `lessons-${course}-${newId()}`;
+  return `lessons-${course}-${newTimeOrderedId()}`;
 }
 
 /** A claimed enrollment and its delivery row. */

@@ -58,6 +58,23 @@ describe("dispatch", () => {
     expect(lesson!.headers?.["List-Unsubscribe-Post"]).toBe("List-Unsubscribe=One-Click");
   });
 
+  // Scale (issue 16): new delivery rows and batches must land at the end of their key index, not on
+  // random pages, or recording a batch costs more as the table grows.
+  it("delivery rows and batches written by later passes have ids that sort after earlier ones", async () => {
+    await createSubscribers(t.db, 3, t.clock.now());
+    await runDispatch(t.deps);
+    t.clock.advance(3 * DAY);
+    await runDispatch(t.deps);
+    const rows = await t.db.select({ id: deliveries.id, lesson: deliveries.lessonNumber }).from(deliveries);
+    const ids = (lesson: number) => rows.filter((r) => r.lesson === lesson).map((r) => r.id);
+    expect(ids(1)).toHaveLength(3);
+    expect(ids(2)).toHaveLength(3);
+    for (const later of ids(2)) for (const earlier of ids(1)) expect(later > earlier).toBe(true);
+    const batches = await t.db.select({ id: sendBatches.id, createdAt: sendBatches.createdAt }).from(sendBatches);
+    const [first, second] = batches.sort((a, b) => a.createdAt - b.createdAt);
+    expect(second!.id > first!.id).toBe(true);
+  });
+
   it("a subscriber with no first name is greeted with the fallback, and names are escaped in html", async () => {
     const plain = await createSubscriber(t.db, t.clock.now(), { firstName: null });
     const tricky = await createSubscriber(t.db, t.clock.now(), { firstName: "<b>Zoë & Co</b>" });
