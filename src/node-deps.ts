@@ -37,6 +37,11 @@ export async function openDatabase(url: string, authToken?: string): Promise<{ d
   if (embedded) {
     await client.execute("PRAGMA journal_mode = WAL");
     await client.execute("PRAGMA synchronous = NORMAL");
+    // Write the WAL back every 10,000 pages (about 40 MB) instead of SQLite's 1,000: a page a pass
+    // touches twice (a lease, then the advance) is then usually written back once. At 1,000,000
+    // subscribers this took about a tenth off a pass's CPU, its final write-back included
+    // (`npm run bench:scale`). https://www.sqlite.org/pragma.html#pragma_wal_autocheckpoint
+    await client.execute("PRAGMA wal_autocheckpoint = 10000");
     // "Delete my data" should not leave the person's address in free pages of the file.
     await client.execute("PRAGMA secure_delete = ON");
   }
