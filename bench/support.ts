@@ -1,5 +1,9 @@
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { createInterface } from "node:readline";
+import { build } from "esbuild";
+import { NODE_BUNDLE } from "../scripts/build-node.mjs";
 import { loadConfig, type Config } from "../src/config";
 
 /**
@@ -68,13 +72,15 @@ export async function measurePhase(work: () => Promise<number>): Promise<PhaseFi
 }
 
 /**
- * Runs `node [nodeArgs] --import tsx <script> <args>` and returns the JSON its last stdout line
- * holds. Each phase of a benchmark runs this way, so its memory and CPU are its own.
+ * Runs `node [nodeArgs] --import tsx <script> <args>` (or, for a bundled `.js`, `node [nodeArgs]
+ * <script> <args>` with no TypeScript loader) and returns the JSON its last stdout line holds. Each
+ * phase of a benchmark runs this way, so its memory and CPU are its own.
  */
 export async function runChild<T>(script: string, args: string[], nodeArgs: string[] = []): Promise<T> {
   // BENCH_NODE_ARGS: extra flags for every measured process (e.g. V8 heap settings), to compare.
   const extra = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, ...extra, "--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const loader = script.endsWith(".js") ? [] : ["--import", "tsx"];
+  const child = spawn(process.execPath, [...nodeArgs, ...extra, ...loader, script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -85,3 +91,25 @@ export async function runChild<T>(script: string, args: string[], nodeArgs: stri
 
 export const mb = (n: number) => `${n.toFixed(0)} MB`;
 export const ok = (pass: boolean) => (pass ? "✓" : "✗");
+
+/**
+ * Bundles a benchmark child (e.g. bench/pass-child.ts) as `npm run build` bundles the server
+ * (scripts/build-node.mjs `NODE_BUNDLE`: one ESM file, NODE_ENV compiled in as "production", no
+ * TypeScript loader at run time), into dist-node/<name>/ (two levels below the project root, so
+ * the bundle finds migrations/ as the server's does). Returns the bundle's path.
+ */
+export async function bundleChild(script: string, name: string): Promise<string> {
+  const outfile = join("dist-node", name, script.replace(/^.*\//, "").replace(/\.ts$/, ".js"));
+  await build({ ...NODE_BUNDLE, entryPoints: [script], outfile });
+  return outfile;
+}
+
+/**
+ * The flags `npm start` gives node (package.json's `start` script, `node <flags> dist-node/server/node.js`),
+ * so a benchmark child runs with the V8 settings the product runs with.
+ */
+export function startNodeFlags(): string[] {
+  const start = (JSON.parse(readFileSync("package.json", "utf8")) as { scripts: Record<string, string> }).scripts.start ?? "";
+  const flags = /\bnode\s+(.*?)\s*dist-node\/server\/node\.js/.exec(start)?.[1] ?? "";
+  return flags.split(/\s+/).filter(Boolean);
+}
