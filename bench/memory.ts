@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildFigures } from "./pass-child";
-import { bundleChild, mb, ok, runChild, startFakeResendProcess, startNodeFlags } from "./support";
+import { bundleChild, startNodeFlags } from "./bundle-child";
+import { mb, ok, runChild, startFakeResendProcess } from "./support";
 
 /**
  * `npm run bench:memory [-- N [M]]`: peak RSS of one whole dispatcher pass with N due (default
@@ -38,10 +39,10 @@ try {
     rmSync(file, { force: true });
   }
   console.log(`\nbench:memory  node ${process.version} ${flags.join(" ")}  (peak RSS of a fresh process per row, bundled as \`npm start\` runs; load ${loadavg()[0]!.toFixed(1)})\n`);
-  console.log(`${"due".padStart(8)} ${"baseline".padStart(10)} ${"pass".padStart(10)} ${"pass − baseline".padStart(16)} ${"RSS before pass".padStart(16)} ${"live heap after".padStart(16)} ${"pass s".padStart(7)}`);
+  console.log(`${"due".padStart(8)} ${"baseline".padStart(10)} ${"pass".padStart(10)} ${"pass − baseline".padStart(16)} ${"RSS before pass".padStart(16)} ${"live heap after".padStart(16)} ${"pass s".padStart(7)} ${"pass CPU s".padStart(10)}`);
   for (const { n, pass, baseline } of rows) {
     console.log(
-      `${String(n).padStart(8)} ${mb(baseline.maxRssMb).padStart(10)} ${mb(pass.maxRssMb).padStart(10)} ${mb(pass.maxRssMb - baseline.maxRssMb).padStart(16)} ${mb(pass.startRssMb).padStart(16)} ${mb(pass.heapUsedMb).padStart(16)} ${pass.seconds.toFixed(1).padStart(7)}`,
+      `${String(n).padStart(8)} ${mb(baseline.maxRssMb).padStart(10)} ${mb(pass.maxRssMb).padStart(10)} ${mb(pass.maxRssMb - baseline.maxRssMb).padStart(16)} ${mb(pass.startRssMb).padStart(16)} ${mb(pass.heapUsedMb).padStart(16)} ${pass.seconds.toFixed(1).padStart(7)} ${(pass.cpuMicros / 1e6).toFixed(1).padStart(10)}`,
     );
   }
   const [small, large] = rows as [(typeof rows)[0], (typeof rows)[0]];
