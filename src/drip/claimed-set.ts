@@ -5,8 +5,9 @@
  * Why: a pass over N due rows remembers N ids. As a `Set<string>` that is about 100 bytes of V8
  * heap per id (the 36-character string and the table entry), 30 MB at 300,000, all live until the
  * pass ends; V8 then lets the heap grow to a multiple of what is live before it collects, so the
- * pass's peak memory grew with N (bench:memory). Here an id costs 8 bytes at most 75 % load, outside
- * the V8 heap (an ArrayBuffer), so the garbage collector's limit no longer grows with the pass.
+ * pass's peak memory grew with N (bench:memory). Here an id costs 11–21 bytes (8-byte slots, the
+ * table between 37.5 % and 75 % full), outside the V8 heap (an ArrayBuffer), so the garbage
+ * collector's limit no longer grows with the pass.
  *
  * Two different ids share a fingerprint with probability about n² / 2⁶⁵ (3 × 10⁻⁹ at a million
  * ids); the cost of that would be one row held to the end of the pass and claimed by the next, as

@@ -77,7 +77,7 @@ export interface Pass extends Pick<AppDeps, "db" | "mailer" | "clock" | "config"
   scheduled: number;
   /** Claimed rows that are neither sent nor to be sent in this pass: released when it ends. */
   readonly heldUntilEnd: string[];
-  /** Every subscriber this pass has claimed: a pass never takes the same row twice. Compact, so a pass's memory does not grow with the rows it claims (claimed-set.ts). */
+  /** Every subscriber this pass has claimed: a pass never takes the same row twice. As fingerprints outside the V8 heap (claimed-set.ts), so the heap does not grow with the rows a pass claims. */
   readonly claimedEver: ClaimedSet;
   /** Told when a batch's request goes to the provider, so the next batch can start preparing. */
   onProviderCall: () => void;
