@@ -68,13 +68,15 @@ export async function measurePhase(work: () => Promise<number>): Promise<PhaseFi
 }
 
 /**
- * Runs `node [nodeArgs] --import tsx <script> <args>` and returns the JSON its last stdout line
- * holds. Each phase of a benchmark runs this way, so its memory and CPU are its own.
+ * Runs `node [nodeArgs] --import tsx <script> <args>` (or, for a bundled `.js`, `node [nodeArgs]
+ * <script> <args>` with no TypeScript loader) and returns the JSON its last stdout line holds. Each
+ * phase of a benchmark runs this way, so its memory and CPU are its own.
  */
 export async function runChild<T>(script: string, args: string[], nodeArgs: string[] = []): Promise<T> {
   // BENCH_NODE_ARGS: extra flags for every measured process (e.g. V8 heap settings), to compare.
   const extra = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, ...extra, "--import", "tsx", script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const loader = script.endsWith(".js") ? [] : ["--import", "tsx"];
+  const child = spawn(process.execPath, [...nodeArgs, ...extra, ...loader, script, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   let out = "";
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => (out += chunk));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));

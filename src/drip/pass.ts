@@ -6,6 +6,7 @@ import { newId, newTimeOrderedId } from "../lib/ids";
 import type { EnrollmentFacts } from "../lifecycle/machine";
 import { forCourse } from "../lifecycle/store";
 import { MAX_BATCH, type OutgoingEmail } from "../mail/mailer";
+import { ClaimedSet } from "./claimed-set";
 import type { DispatchBudget, DispatchOptions, DispatchReport, StopReason } from "./dispatch";
 
 /**
@@ -76,8 +77,8 @@ export interface Pass extends Pick<AppDeps, "db" | "mailer" | "clock" | "config"
   scheduled: number;
   /** Claimed rows that are neither sent nor to be sent in this pass: released when it ends. */
   readonly heldUntilEnd: string[];
-  /** Every subscriber this pass has claimed: a pass never takes the same row twice. */
-  readonly claimedEver: Set<string>;
+  /** Every subscriber this pass has claimed: a pass never takes the same row twice. As fingerprints outside the V8 heap (claimed-set.ts), so the heap does not grow with the rows a pass claims. */
+  readonly claimedEver: ClaimedSet;
   /** Told when a batch's request goes to the provider, so the next batch can start preparing. */
   onProviderCall: () => void;
   /** The lifecycle's schedule after a lesson, by its inputs (record.ts `advanceFrom`): pure, so computed once per pass. */
@@ -118,7 +119,7 @@ export function createPass(deps: AppDeps, options: DispatchOptions): Pass {
     report: emptyReport(passId),
     scheduled: 0,
     heldUntilEnd: [],
-    claimedEver: new Set(),
+    claimedEver: new ClaimedSet(),
     onProviderCall: () => {},
     schedules: new Map(),
   };
