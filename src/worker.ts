@@ -4,11 +4,10 @@ import { createApp, type App } from "./app";
 import type { AppDeps } from "./app-env";
 import { ConfigError, loadConfig } from "./config";
 import { createDb } from "./db/client";
-import { HOUSEKEEPING_CALLS, runHousekeeping } from "./db/retention";
+import { cronPass } from "./cron-pass";
 import { createLogger, errorFields } from "./lib/logger";
 import { createResendMailer } from "./mail/resend";
-import { runDispatchAll } from "./drip/dispatch-all";
-import { runWebhookDeliveries } from "./outbound/deliver";
+import { warmUp } from "./warm-up";
 
 /** Worker bindings: every variable and secret from ARCHITECTURE.md arrives as a string. */
 export type Env = Record<string, string | undefined>;
@@ -24,6 +23,10 @@ interface ExportedHandler<E> {
 }
 
 const logger = createLogger();
+
+// Global scope: Cloudflare counts this against the startup limit, not a request's CPU (src/warm-up.ts).
+const warmedUp = await warmUp(cronPass);
+if (warmedUp.failed.length > 0) logger.warn("warm_up_incomplete", { steps: warmedUp.failed.join("; ") });
 
 /** Built once per isolate: the env object is stable for an isolate's lifetime. */
 let cached: { env: Env; deps: AppDeps; app: App } | undefined;
@@ -45,27 +48,6 @@ function badEnvironment(error: unknown): Response {
     { error: { code: "BAD_ENVIRONMENT", message: "The service is not configured correctly. The operator has been told." } },
     { status: 500 },
   );
-}
-
-/**
- * One cron run within the Worker's subrequest budget: lessons of every course first (`runDispatchAll`); then housekeeping and outbound
- * webhooks (issue 14) only once no lesson is waiting, within what is left. Endpoint leases keep
- * runs apart.
- */
-async function cronPass(deps: AppDeps): Promise<void> {
-  const report = await runDispatchAll(deps);
-  if (report.stoppedBy !== "done") return;
-  let left = deps.config.dispatchBudget.maxSubrequests - report.calls;
-  if (left >= HOUSEKEEPING_CALLS) {
-    await runHousekeeping(deps);
-    left -= HOUSEKEEPING_CALLS;
-  }
-  try {
-    const webhooks = await runWebhookDeliveries(deps, { maxSubrequests: left });
-    logger.info("webhook_pass", { ...webhooks });
-  } catch (error) {
-    logger.error("webhook_pass_failed", errorFields(error));
-  }
 }
 
 export default {
