@@ -43,7 +43,13 @@ async function warmNodeBuiltins() {
       timeZone: "Pacific/Chatham",
       hour: "numeric",
     }).format(0);
-  await (await fetch(`${env.RESEND_BASE_URL}/warm-up`)).arrayBuffer().catch(() => undefined);
+  // Node's fetch (undici, JavaScript) as the Worker's calls use it, a JSON POST to each origin
+  // (libSQL's as a Request object with a body): its code compiled and a connection open, as
+  // workerd's native fetch needs neither.
+  const pipeline = { requests: [{ type: "execute", stmt: { sql: "select 1" } }, { type: "close" }] };
+  const json = { "content-type": "application/json" };
+  await (await fetch(new Request(`${env.DATABASE_URL}/v2/pipeline`, { method: "POST", headers: json, body: JSON.stringify(pipeline) }))).json();
+  await (await fetch(`${env.RESEND_BASE_URL}/warm-up`, { method: "POST", headers: json, body: JSON.stringify({ warm: "up" }) })).arrayBuffer();
   await new Response("a=b", {
     headers: { "content-type": "application/x-www-form-urlencoded" },
   }).formData();
@@ -55,11 +61,31 @@ async function warmNodeBuiltins() {
 /** HTTP requests to the database (sqld) so far: each is one round trip a Worker would wait for. */
 let databaseRequests = 0;
 const realFetch = globalThis.fetch;
+/** The bodies the Worker posted to Resend (the SDK posts JSON text), kept for `replayFetches`. */
+let providerBodies: { url: string; body: string }[] = [];
 globalThis.fetch = (input, init) => {
   const url = input instanceof Request ? input.url : String(input);
   if (url.startsWith(env.DATABASE_URL!)) databaseRequests++;
+  else if (typeof init?.body === "string") providerBodies.push({ url, body: init.body });
   return realFetch(input, init);
 };
+
+/**
+ * The I/O floor: `trips` database requests (a one-statement pipeline each) and the given provider
+ * bodies again, through Node's fetch alone, with nothing of the Worker around them. What the same
+ * invocation costs above this is the Worker's own code; this part workerd does in native code.
+ */
+async function replayFetches(trips: number, bodies: { url: string; body: string }[]): Promise<void> {
+  const pipeline = JSON.stringify({ requests: [{ type: "execute", stmt: { sql: "select 1" } }, { type: "close" }] });
+  const headers = { "content-type": "application/json", authorization: "Bearer re_bench" };
+  for (let i = 0; i < trips; i++) await (await realFetch(new Request(`${env.DATABASE_URL}/v2/pipeline`, { method: "POST", headers, body: pipeline }))).json();
+  for (const { url, body } of bodies) await (await realFetch(url, { method: "POST", headers, body })).json();
+}
+
+/** Measures `replayFetches` for what `measured` did: its database round trips and its provider bodies. */
+async function floorOf(measured: { roundTrips: number }, bodies: { url: string; body: string }[]) {
+  return cpuOf(() => replayFetches(measured.roundTrips, bodies), false);
+}
 
 /**
  * CPU time of the calling (JavaScript) thread so far, in ns: the first field of Linux's
@@ -192,23 +218,30 @@ if (scenario === "signup") {
 } else if (scenario === "post") {
   const signup = await cpuOf(() => post(env.BENCH_FORM_TOKEN!));
   // The same again in the same isolate: the warm baseline (what a cold isolate pays on top).
+  providerBodies = [];
   const again = await cpuOf(() => post(env.BENCH_FORM_TOKEN!));
+  const floor = await floorOf(again, providerBodies);
   result = {
     ...result,
     ...figures("post", signup),
     postStatus: signup.value,
     ...figures("warmPost", again),
+    ...figures("postFloor", floor),
   };
 } else if (scenario === "cron") {
   const pass = await cpuOf(cron);
   // The warm baseline: a second pass in the same isolate, once the parent has made as many due again.
   console.log("SEED_AGAIN");
   await new Promise((resolve) => createInterface({ input: process.stdin }).once("line", resolve));
+  providerBodies = [];
   const again = await cpuOf(cron);
+  const floor = await floorOf(again, providerBodies);
   result = {
     ...result,
     ...figures("cron", pass),
     ...figures("warmCron", again),
+    ...figures("cronFloor", floor),
+    providerBytes: providerBodies.reduce((sum, b) => sum + b.body.length, 0),
   };
 } else {
   throw new Error("usage: edge-run.ts signup|post|cron");

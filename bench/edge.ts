@@ -110,11 +110,13 @@ try {
     { name: "POST /subscribe (first request)", key: "post", limit: TARGET_MS },
     { name: `cron pass, ${DUE} due (first)`, key: "cron", limit: TARGET_MS },
     { name: "baseline: a second POST, warm", key: "warmPost", limit: Infinity },
+    { name: "  its HTTP requests alone (bare fetch)", key: "postFloor", limit: Infinity },
     {
       name: `baseline: a second pass, ${DUE} due, warm`,
       key: "warmCron",
       limit: Infinity,
     },
+    { name: "  its HTTP requests alone (bare fetch)", key: "cronFloor", limit: Infinity },
     {
       name: "Worker startup (global scope)",
       key: "startup",
@@ -166,6 +168,8 @@ try {
     const trips = runs.at(-1)![`${key}Trips`] ?? 0;
     console.log(`${name.padEnd(40)}${fmt(all).padStart(16)}${fmt(thread).padStart(16)}${(limit === Infinity ? "" : `≤ ${limit}`).padStart(10)}  ${verdict}${String(trips).padStart(8)}`);
   }
+  const bytes = median(runs.map((r) => r.providerBytes!));
+  console.log(`\nWhat the warm pass posted to Resend: ${(bytes / 1e6).toFixed(2)} MB of JSON (${Math.round(bytes / DUE / 1000)} kB per email).`);
   console.log(
     [
       "",
@@ -177,7 +181,8 @@ try {
         (process.env.BENCH_COLD_ICU ? "COLD (BENCH_COLD_ICU)." : "loaded first (process-wide in workerd; BENCH_COLD_ICU=1: cold)."),
       "Startup: the Worker's modules and its global-scope warm-up (src/warm-up.ts), measured apart, against Cloudflare's",
       "startup limit (1 s), which is not a request's CPU. Building the app on the first invocation is counted, as in a Worker.",
-      "Baselines: the same request or pass again in the same process. Workers Free allows 10 ms of CPU per invocation.",
+      "Baselines: the same request or pass again in the same process, and its HTTP requests alone through Node's fetch",
+      "(its database round trips as one-statement pipelines, its Resend bodies as they were). Workers Free allows 10 ms.",
     ].join("\n"),
   );
 } finally {
