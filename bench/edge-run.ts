@@ -2,11 +2,11 @@
  * One fresh process of `npm run bench:edge`: measures the CPU of one scenario as a Worker isolate's
  * first invocations would spend it. First a warm-up of the Node built-ins that Node loads lazily on
  * first use (fetch, form parsing, WebCrypto HMAC), which workerd has built in. Then the Worker
- * entry (src/worker.ts) is imported, measured on its own as `startup`: its modules' evaluation and
- * its global-scope warm-up (src/warm-up.ts), which Cloudflare counts against the startup limit
- * (1 s), not against a request. Then the scenario's invocations, each measured; building the app's
- * dependencies (config, database client, routes) on the first invocation is counted, as in a
- * Worker. Each figure twice: all threads (process.cpuUsage()) and the JavaScript thread alone
+ * entry (src/worker.ts) is imported, measured on its own as `startup`: its modules' evaluation, its
+ * global-scope warm-up (src/warm-up.ts) and its dependencies built from the bindings it reads in
+ * global scope (`cloudflare:workers`, here bench/cloudflare-workers-env.ts: the environment), which
+ * Cloudflare counts against the startup limit (1 s), not against a request. Then the scenario's
+ * invocations, each measured. Each figure twice: all threads (process.cpuUsage()) and the JavaScript thread alone
  * (/proc/thread-self/schedstat). Prints one line: `RESULT {json}`. Bindings come from the environment.
  *
  *   scenario `signup`: the first GET / then, MIN_FILL_MS later, the first POST /subscribe

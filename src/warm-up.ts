@@ -25,8 +25,8 @@ import { withStandIns } from "./warm-up-stand-ins";
  * answered in memory (src/warm-up-stand-ins.ts): the pass claims one row per course and sends it.
  * Workers forbid I/O, timers, random values and even building a Request or Response in global
  * scope, so those globals are stand-ins for the duration and are put back before this returns.
- * Nothing built here is kept: the real dependencies are built from the Worker's bindings on its
- * first invocation, and no data leaves the isolate.
+ * Nothing built here is kept (the Worker builds its own dependencies from its bindings, src/worker.ts),
+ * and no data leaves the isolate.
  *
  * Returns what ran: the steps that threw (with their message: inputs are inert, so it names no
  * person) and the emails the stand-in provider took. The Worker logs any failure, so a runtime or

@@ -1,4 +1,5 @@
 import { createClient } from "@libsql/client/web";
+import { env as bindings } from "cloudflare:workers";
 import type { ExecutionContext } from "hono";
 import { createApp, type App } from "./app";
 import type { AppDeps } from "./app-env";
@@ -28,17 +29,33 @@ const logger = createLogger();
 const warmedUp = await warmUp(cronPass);
 if (warmedUp.failed.length > 0) logger.warn("warm_up_incomplete", { steps: warmedUp.failed.join("; ") });
 
-/** Built once per isolate: the env object is stable for an isolate's lifetime. */
+/** Built once per isolate: the bindings are the same for an isolate's lifetime. */
 let cached: { env: Env; deps: AppDeps; app: App } | undefined;
 
-function depsFor(env: Env): { deps: AppDeps; app: App } {
+/** Whether two env objects hold the same bindings (the one read in global scope may not be the handler's object). */
+function sameBindings(a: Env, b: Env): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
+function depsFor(env: Env): { env: Env; deps: AppDeps; app: App } {
   if (cached?.env === env) return cached;
+  if (cached && sameBindings(cached.env, env)) return (cached = { ...cached, env });
   const config = loadConfig(env, "worker");
   if (!config.resend) throw new ConfigError(["RESEND_API_KEY is required in the Worker (there is no outbox at the edge)"]);
   const client = createClient({ url: config.database.url, authToken: config.database.authToken });
   const deps: AppDeps = { db: createDb(client), mailer: createResendMailer(config.resend), clock: Date.now, config, logger };
   cached = { env, deps, app: createApp(deps) };
   return cached;
+}
+
+// The real dependencies too, from the bindings global scope can read: the first invocation finds
+// them built. Nothing here does I/O (clients connect on first use). A bad configuration is left
+// to the handlers, which answer and log it per request.
+try {
+  depsFor(bindings as Env);
+} catch {
+  cached = undefined;
 }
 
 function badEnvironment(error: unknown): Response {
