@@ -50,9 +50,14 @@ async function warmNodeBuiltins() {
   const json = { "content-type": "application/json" };
   await (await fetch(new Request(`${env.DATABASE_URL}/v2/pipeline`, { method: "POST", headers: json, body: JSON.stringify(pipeline) }))).json();
   await (await fetch(`${env.RESEND_BASE_URL}/warm-up`, { method: "POST", headers: json, body: JSON.stringify({ warm: "up" }) })).arrayBuffer();
-  await new Response("a=b", {
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-  }).formData();
+  // Requests and responses as the app makes and reads them (workerd's are native too).
+  const form = { "content-type": "application/x-www-form-urlencoded" };
+  await new Request("https://warm-up.invalid/", { method: "POST", headers: form, body: "a=b" }).formData();
+  await new Response("a=b", { headers: form }).formData();
+  // Hono reads a form as bytes and parses them through a Response.
+  await new Response(await new Request("https://warm-up.invalid/", { method: "POST", headers: form, body: "a=b" }).arrayBuffer(), { headers: form }).formData();
+  await new Response("<p>warm</p>", { status: 303, headers: { "content-type": "text/html", location: "/" } }).arrayBuffer();
+  await Response.json({ warm: "up" }).text();
   const key = await crypto.subtle.importKey("raw", new TextEncoder().encode("warm-up key"), { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
   await crypto.subtle.sign("HMAC", key, new TextEncoder().encode("warm-up"));
   await crypto.subtle.digest("SHA-256", new Uint8Array(8));
