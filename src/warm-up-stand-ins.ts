@@ -1,27 +1,16 @@
 /**
  * The stand-ins src/warm-up.ts runs under. A Worker's global scope may not do I/O, start timers,
- * draw random values or build a Request or Response (workerd throws "Disallowed operation called
- * within global scope"; so does an AbortController), yet the code paths worth compiling do all of these. So for the duration
- * of one call, `withStandIns` replaces those globals with in-memory stand-ins, and puts every one
+ * draw random values or build a Request, a Response or an AbortController (workerd throws
+ * "Disallowed operation called within global scope"), yet the code paths worth compiling do all
+ * of these. So for the duration of one call, `withStandIns` replaces those globals with in-memory stand-ins, and puts every one
  * back before it returns or throws. Nothing here is ever reachable from a request: the warm-up
  * runs, and ends, before the isolate's first event.
  */
 
 type Value = { type: "null" } | { type: "integer" | "text"; value: string } | { type: "float"; value: number } | { type: "blob"; base64: string };
 type Stmt = { sql?: string; sql_id?: number; args?: Value[] };
-type HranaRequest = {
-  type: string;
-  stmt?: Stmt;
-  batch?: { steps: { stmt: Stmt }[] };
-  sql_id?: number;
-  sql?: string;
-};
-type StmtResult = {
-  cols: { name: string }[];
-  rows: Value[][];
-  affected_row_count: number;
-  last_insert_rowid: null;
-};
+type HranaRequest = { type: string; stmt?: Stmt; batch?: { steps: { stmt: Stmt }[] }; sql_id?: number; sql?: string };
+type StmtResult = { cols: { name: string }[]; rows: Value[][]; affected_row_count: number; last_insert_rowid: null };
 
 export interface StandIns {
   /** `fetch` for the libSQL client: a Hrana-over-HTTP (v2, JSON) server in memory. */
@@ -41,9 +30,7 @@ export async function withStandIns<T>(run: (standIns: StandIns) => Promise<T>): 
       const body: unknown = JSON.parse((await new InertRequest(input as string, init).text()) || "null");
       emails += Array.isArray(body) ? body.length : 1;
       const data = Array.isArray(body) ? { data: body.map((_, i) => ({ id: `warm-up-${i}` })) } : { id: "warm-up" };
-      return InertResponse.json(data, {
-        headers: { "ratelimit-remaining": "10", "ratelimit-reset": "1" },
-      });
+      return InertResponse.json(data, { headers: { "ratelimit-remaining": "10", "ratelimit-reset": "1" } });
     }),
     // A zero-delay turn becomes a microtask; nothing in the warm-up waits longer.
     swap(globalThis, "setTimeout", (callback: () => void) => (queueMicrotask(callback), 0)),
@@ -54,10 +41,7 @@ export async function withStandIns<T>(run: (standIns: StandIns) => Promise<T>): 
     swap(crypto, "getRandomValues", <A extends ArrayBufferView | null>(array: A) => array),
   ];
   try {
-    return await run({
-      database: database as unknown as typeof fetch,
-      emailsSent: () => emails,
-    });
+    return await run({ database: database as unknown as typeof fetch, emailsSent: () => emails });
   } finally {
     for (const undo of restore.reverse()) undo();
   }
@@ -156,10 +140,7 @@ class InertResponse extends InertBody {
 }
 
 const text = (value: string): Value => ({ type: "text", value });
-const integer = (value: number): Value => ({
-  type: "integer",
-  value: String(value),
-});
+const integer = (value: number): Value => ({ type: "integer", value: String(value) });
 const NULL: Value = { type: "null" };
 const result = (cols: string[] = [], rows: Value[][] = []): StmtResult => ({
   cols: cols.map((name) => ({ name })),
@@ -186,90 +167,81 @@ const DELIVERY = [
   "updated_at",
 ];
 
+/** What the in-memory libSQL server remembers between statements. */
+interface DatabaseState {
+  claimedCourses: Set<string>;
+  deliveries: Set<string>;
+  /** Statements the client stored once and names by id (`store_sql`). */
+  stored: Map<number, string>;
+}
+
+const str = (v: Value | undefined) => (v && "value" in v ? String(v.value) : "");
+
 /**
- * A libSQL server in memory that knows one due subscriber per course, so a cron pass goes all the
- * way through claim, compose, send and record once: the claim (`UPDATE enrollments SET lease_id`)
- * returns that row the first time for each course, the delivery upsert returns the rows it was
- * given, the last check before sending (`UPDATE deliveries SET batch_id`) keeps them; any other
- * statement succeeds and returns no rows. The version probe is refused, so the client speaks v2.
+ * One statement's answer. The few a signup and a pass read back are answered by their SQL: the
+ * signup limits' counters and drizzle's `insert … returning` (`insertedRow`); the claim
+ * (`UPDATE enrollments SET lease_id`), which returns one due subscriber the first time for each
+ * course; the delivery upsert, which returns the rows it was given; the last check before sending
+ * (`UPDATE deliveries SET batch_id`), which keeps them. Any other statement succeeds with no rows.
+ */
+function answer(state: DatabaseState, stmt: Stmt): StmtResult {
+  const sql = stmt.sql ?? state.stored.get(stmt.sql_id ?? -1) ?? "";
+  const args = stmt.args ?? [];
+  if (/UPDATE enrollments SET lease_id/i.test(sql) && /RETURNING/i.test(sql)) {
+    const course = str(args[2]);
+    if (state.claimedCourses.has(course) || state.claimedCourses.size >= 5) return result(CLAIMED);
+    state.claimedCourses.add(course);
+    const id = `warm-up-${state.claimedCourses.size}`;
+    return result(CLAIMED, [[text(id), integer(1), integer(1), NULL, text("warm-up@example.com"), text("Ada"), text("Europe/Berlin"), NULL]]);
+  }
+  if (/INSERT INTO deliveries/i.test(sql) && /RETURNING/i.test(sql) && (args.length - 3) % 4 === 0) {
+    // The statement's course and time come first, then (id, subscriber, run, lesson) per row.
+    const [course, now] = [args[0]!, args[1]!];
+    const rows: Value[][] = [];
+    for (let i = 3; i + 4 <= args.length; i += 4) {
+      state.deliveries.add(str(args[i]));
+      rows.push([args[i]!, args[i + 1]!, course, args[i + 2]!, args[i + 3]!, text("sending"), integer(0), NULL, NULL, NULL, NULL, now, NULL, now]);
+    }
+    return result(DELIVERY, rows);
+  }
+  if (/^\s*insert into rate_limits/i.test(sql) && /returning count, window_start/i.test(sql)) {
+    // A signup's limits: the first hit in a new window, (key, now, …).
+    return result(["count", "window_start"], [[integer(1), args[1] ?? integer(0)]]);
+  }
+  if (/UPDATE deliveries SET batch_id/i.test(sql) && /RETURNING id/i.test(sql)) {
+    return result(
+      ["id"],
+      args.filter((v) => state.deliveries.has(str(v))).map((v) => [v]),
+    );
+  }
+  return insertedRow(sql, args) ?? result();
+}
+
+/** One Hrana stream request's answer (`execute`, `batch`, `store_sql`, `close`, …). */
+function streamResult(state: DatabaseState, r: HranaRequest) {
+  if (r.type === "execute") return { type: "ok", response: { type: "execute", result: answer(state, r.stmt ?? {}) } };
+  if (r.type === "batch") {
+    const steps = r.batch?.steps ?? [];
+    const batch = { step_results: steps.map((s) => answer(state, s.stmt)), step_errors: steps.map(() => null) };
+    return { type: "ok", response: { type: "batch", result: batch } };
+  }
+  if (r.type === "store_sql") state.stored.set(r.sql_id!, r.sql!);
+  if (r.type === "get_autocommit") return { type: "ok", response: { type: "get_autocommit", is_autocommit: true } };
+  return { type: "ok", response: { type: r.type } };
+}
+
+/**
+ * A libSQL server in memory (Hrana over HTTP, v2 pipeline, JSON) that knows one due subscriber per
+ * course, so a signup and a cron pass go all the way through once (`answer`). The version probe is
+ * refused, so the client speaks v2.
  */
 function inertDatabase() {
-  const claimedCourses = new Set<string>();
-  const deliveries = new Set<string>();
-  /** Statements the client stored once and names by id (`store_sql`). */
-  const stored = new Map<number, string>();
-  const answer = (stmt: Stmt): StmtResult => {
-    const sql = stmt.sql ?? stored.get(stmt.sql_id ?? -1) ?? "";
-    const args = stmt.args ?? [];
-    const str = (v: Value | undefined) => (v && "value" in v ? String(v.value) : "");
-    if (/UPDATE enrollments SET lease_id/i.test(sql) && /RETURNING/i.test(sql)) {
-      const course = str(args[2]);
-      if (claimedCourses.has(course) || claimedCourses.size >= 5) return result(CLAIMED);
-      claimedCourses.add(course);
-      return result(CLAIMED, [
-        [text(`warm-up-${claimedCourses.size}`), integer(1), integer(1), NULL, text("warm-up@example.com"), text("Ada"), text("Europe/Berlin"), NULL],
-      ]);
-    }
-    if (/INSERT INTO deliveries/i.test(sql) && /RETURNING/i.test(sql) && (args.length - 3) % 4 === 0) {
-      // The statement's course and time come first, then (id, subscriber, run, lesson) per row.
-      const [course, now] = [args[0]!, args[1]!];
-      const rows: Value[][] = [];
-      for (let i = 3; i + 4 <= args.length; i += 4) {
-        deliveries.add(str(args[i]));
-        rows.push([args[i]!, args[i + 1]!, course, args[i + 2]!, args[i + 3]!, text("sending"), integer(0), NULL, NULL, NULL, NULL, now, NULL, now]);
-      }
-      return result(DELIVERY, rows);
-    }
-    if (/^\s*insert into rate_limits/i.test(sql) && /returning count, window_start/i.test(sql)) {
-      // A signup's limits: the first hit in a new window, (key, now, …).
-      return result(["count", "window_start"], [[integer(1), args[1] ?? integer(0)]]);
-    }
-    const inserted = insertedRow(sql, args);
-    if (inserted) return inserted;
-    if (/UPDATE deliveries SET batch_id/i.test(sql) && /RETURNING id/i.test(sql)) {
-      return result(
-        ["id"],
-        args.filter((v) => deliveries.has(str(v))).map((v) => [v]),
-      );
-    }
-    return result();
-  };
+  const state: DatabaseState = { claimedCourses: new Set(), deliveries: new Set(), stored: new Map() };
   return async (input: unknown, init?: RequestInit): Promise<InertResponse> => {
     const request = input instanceof InertRequest ? input : new InertRequest(input as string, init);
-    if (request.method !== "POST")
-      return new InertResponse("not found", {
-        status: 404,
-        headers: { "content-type": "text/plain" },
-      });
+    if (request.method !== "POST") return new InertResponse("not found", { status: 404, headers: { "content-type": "text/plain" } });
     const { requests } = (await request.json()) as { requests: HranaRequest[] };
-    const results = requests.map((r) => {
-      if (r.type === "execute")
-        return {
-          type: "ok",
-          response: { type: "execute", result: answer(r.stmt ?? {}) },
-        };
-      if (r.type === "batch") {
-        const steps = r.batch?.steps ?? [];
-        return {
-          type: "ok",
-          response: {
-            type: "batch",
-            result: {
-              step_results: steps.map((s) => answer(s.stmt)),
-              step_errors: steps.map(() => null),
-            },
-          },
-        };
-      }
-      if (r.type === "store_sql") stored.set(r.sql_id!, r.sql!);
-      if (r.type === "get_autocommit")
-        return {
-          type: "ok",
-          response: { type: "get_autocommit", is_autocommit: true },
-        };
-      return { type: "ok", response: { type: r.type } };
-    });
-    return InertResponse.json({ baton: null, base_url: null, results });
+    return InertResponse.json({ baton: null, base_url: null, results: requests.map((r) => streamResult(state, r)) });
   };
 }
 
