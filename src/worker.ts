@@ -1,14 +1,14 @@
 import { createClient } from "@libsql/client/web";
+import { env as bindings } from "cloudflare:workers";
 import type { ExecutionContext } from "hono";
 import { createApp, type App } from "./app";
 import type { AppDeps } from "./app-env";
 import { ConfigError, loadConfig } from "./config";
 import { createDb } from "./db/client";
-import { HOUSEKEEPING_CALLS, runHousekeeping } from "./db/retention";
+import { cronPass } from "./cron-pass";
 import { createLogger, errorFields } from "./lib/logger";
 import { createResendMailer } from "./mail/resend";
-import { runDispatchAll } from "./drip/dispatch-all";
-import { runWebhookDeliveries } from "./outbound/deliver";
+import { warmUp } from "./warm-up";
 
 /** Worker bindings: every variable and secret from ARCHITECTURE.md arrives as a string. */
 export type Env = Record<string, string | undefined>;
@@ -25,17 +25,37 @@ interface ExportedHandler<E> {
 
 const logger = createLogger();
 
-/** Built once per isolate: the env object is stable for an isolate's lifetime. */
+// Global scope: Cloudflare counts this against the startup limit, not a request's CPU (src/warm-up.ts).
+const warmedUp = await warmUp(cronPass);
+if (warmedUp.failed.length > 0) logger.warn("warm_up_incomplete", { steps: warmedUp.failed.join("; ") });
+
+/** Built once per isolate: the bindings are the same for an isolate's lifetime. */
 let cached: { env: Env; deps: AppDeps; app: App } | undefined;
 
-function depsFor(env: Env): { deps: AppDeps; app: App } {
+/** Whether two env objects hold the same bindings (the one read in global scope may not be the handler's object). */
+function sameBindings(a: Env, b: Env): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => a[key] === b[key]);
+}
+
+function depsFor(env: Env): { env: Env; deps: AppDeps; app: App } {
   if (cached?.env === env) return cached;
+  if (cached && sameBindings(cached.env, env)) return (cached = { ...cached, env });
   const config = loadConfig(env, "worker");
   if (!config.resend) throw new ConfigError(["RESEND_API_KEY is required in the Worker (there is no outbox at the edge)"]);
   const client = createClient({ url: config.database.url, authToken: config.database.authToken });
   const deps: AppDeps = { db: createDb(client), mailer: createResendMailer(config.resend), clock: Date.now, config, logger };
   cached = { env, deps, app: createApp(deps) };
   return cached;
+}
+
+// The real dependencies too, from the bindings global scope can read: the first invocation finds
+// them built. Nothing here does I/O (clients connect on first use). A bad configuration is left
+// to the handlers, which answer and log it per request.
+try {
+  depsFor(bindings as Env);
+} catch {
+  cached = undefined;
 }
 
 function badEnvironment(error: unknown): Response {
@@ -45,27 +65,6 @@ function badEnvironment(error: unknown): Response {
     { error: { code: "BAD_ENVIRONMENT", message: "The service is not configured correctly. The operator has been told." } },
     { status: 500 },
   );
-}
-
-/**
- * One cron run within the Worker's subrequest budget: lessons of every course first (`runDispatchAll`); then housekeeping and outbound
- * webhooks (issue 14) only once no lesson is waiting, within what is left. Endpoint leases keep
- * runs apart.
- */
-async function cronPass(deps: AppDeps): Promise<void> {
-  const report = await runDispatchAll(deps);
-  if (report.stoppedBy !== "done") return;
-  let left = deps.config.dispatchBudget.maxSubrequests - report.calls;
-  if (left >= HOUSEKEEPING_CALLS) {
-    await runHousekeeping(deps);
-    left -= HOUSEKEEPING_CALLS;
-  }
-  try {
-    const webhooks = await runWebhookDeliveries(deps, { maxSubrequests: left });
-    logger.info("webhook_pass", { ...webhooks });
-  } catch (error) {
-    logger.error("webhook_pass_failed", errorFields(error));
-  }
 }
 
 export default {

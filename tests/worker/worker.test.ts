@@ -41,9 +41,12 @@ type Sqld = Awaited<ReturnType<typeof startSqld>>;
  * prints them; every other line goes through to the console as before.
  */
 const passReports: DispatchReport[] = [];
+/** The Worker's `warm_up_incomplete` lines: a step of its global-scope warm-up that workerd refused. */
+const warmUpWarnings: string[] = [];
 const consoleLog = console.log;
 console.log = (...args: unknown[]) => {
   const line = args.map(String).join(" ");
+  if (line.includes('"event":"warm_up_incomplete"')) warmUpWarnings.push(line);
   // One `dispatch_run` line per cron run sums its courses' passes.
   const json = line.match(/\{.*"event":"dispatch_run".*\}/)?.[0];
   if (json) passReports.push(JSON.parse(json) as DispatchReport);
@@ -234,6 +237,12 @@ describe("the Worker in workerd against sqld", () => {
     expect(response.status).toBe(200);
     expect(html).toContain(COURSE_TITLE);
     expect(formTokenIn(html)).toBeTruthy();
+  });
+
+  it("starts with its whole global-scope warm-up run: workerd refused none of its steps", async () => {
+    // The warm-up runs when the Worker's module loads, before its first request.
+    expect((await edge.fetch("/")).status).toBe(200);
+    expect(warmUpWarnings).toEqual([]);
   });
 
   it("GET /healthz answers 200 with the database reachable", async () => {
