@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import type { AppDeps } from "../src/app-env";
+import { runHousekeeping, UNCONFIRMED_SIGNUP_RETENTION_MS } from "../src/db/retention";
 import { runDispatch } from "../src/drip/dispatch";
 import { silentLogger } from "../src/lib/logger";
 import { createNodeDeps } from "../src/node-deps";
@@ -92,6 +93,19 @@ describe("delete my data on the embedded database", () => {
     expect(deleted.headers.get("location")).toBe("/deleted");
 
     expect(tracesOnDisk(EMAIL)).toEqual(Object.fromEntries(Object.keys(tracesOnDisk(EMAIL)).map((file) => [file, 0])));
+    expect(total(tracesOnDisk(NAME))).toBe(0);
+  });
+});
+
+describe("forgetting an unconfirmed signup on the embedded database", () => {
+  it("leaves neither the address nor the name on disk once housekeeping has forgotten it", async () => {
+    await signUp(t, { email: EMAIL, firstName: NAME, timeZone: "Europe/Vienna" });
+    expect(total(tracesOnDisk(EMAIL)) + total(tracesOnDisk(NAME))).toBeGreaterThan(0);
+
+    t.clock.advance(UNCONFIRMED_SIGNUP_RETENTION_MS);
+    await runHousekeeping(t.deps);
+
+    expect(total(tracesOnDisk(EMAIL))).toBe(0);
     expect(total(tracesOnDisk(NAME))).toBe(0);
   });
 });

@@ -29,12 +29,18 @@ export const HOUSEKEEPING_CALLS = 2;
 /**
  * Housekeeping run beside each dispatcher pass (Node timer, Worker cron): forgets unconfirmed
  * signups and drops rate-limit counters whose window (the longest configured one) has passed.
- * Logs counts only.
+ * Logs counts only. On the embedded database, forgotten rows are also wiped from its files
+ * (`afterErase`, src/node-deps.ts `walTruncator`).
  */
-export async function runHousekeeping(deps: Pick<AppDeps, "db" | "clock" | "config" | "logger">): Promise<void> {
+export async function runHousekeeping(deps: Pick<AppDeps, "db" | "clock" | "config" | "logger" | "afterErase">): Promise<void> {
   const now = deps.clock();
   const { perIp, perAddress } = deps.config.signupLimits;
   const forgotten = await forgetUnconfirmedSignups(deps.db, now);
   await pruneRateLimits(deps.db, now, Math.max(perIp.windowMs, perAddress.windowMs));
-  if (forgotten > 0) deps.logger.info("unconfirmed_signups_forgotten", { count: forgotten });
+  if (forgotten > 0) {
+    deps.logger.info("unconfirmed_signups_forgotten", { count: forgotten });
+    // Forgotten means gone from disk too, not only from the tables: the embedded database's WAL
+    // holds the old pages until its next automatic checkpoint (every 10,000 pages).
+    await deps.afterErase?.();
+  }
 }
