@@ -28,18 +28,31 @@ import { withStandIns } from "./warm-up-stand-ins";
  * Nothing built here is kept (the Worker builds its own dependencies from its bindings, src/worker.ts),
  * and no data leaves the isolate.
  *
- * Returns what ran: the steps that threw (with their message: inputs are inert, so it names no
- * person) and the emails the stand-in provider took. The Worker logs any failure, so a runtime or
- * code change that disables a step shows in its logs and in the tests, not only as a slower start.
+ * Never throws. Returns what ran: the steps that threw, each with its message (inputs are inert, so
+ * it names no person), or the whole warm-up when its setup or a stand-in failed; and the emails
+ * the stand-in provider took. The Worker logs any failure, so a runtime or code change that
+ * disables a step shows in its logs and in the tests, not only as a slower start.
  */
 export async function warmUp(cronPass: (deps: AppDeps) => Promise<void>): Promise<WarmUpReport> {
+  try {
+    return await warmUpSteps(cronPass);
+  } catch (error) {
+    // Its setup (configuration, clients, app) or a stand-in the runtime refused: the Worker must
+    // still start, only colder.
+    return { failed: [`warm-up (${messageOf(error)})`], emailsSent: 0 };
+  }
+}
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message.slice(0, 200) : "unknown error");
+
+async function warmUpSteps(cronPass: (deps: AppDeps) => Promise<void>): Promise<WarmUpReport> {
   return withStandIns(async (standIns) => {
     const failed: string[] = [];
     const step = async (name: string, run: () => Promise<unknown>) => {
       try {
         await run();
       } catch (error) {
-        failed.push(`${name} (${error instanceof Error ? error.message.slice(0, 200) : "unknown error"})`);
+        failed.push(`${name} (${messageOf(error)})`);
       }
     };
     const config = loadConfig(WARM_UP_ENV, "worker");
