@@ -1,8 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { migrate } from "drizzle-orm/libsql/migrator";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AppDeps } from "../src/app-env";
 import type { Db } from "../src/db/client";
@@ -10,9 +6,8 @@ import { applyMigrations } from "../src/db/migrate";
 import { runDispatch } from "../src/drip/dispatch";
 import { silentLogger } from "../src/lib/logger";
 import { createResendMailer } from "../src/mail/resend";
-import { openDatabase } from "../src/node-deps";
 import { startFakeResend, type FakeResend } from "./support/fake-resend";
-import { releaseMigrations } from "./support/migrations";
+import { releaseDatabase } from "./support/migrations";
 import { createTestClock, testConfig } from "./support/test-app";
 
 /**
@@ -40,11 +35,9 @@ describe("upgrading a database with a batch the previous release left uncertain"
   });
 
   async function upgraded(lastTry: number): Promise<{ db: Db; deps: AppDeps; resend: FakeResend }> {
-    const dir = mkdtempSync(join(tmpdir(), "course-batches-"));
-    const { db, client } = await openDatabase(`file:${join(dir, "old.db")}`);
+    const { db, close } = await releaseDatabase("0004_courses");
     const resend = await startFakeResend();
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }), () => client.close(), () => resend.close());
-    await migrate(db, { migrationsFolder: releaseMigrations(dir, "0004_courses").folder });
+    cleanup.push(close, () => resend.close());
     await seedUncertainBatch(db, lastTry);
     await applyMigrations(db);
     const clock = createTestClock(lastTry + 2 * MINUTE);

@@ -1,8 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { migrate } from "drizzle-orm/libsql/migrator";
 import { afterEach, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import type { AppDeps } from "../src/app-env";
@@ -11,9 +7,8 @@ import { applyMigrations } from "../src/db/migrate";
 import { runDispatchAll } from "../src/drip/dispatch-all";
 import { silentLogger } from "../src/lib/logger";
 import { createResendMailer } from "../src/mail/resend";
-import { openDatabase } from "../src/node-deps";
 import { startFakeResend } from "./support/fake-resend";
-import { releaseMigrations, releaseToken, type ReleaseClaims } from "./support/migrations";
+import { releaseDatabase, releaseToken, type ReleaseClaims } from "./support/migrations";
 import { confirmByClick } from "./support/signup";
 import { createTestClock, testConfig } from "./support/test-app";
 
@@ -95,10 +90,8 @@ describe("upgrading a database made by the last landed release (0000–0005)", (
   });
 
   async function lastReleaseDatabase() {
-    const dir = mkdtempSync(join(tmpdir(), "course-last-release-"));
-    const { db, client } = await openDatabase(`file:${join(dir, "old.db")}`);
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }), () => client.close());
-    await migrate(db, { migrationsFolder: releaseMigrations(dir, LAST_RELEASE).folder });
+    const { db, close } = await releaseDatabase(LAST_RELEASE);
+    cleanup.push(close);
     await seedLastRelease(db);
     return db;
   }

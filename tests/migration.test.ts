@@ -1,8 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { sql } from "drizzle-orm";
-import { migrate } from "drizzle-orm/libsql/migrator";
 import { afterEach, describe, expect, it } from "vitest";
 import { createApp } from "../src/app";
 import type { AppDeps } from "../src/app-env";
@@ -11,9 +7,8 @@ import { applyMigrations } from "../src/db/migrate";
 import { runDispatch } from "../src/drip/dispatch";
 import { silentLogger } from "../src/lib/logger";
 import { createResendMailer } from "../src/mail/resend";
-import { openDatabase } from "../src/node-deps";
 import { startFakeResend, type FakeResend } from "./support/fake-resend";
-import { migrationTagsThrough, releaseMigrations, releaseToken, type ReleaseClaims } from "./support/migrations";
+import { migrationTagsThrough, releaseDatabase, releaseToken, type ReleaseClaims } from "./support/migrations";
 import { confirmByClick } from "./support/signup";
 import { createTestClock, testConfig } from "./support/test-app";
 
@@ -82,10 +77,8 @@ describe.each(RELEASES)("upgrading a database made by the $name", ({ lastTag }) 
   });
 
   async function upgraded() {
-    const dir = mkdtempSync(join(tmpdir(), "course-migration-"));
-    const { db, client } = await openDatabase(`file:${join(dir, "old.db")}`);
-    cleanup.push(() => rmSync(dir, { recursive: true, force: true }), () => client.close());
-    await migrate(db, { migrationsFolder: releaseMigrations(dir, lastTag).folder });
+    const { db, close } = await releaseDatabase(lastTag);
+    cleanup.push(close);
     await seedPreviousRelease(db, tags.includes("0001_subscriber_send_hour"));
     if (tags.includes("0002_api_events_webhooks_lesson_votes")) await seedApiRelease(db);
     await applyMigrations(db);

@@ -1,20 +1,13 @@
 import { sql } from "drizzle-orm";
-import { migrate } from "drizzle-orm/libsql/migrator";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { applyMigrations } from "../../src/db/migrate";
-import { openDatabase } from "../../src/node-deps";
-import { releaseMigrations } from "../support/migrations";
+import { releaseDatabase } from "../support/migrations";
 
 describe("the console's migration", () => {
   it("upgrades a previous release's database, giving delivered, opened and clicked deliveries their first-seen times", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "console-migration-"));
-    const { db, client } = await openDatabase(`file:${join(dir, "old.db")}`);
+    // The release before the console: everything up to 0002.
+    const { db, close } = await releaseDatabase("0002_api_events_webhooks_lesson_votes");
     try {
-      // The release before the console: everything up to 0002.
-      await migrate(db, { migrationsFolder: releaseMigrations(dir, "0002_api_events_webhooks_lesson_votes").folder });
       await db.run(sql`insert into subscribers (id, email, time_zone, status, created_at, confirmation_nonce) values ('s1', 'a@example.com', 'UTC', 'active', 1, 0)`);
       for (const [id, lesson, status] of [["d1", 1, "clicked"], ["d2", 2, "opened"], ["d3", 3, "sent"], ["d4", 4, "complained"]] as const) {
         await db.run(sql`insert into deliveries (id, subscriber_id, run, lesson_number, status, attempts, created_at, updated_at) values (${id}, 's1', 1, ${lesson}, ${status}, 1, 10, ${lesson * 100})`);
@@ -29,8 +22,7 @@ describe("the console's migration", () => {
       ]);
       expect((await db.run(sql`select count(*) as n from subscribers`)).rows[0]?.n).toBe(1);
     } finally {
-      client.close();
-      rmSync(dir, { recursive: true, force: true });
+      close();
     }
   });
 });

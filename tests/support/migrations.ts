@@ -1,7 +1,11 @@
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { migrate } from "drizzle-orm/libsql/migrator";
 import { sign } from "hono/jwt";
+import type { Db } from "../../src/db/client";
 import { MIGRATIONS_FOLDER } from "../../src/db/migrate";
+import { openDatabase } from "../../src/node-deps";
 
 /** The project's migration tags up to and including `lastTag`, in order. Throws for an unknown tag. */
 export function migrationTagsThrough(lastTag: string): string[] {
@@ -25,6 +29,27 @@ export function releaseMigrations(dir: string, lastTag: string): { folder: strin
   writeFileSync(join(folder, "meta/_journal.json"), JSON.stringify(journal));
   for (const tag of tags) copyFileSync(join(MIGRATIONS_FOLDER, `${tag}.sql`), join(folder, `${tag}.sql`));
   return { folder, tags };
+}
+
+/**
+ * An embedded database, in a fresh temporary folder, as the release whose last migration is
+ * `lastTag` made it (`releaseMigrations`), opened as `npm start` opens one. `close` closes it and
+ * removes the folder.
+ */
+export async function releaseDatabase(lastTag: string): Promise<{ db: Db; close: () => void }> {
+  const dir = mkdtempSync(join(tmpdir(), "course-release-"));
+  const { db, client } = await openDatabase(`file:${join(dir, "old.db")}`);
+  const close = () => {
+    client.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await migrate(db, { migrationsFolder: releaseMigrations(dir, lastTag).folder });
+  } catch (error) {
+    close();
+    throw error;
+  }
+  return { db, close };
 }
 
 /** The claims earlier releases put in their link tokens (short names, as they were written). */
