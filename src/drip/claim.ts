@@ -33,7 +33,7 @@ export async function claimAndCompose(pass: Pass, room: number): Promise<Batch[]
   // the claim) stays leased to the end of the pass rather than being claimed again and again.
   const used = new Set([...pending.filter((p) => SENT_STATUSES.has(p.delivery.status)), ...toSend].map((p) => p.row.subscriberId));
   pass.heldUntilEnd.push(...claimed.filter((row) => !used.has(row.subscriberId)).map((row) => row.subscriberId));
-  const composed = await compose(pass, toSend);
+  const composed = compose(pass, toSend);
   const batches: Batch[] = [];
   for (let i = 0; i < composed.length; i += MAX_BATCH) batches.push({ id: newBatchId(pass.course.slug), resumed: false, attempts: 0, members: composed.slice(i, i + MAX_BATCH) });
   return batches;
@@ -52,7 +52,8 @@ async function withDeliveries(pass: Pass, claimed: ClaimedRow[], now: number): P
 /** Recorded as sent before a pass died: move on without sending again. */
 async function advanceRecovered(pass: Pass, recovered: Pending[], now: number) {
   if (recovered.length === 0) return;
-  await call(pass, advanceEnrollments(pass.db, pass.passId, recovered.map((p) => advanceFrom(pass, p.row, p.delivery.sentAt ?? now)), now, pass.course.slug));
+  const schedules = new Map();
+  await call(pass, advanceEnrollments(pass.db, pass.passId, recovered.map((p) => advanceFrom(pass, p.row, p.delivery.sentAt ?? now, schedules)), now, pass.course.slug));
   pass.report.recovered += recovered.length;
 }
 

@@ -6,9 +6,6 @@ import { call, createPass, PREPARE_CALLS, SEND_CALLS, stopReason, subscribersOf,
 import { resumeUncertain } from "./resume";
 import { sendAll } from "./send";
 
-export { backoffMs, newBatchId } from "./pass";
-export { HOLD_AFTER_MS } from "./resume";
-
 /**
  * One dispatcher pass over one course, in named steps: resume the batches whose outcome is unknown
  * (from their own rows), then claim due enrollments, compose their emails into batches of up to

@@ -48,13 +48,13 @@ export interface LessonRecipient {
  * and Reply-To when REPLY_TO is set. Provider tags name the course (`course`: its slug) and the
  * lesson number, so webhook events and reports can tell courses apart.
  */
-export async function composeLessonEmail(
+export function composeLessonEmail(
   config: Config,
   lesson: Lesson,
   template: Template<"lesson">,
   recipient: LessonRecipient,
   course: Pick<Course, "slug"> = DEFAULT_COURSE,
-): Promise<OutgoingEmail> {
+): OutgoingEmail {
   const links = lessonLinks(config, recipient, lesson, course);
   const { html, text } = personalise(template, { firstName: recipient.firstName, ...links });
   return {

@@ -3,8 +3,6 @@ import { type Course, courseShape, coursesOf } from "../course";
 import { releaseLeasesStatement, type ClaimedRow, type Delivery, type Lease } from "../db/drip-queries";
 import { keyedHash } from "../lib/hash";
 import { newId, newTimeOrderedId } from "../lib/ids";
-import type { EnrollmentFacts } from "../lifecycle/machine";
-import { forCourse } from "../lifecycle/store";
 import { MAX_BATCH, type OutgoingEmail } from "../mail/mailer";
 import { ClaimedSet } from "./claimed-set";
 import type { DispatchBudget, DispatchOptions, DispatchReport, StopReason } from "./dispatch";
@@ -81,8 +79,6 @@ export interface Pass extends Pick<AppDeps, "db" | "mailer" | "clock" | "config"
   readonly claimedEver: ClaimedSet;
   /** Told when a batch's request goes to the provider, so the next batch can start preparing. */
   onProviderCall: () => void;
-  /** The lifecycle's schedule after a lesson, by its inputs (record.ts `advanceFrom`): pure, so computed once per pass. */
-  readonly schedules: Map<string, Partial<EnrollmentFacts>>;
 }
 
 function emptyReport(passId: string): DispatchReport {
@@ -121,7 +117,6 @@ export function createPass(deps: AppDeps, options: DispatchOptions): Pass {
     heldUntilEnd: [],
     claimedEver: new ClaimedSet(),
     onProviderCall: () => {},
-    schedules: new Map(),
   };
 }
 
@@ -162,5 +157,5 @@ export function releaseStatement(pass: Pass, ids: string[]) {
 /** What the lifecycle store needs to record a transition of this course at `now`. */
 export function storeContext(pass: Pass, now: number) {
   const { config, course } = pass;
-  return { now, sendHour: course.sendHour ?? config.sendHour, emailHash: (email: string) => keyedHash(config.appSecret, email), ...forCourse(course) };
+  return { now, sendHour: course.sendHour ?? config.sendHour, emailHash: (email: string) => keyedHash(config.appSecret, email), course: pass.shape, courseSlug: course.slug };
 }

@@ -4,7 +4,7 @@ import { advanceEnrollments, markSent, releaseLeases, settleKey, type Advance, t
 import { deliveries, enrollments } from "../db/schema";
 import { completedEventsInsert, sentEventsInsert } from "../events/record";
 import { maskPersonalData } from "../lib/logger";
-import { afterLessonSent, FAILED_ENROLLMENT } from "../lifecycle/machine";
+import { afterLessonSent, FAILED_ENROLLMENT, type EnrollmentFacts } from "../lifecycle/machine";
 import { sendHourOf, step } from "../lifecycle/store";
 import type { BatchResult, MailError } from "../mail/mailer";
 import { backoffMs, call, holderOf, releaseStatement, remainingMs, storeContext, subscribersOf, type Batch, type Composed, type Pass, type Pending, type SendOutcome } from "./pass";
@@ -17,15 +17,15 @@ import { backoffMs, call, holderOf, releaseStatement, remainingMs, storeContext,
 
 /**
  * The lifecycle's "sent" step for a row this pass holds (active, at this lesson). The schedule
- * maths (time zones, luxon) costs tens of µs, and within a pass the same inputs come back for every
- * subscriber sent together in the same zone: computed once per pass for each.
+ * maths (time zones, luxon) costs tens of µs, and the members of one batch, sent at one time,
+ * share their inputs zone by zone: `schedules` (one per batch) keeps each computation for the rest.
  */
-export function advanceFrom(pass: Pass, row: ClaimedRow, sentAt: number): Advance {
+export function advanceFrom(pass: Pass, row: ClaimedRow, sentAt: number, schedules: Map<string, Partial<EnrollmentFacts>>): Advance {
   const sendHour = sendHourOf(row, pass.course.sendHour ?? pass.config.sendHour);
   // The previous lesson's time only feeds lastSentAt (below), not the schedule: leaving it out of the
   // key lets every member sent together in one zone share one computation.
   const key = `${row.timeZone}\n${sendHour}\n${row.lessonNumber}\n${sentAt}`;
-  let fields = pass.schedules.get(key);
+  let fields = schedules.get(key);
   if (!fields) {
     fields = afterLessonSent(
       { state: "active", run: row.run, nextLesson: row.lessonNumber, nextSendAt: null, lastSentAt: null, pausedUntil: null, startedAt: 0, completedAt: null },
@@ -34,9 +34,7 @@ export function advanceFrom(pass: Pass, row: ClaimedRow, sentAt: number): Advanc
       sentAt,
       { sendHour, course: pass.shape },
     );
-    // Bounded: a pass over many zones and send times starts over rather than growing.
-    if (pass.schedules.size >= MAX_SCHEDULES) pass.schedules.clear();
-    pass.schedules.set(key, fields);
+    schedules.set(key, fields);
   }
   return {
     subscriberId: row.subscriberId,
@@ -72,13 +70,14 @@ async function recordTaken(pass: Pass, batch: Pending[], advanced: Set<string>, 
 export async function recordSent(pass: Pass, batch: Batch, members: Composed[], ids: (string | null)[], everyone: boolean) {
   const { db, course } = pass;
   const now = pass.clock();
+  const schedules = new Map<string, Partial<EnrollmentFacts>>();
   const [, , advanced] = await call(
     pass,
     db.batch([
       // Events hook (issue 14): `lesson.sent` before the rows turn sent, `enrollment.completed` after.
       sentEventsInsert(db, members.map((p) => p.delivery.id), batch.id, everyone, now),
       markSent(db, members.map((p, i) => ({ deliveryId: p.delivery.id, providerMessageId: ids[i] ?? null })), now),
-      advanceEnrollments(db, holderOf(pass, batch), members.map((p) => advanceFrom(pass, p.row, now)), now, course.slug),
+      advanceEnrollments(db, holderOf(pass, batch), members.map((p) => advanceFrom(pass, p.row, now, schedules)), now, course.slug),
       completedEventsInsert(db, subscribersOf(members), now, course.slug),
       settleKey(db, batch.id, everyone, now),
       settleBatch(db, batch.id, "sent", now),
@@ -87,8 +86,6 @@ export async function recordSent(pass: Pass, batch: Batch, members: Composed[], 
   pass.report.sent += members.length;
   await recordTaken(pass, members, new Set(advanced.rows.map((row) => String(row.subscriber_id))), now);
 }
-
-const MAX_SCHEDULES = 10_000;
 
 /** What an error says, for `last_error`: no personal data, at most 500 characters. */
 const reasonOf = (error: MailError) => maskPersonalData(`${error.status ?? "network"} ${error.name}: ${error.message}`).slice(0, 500);

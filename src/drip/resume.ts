@@ -26,7 +26,7 @@ export async function resumeUncertain(pass: Pass): Promise<SendOutcome> {
 /** One uncertain batch: held if its key's window is nearly over, else resent with the same key to its still-active members. */
 async function resumeBatch(pass: Pass, row: SendBatch): Promise<SendOutcome> {
   if (row.firstAttemptAt !== null && pass.wallClock() - row.firstAttemptAt >= HOLD_AFTER_MS) return holdBatch(pass, row);
-  const members = await compose(pass, await call(pass, stillActiveMembers(pass.db, row.id)));
+  const members = compose(pass, await call(pass, stillActiveMembers(pass.db, row.id)));
   const batch: Batch = { id: row.id, resumed: true, attempts: row.attempts, members };
   if (members.length === 0) return settleEmpty(pass, batch);
   return sendBatch(pass, batch);
