@@ -41,7 +41,8 @@ async function child(mode: string): Promise<void> {
     const Lesson = lessonComponent("clear-skin", 3);
     make = () => renderEmail(createElement(Lesson, { ...markersFor("lesson"), repliesWelcome: false }));
   } else {
-    const { lessonTemplate, personalise } = await import("../src/drip/lesson-email");
+    const { personalise } = await import("../src/drip/lesson-email");
+    const { lessonTemplate } = await import("../src/mail/emails");
     const { COURSE } = await import("../src/course");
     const lesson = COURSE.lessons[2]!;
     make = async () =>

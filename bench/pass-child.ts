@@ -1,7 +1,8 @@
 import type { Client } from "@libsql/client";
 import type { AppDeps } from "../src/app-env";
 import { lessonByNumber } from "../src/course";
-import { lessonTemplate, personalise } from "../src/drip/lesson-email";
+import { personalise } from "../src/drip/lesson-email";
+import { lessonTemplate } from "../src/mail/emails";
 import { applyMigrations } from "../src/db/migrate";
 import { runDispatch } from "../src/drip/dispatch";
 import { silentLogger } from "../src/lib/logger";

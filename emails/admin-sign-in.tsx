@@ -9,8 +9,6 @@ import * as s from "./_components/styles";
 
 import { ADMIN_SIGN_IN_SUBJECT } from "../src/admin/sign-in-email";
 
-export { ADMIN_SIGN_IN_SUBJECT };
-
 export const propsSchema = z.object({
   ...fieldSchemas("signIn"),
   /** Minutes the link stays valid. */

@@ -26,8 +26,6 @@ type Props = ConfirmSubscriptionProps;
 
 const CLEAR_SKIN = { title: COURSE_TITLE, lessonCount: LESSON_COUNT, days: Math.max(...LESSON_META.map((lesson) => lesson.dayOffset)) };
 
-export { confirmationSubject };
-
 /** Double opt-in: nothing else is sent until this link is followed. */
 export default function ConfirmSubscriptionEmail({ firstName, confirmUrl, brandName, postalAddress, appUrl, course = CLEAR_SKIN }: Props) {
   const { title, lessonCount, days: courseDays } = course;

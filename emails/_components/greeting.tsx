@@ -2,9 +2,6 @@ import { Text } from "react-email";
 import { GREETING_FALLBACK } from "../../src/mail/fields";
 import { cls, paragraph } from "./styles";
 
-/** Who we greet when we don't know a first name (declared with the field, src/mail/fields.ts). */
-export { GREETING_FALLBACK };
-
 /**
  * "Hi {firstName},". The name is printed exactly as given (no trimming or re-casing) so a
  * placeholder rendered here can be swapped for the real name afterwards. One template string

@@ -13,7 +13,8 @@ import { hitRateLimit } from "../lib/rate-limit";
 import { headerSafe } from "../mail/compose";
 import { formFields } from "../routes/helpers";
 import { ConsolePage } from "./layout";
-import { createSession, createSignInLink, findSession, pruneSignIns, redeemSignInToken, revokeSession, SESSION_TTL_MS, ADMIN_SIGN_IN_SUBJECT, type OperatorSession } from "./sessions";
+import { createSession, createSignInLink, findSession, pruneSignIns, redeemSignInToken, revokeSession, SESSION_TTL_MS, type OperatorSession } from "./sessions";
+import { ADMIN_SIGN_IN_SUBJECT } from "./sign-in-email";
 
 /** Variables of a console request: the signed-in operator and their CSRF token. */
 export type ConsoleEnv = { Variables: AppEnv["Variables"] & { operator: OperatorSession; csrf: string } };

@@ -7,7 +7,6 @@ import { courseBySlug, coursesOf } from "../course/registry";
 import { resume } from "../db/controls";
 import { reviveBatches } from "../db/batch-queries";
 import { adminActions, deliveries } from "../db/schema";
-import { lessonTemplate } from "../drip/lesson-email";
 import { personalise } from "../drip/personalise";
 import { AppError } from "../lib/errors";
 import { headerSafe } from "../mail/compose";
@@ -16,6 +15,7 @@ import { consoleOn, readConsoleForm, requireOperator, type ConsoleEnv } from "./
 import { ConsolePage, Csrf, Scroll, when } from "./layout";
 import { consoleCourses, failedDeliveries, failedDeliveriesAllCourses, heldBatches } from "./queries";
 import type { OperatorSession } from "./sessions";
+import { lessonTemplate } from "../mail/emails";
 
 /** Where every personal link of a test email points: a page that says it does nothing. */
 export const testLinkUrl = (appUrl: string) => `${appUrl}/admin/test-link`;

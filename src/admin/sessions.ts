@@ -4,7 +4,7 @@ import { adminSessions, adminSignInTokens } from "../db/schema";
 import { randomSecret, sha256Hex } from "../lib/hash";
 import { SIGN_IN_TTL_MS } from "./sign-in-email";
 
-export { ADMIN_SIGN_IN_SUBJECT, SIGN_IN_TTL_MS } from "./sign-in-email";
+export { SIGN_IN_TTL_MS } from "./sign-in-email";
 
 /**
  * Passwordless operator sign-in: one-time links and sessions. Only SHA-256 hashes of the random

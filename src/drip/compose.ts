@@ -1,5 +1,6 @@
 import { lessonOf } from "../course";
-import { composeLessonEmail, lessonTemplate } from "./lesson-email";
+import { lessonTemplate } from "../mail/emails";
+import { composeLessonEmail } from "./lesson-email";
 import type { Composed, Pass, Pending } from "./pass";
 
 /**

@@ -2,24 +2,10 @@ import type { Config } from "../config";
 import { type Course, DEFAULT_COURSE, type Lesson } from "../course";
 import { lessonEmailLinks } from "../lib/links";
 import { headerSafe } from "../mail/compose";
-import { lessonTemplateFor } from "../mail/emails";
 import type { OutgoingEmail } from "../mail/mailer";
 import { personalise, type Personalisation, type Template } from "./personalise";
 
 export { personalise };
-
-/**
- * The compiled template of `lesson` of `course` (default: the default course) for `config`:
- * REPLY_TO set or not picks the variant (lesson 1's copy differs), site values are filled once per
- * configuration and cached for the life of the process or isolate. No React at run time.
- */
-export function lessonTemplate(
-  lesson: Lesson,
-  config: Pick<Config, "brandName" | "postalAddress" | "appUrl" | "replyTo">,
-  course: Pick<Course, "slug" | "emails"> = DEFAULT_COURSE,
-): Template<"lesson"> {
-  return lessonTemplateFor(course, lesson, config);
-}
 
 /**
  * Every per-recipient link of one lesson email (src/lib/links.ts): the one place lesson emails and

@@ -16,9 +16,12 @@ const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(
 
 /** SHA-256 as lowercase hex, keyed with the app secret so hashes cannot be looked up in a rainbow table. */
 export async function keyedHash(secret: string, value: string): Promise<string> {
-  const mac = new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(value)));
+  return toHex(new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), new TextEncoder().encode(value))));
+}
+
+function toHex(bytes: Uint8Array): string {
   let hex = "";
-  for (const byte of mac) hex += HEX[byte];
+  for (const byte of bytes) hex += HEX[byte];
   return hex;
 }
 
@@ -30,8 +33,5 @@ export function randomSecret(): string {
 
 /** SHA-256 as lowercase hex (unkeyed: for high-entropy secrets and request fingerprints). */
 export async function sha256Hex(value: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
-  let hex = "";
-  for (const byte of digest) hex += HEX[byte];
-  return hex;
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value))));
 }

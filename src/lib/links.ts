@@ -83,13 +83,12 @@ export function lessonEmailLinks(
   secret: string,
   email: { subscriberId: string; course: string; run: number; lesson: { number: number; slug: string } },
 ): LessonEmailLinks {
-  // base64url needs no percent-encoding in a path or a query.
   const token = signEmailLinkToken(secret, { subscriberId: email.subscriberId, course: email.course, run: email.run, lesson: email.lesson.number });
   return {
-    manageUrl: `${appUrl}/manage/${token}`,
-    unsubscribeUrl: `${appUrl}/unsubscribe/${token}`,
+    manageUrl: manageUrl(appUrl, token),
+    unsubscribeUrl: unsubscribeUrl(appUrl, token),
     viewInBrowserUrl: lessonUrl(appUrl, email.lesson.slug, token),
-    helpfulUrl: `${appUrl}/feedback/${token}/helpful`,
-    notHelpfulUrl: `${appUrl}/feedback/${token}/not-helpful`,
+    helpfulUrl: feedbackUrl(appUrl, token, "helpful"),
+    notHelpfulUrl: feedbackUrl(appUrl, token, "not-helpful"),
   };
 }

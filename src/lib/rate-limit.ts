@@ -28,19 +28,21 @@ export interface RateLimitResult {
  * SET expressions see the row as it was before the statement.
  */
 export async function hitRateLimit(db: Db, key: string, rule: RateLimitRule, now: number): Promise<RateLimitResult> {
-  const windowOpen = sql`${rateLimits.windowStart} > ${now - rule.windowMs}`;
   const [row] = await db
     .insert(rateLimits)
     .values({ key, windowStart: now, count: 1 })
-    .onConflictDoUpdate({
-      target: rateLimits.key,
-      set: {
-        count: sql`CASE WHEN ${windowOpen} THEN ${rateLimits.count} + 1 ELSE 1 END`,
-        windowStart: sql`CASE WHEN ${windowOpen} THEN ${rateLimits.windowStart} ELSE ${now} END`,
-      },
-    })
+    .onConflictDoUpdate({ target: rateLimits.key, set: countedHit(rule, now) })
     .returning({ count: rateLimits.count, windowStart: rateLimits.windowStart });
   return resultOf(row?.count ?? 1, row?.windowStart ?? now, rule, now);
+}
+
+/** An existing counter after one more hit: counted on within its window, started over after it. */
+function countedHit(rule: RateLimitRule, now: number) {
+  const windowOpen = sql`${rateLimits.windowStart} > ${now - rule.windowMs}`;
+  return {
+    count: sql`CASE WHEN ${windowOpen} THEN ${rateLimits.count} + 1 ELSE 1 END`,
+    windowStart: sql`CASE WHEN ${windowOpen} THEN ${rateLimits.windowStart} ELSE ${now} END`,
+  };
 }
 
 /** A counter's state read back after a hit, against its rule. */
@@ -58,7 +60,7 @@ function resultOf(count: number, windowStart: number, rule: RateLimitRule, now: 
  */
 export async function hitRateLimitsInOrder(db: Db, hits: { key: string; rule: RateLimitRule }[], now: number): Promise<RateLimitResult[]> {
   const statements = hits.map(({ key, rule }, i) => {
-    const windowOpen = sql`${rateLimits.windowStart} > ${now - rule.windowMs}`;
+    const hit = countedHit(rule, now);
     // Within every earlier rule (their rows were written by the statements before this one).
     const earlierAllowed = sql.join(
       hits.slice(0, i).map((earlier) => sql`(select count from rate_limits where key = ${earlier.key}) <= ${earlier.rule.limit}`),
@@ -67,8 +69,8 @@ export async function hitRateLimitsInOrder(db: Db, hits: { key: string; rule: Ra
     return db.run(sql`insert into rate_limits (key, window_start, count)
       select ${key}, ${now}, 1 where ${i === 0 ? sql`1` : earlierAllowed}
       on conflict (key) do update set
-        count = CASE WHEN ${windowOpen} THEN ${rateLimits.count} + 1 ELSE 1 END,
-        window_start = CASE WHEN ${windowOpen} THEN ${rateLimits.windowStart} ELSE ${now} END
+        count = ${hit.count},
+        window_start = ${hit.windowStart}
       returning count, window_start`);
   });
   const answers = await db.batch(statements as [(typeof statements)[number], ...typeof statements]);

@@ -24,13 +24,14 @@ export function courseEmails(course: Pick<Course, "slug" | "emails">): CompiledC
 }
 
 /**
- * `lesson` of `course` for one configuration: REPLY_TO set or not picks the variant (lesson copy
- * may say "just reply"); site values are filled once per configuration and cached.
+ * `lesson` of `course` (default: the default course) for one configuration: REPLY_TO set or not
+ * picks the variant (lesson copy may say "just reply"); site values are filled once per
+ * configuration and cached for the life of the process or isolate. No React at run time.
  */
-export function lessonTemplateFor(
-  course: Pick<Course, "slug" | "emails">,
+export function lessonTemplate(
   lesson: Pick<Lesson, "slug">,
   config: Pick<Config, "brandName" | "postalAddress" | "appUrl" | "replyTo">,
+  course: Pick<Course, "slug" | "emails"> = { slug: DEFAULT_COURSE_SLUG },
 ): Template<"lesson"> {
   const compiled = courseEmails(course).lessons[lesson.slug];
   if (!compiled) throw new Error(`No compiled email for lesson "${lesson.slug}" of course "${course.slug}": run npm run build:emails`);

@@ -122,9 +122,14 @@ export function bindSite<E extends EmailKind>(template: CompiledTemplate<E>, sit
   return result;
 }
 
+/** The parts with each slot's value in its place; throws for a slot `values` does not fill. */
 function join(parts: Parts, values: Record<string, string>): string {
   let out = parts[0] ?? "";
-  for (let i = 1; i < parts.length; i += 2) out += values[parts[i]!]! + parts[i + 1]!;
+  for (let i = 1; i < parts.length; i += 2) {
+    const value = values[parts[i]!];
+    if (value === undefined) throw new Error(`No value for the email field "${parts[i]}"`);
+    out += value + parts[i + 1]!;
+  }
   return out;
 }
 
@@ -142,11 +147,6 @@ export function fillTemplate<E extends EmailKind>(template: Template<E>, values:
     const shown = shownValue(name, given[name]);
     text[name] = shown;
     html[name] = escapeForHtml(shown);
-  }
-  for (const parts of [template.html, template.text]) {
-    for (let i = 1; i < parts.length; i += 2) {
-      if (text[parts[i]!] === undefined) throw new Error(`No value for the email field "${parts[i]}"`);
-    }
   }
   return { html: join(template.html, html), text: join(template.text, text) };
 }

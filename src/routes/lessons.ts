@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import type { AppEnv } from "../app-env";
 import { coursesOf, lessonOfSlug } from "../course";
 import { findSubscription } from "../db/controls";
-import { lessonLinks, lessonTemplate, personalise } from "../drip/lesson-email";
+import { lessonLinks, personalise } from "../drip/lesson-email";
+import { lessonTemplate } from "../mail/emails";
 import { verifyToken } from "../lib/tokens";
 import { brokenLink, markPrivate } from "./subscriber-links";
 

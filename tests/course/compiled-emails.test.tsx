@@ -14,10 +14,10 @@ import { SIGN_IN_TTL_MS } from "../../src/admin/sessions";
 import { COURSE } from "../../src/course";
 import { renderEmail } from "../../src/course/render";
 import { composeAlreadySubscribed, composeConfirmation } from "../../src/mail/compose";
-import { signInTemplate } from "../../src/mail/emails";
+import { lessonTemplate, signInTemplate } from "../../src/mail/emails";
 import { escapeForHtml, FIELDS, fieldsIn, markerOf, markersFor, type SiteValues } from "../../src/mail/fields";
 import { bindSite, fillTemplate } from "../../src/mail/template";
-import { composeLessonEmail, lessonLinks, lessonTemplate } from "../../src/drip/lesson-email";
+import { composeLessonEmail, lessonLinks } from "../../src/drip/lesson-email";
 import { testConfig } from "../support/test-app";
 
 const ROOT = join(import.meta.dirname, "..", "..");

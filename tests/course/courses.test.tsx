@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createElement } from "react";
 import { allCourses, courseBySlug, courseShape, createCourseRegistry, DEFAULT_COURSE, defineCourse, lessonOf } from "../../src/course";
 import { renderEmail } from "../../src/course/render";
-import { composeLessonEmail, lessonTemplate } from "../../src/drip/lesson-email";
+import { composeLessonEmail } from "../../src/drip/lesson-email";
+import { lessonTemplate } from "../../src/mail/emails";
 import { BOTH_COURSES, clearSkin, STARTER_EMAILS, starterCourse, twoCourses } from "../support/courses";
 import { createTestContext, testConfig, type TestContext } from "../support/test-app";
 
