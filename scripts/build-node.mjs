@@ -13,9 +13,8 @@
 // Files read at run time stay where they are: migrations/ is found relative to the bundle (two
 // levels below the project root, like src/db/migrate.ts, so `../../migrations` still resolves),
 // and data/ (database, outbox) is relative to the working directory, as with tsx.
-import { execFileSync } from "node:child_process";
 import { build } from "esbuild";
-import { emailsStale } from "./emails-stale.mjs";
+import { buildEmailsIfStale } from "./emails-stale.mjs";
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,7 +85,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const ifStale = process.argv.includes("--if-stale");
   // The compiled emails first: the bundle imports src/mail/templates.generated.ts. Checked here
   // without tsx, so a start with nothing changed loads no TypeScript tooling.
-  if (emailsStale()) execFileSync(process.execPath, ["--import", "tsx", join(root, "scripts", "build-emails.ts")], { cwd: root, stdio: "inherit" });
+  buildEmailsIfStale();
   if (ifStale && !isStale()) process.exit(0);
   const started = performance.now();
   await buildNode();

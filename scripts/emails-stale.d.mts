@@ -4,3 +4,5 @@ export declare const OUTPUT: string;
 export declare function hashOf(inputs: readonly string[]): string;
 /** Whether the committed output is missing or was built from other inputs than today's. */
 export declare function emailsStale(): boolean;
+/** Builds the compiled emails (scripts/build-emails.ts, under tsx) only when they are stale. */
+export declare function buildEmailsIfStale(): void;

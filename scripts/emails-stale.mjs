@@ -2,6 +2,7 @@
 // SHA-256 over the renderer's package versions and every input file's bytes, compared with the
 // hash the build stored in the output. Plain JavaScript, so `npm start` can ask without loading
 // tsx (scripts/build-node.mjs); scripts/build-emails.ts stores the hash with the same function.
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -37,3 +38,12 @@ export function emailsStale() {
   if (!hash || !inputs) return true;
   return hashOf(JSON.parse(inputs)) !== hash;
 }
+
+/** Builds the compiled emails (scripts/build-emails.ts, under tsx) only when they are stale. */
+export function buildEmailsIfStale() {
+  if (emailsStale()) execFileSync(process.execPath, ["--import", "tsx", join(ROOT, "scripts", "build-emails.ts")], { cwd: ROOT, stdio: "inherit" });
+}
+
+// `node scripts/emails-stale.mjs`: what `npm test`, `npm run dev` and the other scripts run
+// first. Nothing changed costs a hash of the inputs, not a TypeScript loader.
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) buildEmailsIfStale();
