@@ -1,4 +1,3 @@
-import type { Client } from "@libsql/client";
 import type { AppDeps } from "../src/app-env";
 import { lessonByNumber } from "../src/course";
 import { personalise } from "../src/drip/lesson-email";
@@ -34,7 +33,7 @@ const maxRssMb = () => process.resourceUsage().maxRSS / 1024;
 async function seed(file: string, n: number, now: number) {
   const { db, client } = await openDatabase(`file:${file}`);
   await applyMigrations(db);
-  const ms = await seedPopulation(client as unknown as Client, { subscribers: n, due: n, now });
+  const ms = await seedPopulation(client, { subscribers: n, due: n, now });
   client.close();
   flushToDisk(file);
   return { seedSeconds: ms / 1000 };

@@ -71,12 +71,12 @@ async function child(subscribers: number, due: number, fakeUrl: string): Promise
     const { db, client } = await openDatabase(`file:${file}`);
     await applyMigrations(db);
     const now = Date.now();
-    const seedMs = await seedPopulation(client as unknown as Client, { subscribers, due, now });
+    const seedMs = await seedPopulation(client, { subscribers, due, now });
     flushToDisk(file);
     // An experiment knob: SQLite's page cache for the pass, in KiB (default: SQLite's 2 MiB).
     if (process.env.BENCH_CACHE_KIB) await client.execute(`pragma cache_size = -${Number(process.env.BENCH_CACHE_KIB)}`);
-    const counts = await populationCounts(client as unknown as Client, now);
-    const spent = process.env.PROFILE ? profile(client as unknown as Client) : null;
+    const counts = await populationCounts(client, now);
+    const spent = process.env.PROFILE ? profile(client) : null;
     const deps: AppDeps = { db, mailer: createResendMailer({ apiKey: "re_bench", baseUrl: fakeUrl }), clock: () => now, config: benchConfig(), logger: silentLogger };
     const figures = await measurePhase(async () => {
       const report = await runDispatchAll(deps, { budget: { maxEmails: Number.MAX_SAFE_INTEGER, maxMs: 3_600_000 } });

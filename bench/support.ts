@@ -24,47 +24,29 @@ export async function startFakeResendProcess(latencyMs = 0): Promise<{ url: stri
   return { url: line.trim(), stop: () => child.kill("SIGTERM") };
 }
 
-/** What one measured phase cost: wall time (s), CPU of this process (µs, user + system), peak RSS (MB). */
+/** What one measured phase cost: wall time (s), CPU of this process (µs, user + system). */
 export interface PhaseFigures {
   emails: number;
   seconds: number;
   cpuMicros: number;
-  /** Peak resident set of the whole child process, sampled every 20 ms and at the end (MB). */
-  peakRssMb: number;
   /** RSS when the phase started (after seeding and setup), MB. */
   startRssMb: number;
-  /** Highest V8 heap in use and highest memory outside it (buffers, native objects) seen by the sampler, MB. */
-  peakHeapMb: number;
-  peakExternalMb: number;
   [extra: string]: number;
 }
 
 /**
- * Runs `work` and measures it. Peak RSS is sampled every 20 ms and read once more at the end from
- * `process.resourceUsage().maxRSS`, the kernel's high-water mark for the process (which includes
- * seeding: the caller runs the phase in a fresh process and reports both).
+ * Runs `work` and measures its wall time and CPU. The peak memory a benchmark reports is the
+ * kernel's high-water mark for the whole child process (bench/pass-child.ts `maxRssMb`), read
+ * after the phase: nothing samples memory while the phase runs, so nothing adds to its CPU.
  */
 export async function measurePhase(work: () => Promise<number>): Promise<PhaseFigures> {
-  const startRss = process.memoryUsage().rss;
-  let peak = startRss;
-  let peakHeap = 0;
-  let peakExternal = 0;
-  const sample = () => {
-    const m = process.memoryUsage();
-    peak = Math.max(peak, m.rss);
-    peakHeap = Math.max(peakHeap, m.heapUsed);
-    peakExternal = Math.max(peakExternal, m.external);
-  };
-  const sampler = setInterval(sample, 20);
+  const startRssMb = process.memoryUsage().rss / 2 ** 20;
   const cpu = process.cpuUsage();
   const started = performance.now();
   const emails = await work();
   const seconds = (performance.now() - started) / 1000;
   const used = process.cpuUsage(cpu);
-  clearInterval(sampler);
-  sample();
-  const toMb = (n: number) => n / 2 ** 20;
-  return { emails, seconds, cpuMicros: used.user + used.system, peakRssMb: toMb(peak), startRssMb: toMb(startRss), peakHeapMb: toMb(peakHeap), peakExternalMb: toMb(peakExternal) };
+  return { emails, seconds, cpuMicros: used.user + used.system, startRssMb };
 }
 
 /**

@@ -1,7 +1,6 @@
 import nodeCrypto from "node:crypto";
 import { eq } from "drizzle-orm";
 import fc from "fast-check";
-import { sign } from "hono/jwt";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { COURSE, COURSE_SLUG } from "../src/course";
 import { enrollments, lessonVotes, subscribers } from "../src/db/schema";
@@ -13,6 +12,7 @@ import { signEmailLinkToken, verifyEmailLinkToken } from "../src/lib/link-token"
 import { verifyToken } from "../src/lib/tokens";
 import type { CapturedEmail } from "./support/fake-resend";
 import { createSubscriber } from "./support/factories";
+import { releaseToken, type ReleaseClaims } from "./support/migrations";
 import { confirmByClick, signUp } from "./support/signup";
 import { createTestContext, form, linkIn, TEST_APP_URL, testConfig, type TestContext } from "./support/test-app";
 
@@ -189,12 +189,12 @@ describe("what a lesson email's token opens", () => {
 
 /**
  * Links as the releases before this one wrote them: HS256 JWTs over the app secret with `sub`,
- * `aud` (the purpose) and, per purpose, `c` (course), `l` (lesson), `r` (run). Frozen here, not made
- * with src/lib/tokens.ts, so a change that breaks mail already in inboxes fails these tests.
+ * `aud` (the purpose) and, per purpose, `c` (course), `l` (lesson), `r` (run). Frozen in
+ * tests/support/migrations.ts, not made with src/lib/tokens.ts, so a change that breaks mail
+ * already in inboxes fails these tests.
  */
-async function olderToken(claims: { sub: string; aud: string; c?: string; l?: number; r?: number }) {
-  const key = await crypto.subtle.importKey("raw", new TextEncoder().encode(t.config.appSecret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return encodeURIComponent(await sign(claims, key, "HS256"));
+async function olderToken(claims: ReleaseClaims) {
+  return encodeURIComponent(await releaseToken(t.config.appSecret, claims));
 }
 
 describe("links already in people's inboxes (JWTs of earlier releases)", () => {

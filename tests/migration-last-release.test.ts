@@ -105,7 +105,7 @@ describe("upgrading a database made by the last landed release (0000–0005)", (
     return { app: createApp(deps), deps, config, resend, clock };
   }
 
-  it("keeps every row of every table exactly as it was", async () => {
+  it("keeps every row of every table exactly as it was, and gains the 0006 index", async () => {
     const db = await lastReleaseDatabase();
     const before = await everyRow(db);
     await applyMigrations(db);

@@ -241,7 +241,7 @@ describe("no tells: a suppressed address's signup does the same work as any othe
   it("the same database statements, the same email rendered and sent, the same answer", async () => {
     const database = await createTestDb();
     const { client } = await openDatabase(database.url);
-    const { proxy, counter } = countingClient(client as unknown as Client);
+    const { proxy, counter } = countingClient(client);
     const db = createDb(proxy as never);
     const app = createApp({ ...t.deps, db });
     const ctx = { ...t, app };

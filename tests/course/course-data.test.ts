@@ -65,7 +65,7 @@ describe("the course definition", () => {
     expect(lessonBySlug("no-such-lesson")).toBeUndefined();
   });
 
-  it("attaches an email component to every lesson", () => {
+  it("the email build has a component for every lesson", () => {
     for (const lesson of COURSE.lessons) expect(typeof lessonComponent(COURSE.slug, lesson.number)).toBe("function");
   });
 

@@ -58,7 +58,7 @@ function capture(c: Client) {
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "query-plans-"));
   const opened = await openDatabase(`file:${join(dir, "plans.db")}`);
-  client = opened.client as unknown as Client;
+  client = opened.client;
   const db = opened.db;
   await applyMigrations(db);
   resend = await startFakeResend({ record: false });
@@ -106,7 +106,7 @@ afterAll(async () => {
 });
 
 describe("the dispatcher's statements at scale", () => {
-  it("a pass's statements cover every step: claims, records, wake, resumed, 409 and held batches, refusals, housekeeping", () => {
+  it("the captured passes include claims, resumed and completed enrollments, batch lookups, leases and settles, and housekeeping", () => {
     const all = [...seen.keys()].join("\n");
     for (const step of ["UPDATE enrollments SET lease_id", "'enrollment.resumed'", "'enrollment.completed'", "SELECT id FROM send_batches WHERE course", "lease_until = ", "delete from \"subscribers\""]) {
       expect(all).toContain(step);
