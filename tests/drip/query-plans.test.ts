@@ -1,18 +1,9 @@
 import type { Client, InStatement, InValue } from "@libsql/client";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AppDeps } from "../../src/app-env";
-import { applyMigrations } from "../../src/db/migrate";
 import { runHousekeeping } from "../../src/db/retention";
 import { runDispatchAll } from "../../src/drip/dispatch-all";
-import { silentLogger } from "../../src/lib/logger";
-import { createResendMailer } from "../../src/mail/resend";
-import { openDatabase } from "../../src/node-deps";
 import { createSubscriber, createSubscribers } from "../support/factories";
-import { startFakeResend, type FakeResend } from "../support/fake-resend";
-import { createTestClock, testConfig } from "../support/test-app";
+import { createTestContext, type TestContext } from "../support/test-app";
 
 /**
  * Every statement a dispatcher pass sends (claims, delivery rows, the last check, the answer's
@@ -38,9 +29,8 @@ const BROAD = [
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 
-let dir: string;
+let t: TestContext;
 let client: Client;
-let resend: FakeResend;
 const seen = new Map<string, InValue[]>();
 
 /** Records each statement (its SQL once, with the arguments of its first use) as the client runs it. */
@@ -56,15 +46,10 @@ function capture(c: Client) {
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "query-plans-"));
-  const opened = await openDatabase(`file:${join(dir, "plans.db")}`);
-  client = opened.client;
-  const db = opened.db;
-  await applyMigrations(db);
-  resend = await startFakeResend({ record: false });
-  const clock = createTestClock();
+  t = await createTestContext({ timeoutMs: 60_000 });
+  const { db, deps, clock, resend } = t;
+  client = db.$client;
   let wall = Date.parse("2026-03-02T12:00:00Z");
-  const deps: AppDeps = { db, mailer: createResendMailer({ apiKey: "re_test_key", baseUrl: resend.url, timeoutMs: 60_000 }), clock: clock.now, config: testConfig({}, resend.url), logger: silentLogger };
   const pass = () => runDispatchAll(deps, { wallClock: () => wall, sleep: async () => {} });
 
   // Due rows in both courses, a last lesson (completion), a timed pause that has run out, an address the provider refuses.
@@ -100,9 +85,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await resend?.close();
-  client?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await t?.close();
 });
 
 describe("the dispatcher's statements at scale", () => {
