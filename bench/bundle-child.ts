@@ -1,4 +1,4 @@
-import { build } from "esbuild";
+import { build, type BuildOptions } from "esbuild";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { NODE_BUNDLE } from "../scripts/build-node.mjs";
@@ -11,11 +11,12 @@ import { NODE_BUNDLE } from "../scripts/build-node.mjs";
  * Bundles a benchmark child (e.g. bench/pass-child.ts) as `npm run build` bundles the server
  * (scripts/build-node.mjs `NODE_BUNDLE`: one ESM file, NODE_ENV compiled in as "production", no
  * TypeScript loader at run time), into dist-node/<name>/ (two levels below the project root, so
- * the bundle finds migrations/ as the server's does). Returns the bundle's path.
+ * the bundle finds migrations/ as the server's does). `extra`: more esbuild options (e.g. plugins).
+ * Returns the bundle's path.
  */
-export async function bundleChild(script: string, name: string): Promise<string> {
+export async function bundleChild(script: string, name: string, extra: BuildOptions = {}): Promise<string> {
   const outfile = join("dist-node", name, script.replace(/^.*\//, "").replace(/\.ts$/, ".js"));
-  await build({ ...NODE_BUNDLE, entryPoints: [script], outfile });
+  await build({ ...NODE_BUNDLE, ...extra, entryPoints: [script], outfile });
   return outfile;
 }
 

@@ -1,6 +1,4 @@
 import { createClient } from "@libsql/client";
-import { build } from "esbuild";
-import { NODE_BUNDLE } from "../scripts/build-node.mjs";
 import { count, eq } from "drizzle-orm";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
@@ -11,6 +9,8 @@ import { applyMigrations } from "../src/db/migrate";
 import { deliveries } from "../src/db/schema";
 import { issueFormToken, MIN_FILL_MS } from "../src/lib/signup-guard";
 import { createSubscribers } from "../tests/support/factories";
+import { bundleChild } from "./bundle-child";
+import { BENCH_ENV, startFakeResendProcess } from "./support";
 
 /**
  * `npm run bench:edge [-- runs]`: the CPU a Worker would spend on a cold signup and on a cold cron
@@ -24,17 +24,6 @@ const DUE = 100;
 const TARGET_MS = 5;
 /** Cloudflare's limit on an isolate's startup (global scope), apart from every request's CPU limit. */
 const STARTUP_LIMIT_MS = 1000;
-const APP_URL = "https://course.example.com";
-const APP_SECRET = "bench-secret-bench-secret-bench-secret-00";
-
-async function startFake(): Promise<{ url: string; stop(): void }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "tests/support/fake-resend-server.ts"], { stdio: ["ignore", "pipe", "inherit"] });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once("line", resolve);
-    child.once("exit", (code) => reject(new Error(`fake Resend exited with ${code}`)));
-  });
-  return { url: line.trim(), stop: () => child.kill("SIGTERM") };
-}
 
 /**
  * Bundles bench/edge-run.ts (with the Worker entry) into one file as wrangler bundles a Worker:
@@ -42,11 +31,7 @@ async function startFake(): Promise<{ url: string; stop(): void }> {
  * as in the Worker's bundle), no TypeScript loader at run time.
  */
 async function bundleRunner(): Promise<string> {
-  const outfile = join("dist-node", "bench-edge", "edge-run.js");
-  await build({
-    ...NODE_BUNDLE,
-    entryPoints: ["bench/edge-run.ts"],
-    outfile,
+  return bundleChild("bench/edge-run.ts", "bench-edge", {
     // workerd's own module (the bindings in global scope), as the environment edge-run passes.
     plugins: [
       {
@@ -57,7 +42,6 @@ async function bundleRunner(): Promise<string> {
       },
     ],
   });
-  return outfile;
 }
 
 const RUNNER = await bundleRunner();
@@ -90,7 +74,7 @@ const median = (values: number[]) => {
 };
 
 const sqld = await startSqld();
-const fake = await startFake();
+const fake = await startFakeResendProcess();
 try {
   const client = createClient({ url: sqld.url });
   const db = createDb(client);
@@ -98,10 +82,8 @@ try {
   const env = {
     // What wrangler compiles into the Worker bundle (React's production build).
     NODE_ENV: "production",
-    APP_URL,
-    APP_SECRET,
+    ...BENCH_ENV,
     DATABASE_URL: sqld.url,
-    MAIL_POSTAL_ADDRESS: "1 Bench Street",
     RESEND_API_KEY: "re_bench",
     RESEND_BASE_URL: fake.url,
     RESEND_WEBHOOK_SECRET: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
@@ -138,7 +120,7 @@ try {
     const signup = await runFresh("signup", env);
     if (signup.getStatus !== 200 || signup.postStatus !== 303) throw new Error(`signup answered ${signup.getStatus} / ${signup.postStatus}`);
 
-    const token = await issueFormToken(APP_SECRET, Date.now() - MIN_FILL_MS - 3_000);
+    const token = await issueFormToken(BENCH_ENV.APP_SECRET, Date.now() - MIN_FILL_MS - 3_000);
     const post = await runFresh("post", { ...env, BENCH_FORM_TOKEN: token });
     if (post.postStatus !== 303) throw new Error(`signup answered ${post.postStatus}`);
 

@@ -1,15 +1,14 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { createApp } from "../src/app";
 import { loadConfig } from "../src/config";
 import { MIN_FILL_MS } from "../src/lib/signup-guard";
 import { createLogger } from "../src/lib/logger";
 import { createNodeDeps } from "../src/node-deps";
 import { formTokenIn } from "../tests/support/signup";
+import { BENCH_ENV, startFakeResendProcess } from "./support";
 
 /**
  * Warm CPU of the landing GET and the signup POST, in process (no HTTP server), and a V8 CPU
@@ -21,16 +20,13 @@ import { formTokenIn } from "../tests/support/signup";
 if (process.env.NODE_ENV !== "production") throw new Error("run with NODE_ENV=production (React's development build costs several times more)");
 const COUNT = Number(process.argv[2] ?? 2000);
 const OUT = process.argv[3] ?? tmpdir();
-const fakeProcess = spawn(process.execPath, ["--import", "tsx", "tests/support/fake-resend-server.ts"], { stdio: ["ignore", "pipe", "inherit"] });
-const fakeUrl = await new Promise<string>((resolve) => createInterface({ input: fakeProcess.stdout! }).once("line", resolve));
+const fake = await startFakeResendProcess();
 const dir = mkdtempSync(join(tmpdir(), "profile-signup-"));
 try {
   const config = loadConfig({
-    APP_URL: "https://course.example.com",
-    APP_SECRET: "bench-secret-bench-secret-bench-secret-00",
-    MAIL_POSTAL_ADDRESS: "1 Bench Street",
+    ...BENCH_ENV,
     RESEND_API_KEY: "re_bench",
-    RESEND_BASE_URL: fakeUrl.trim(),
+    RESEND_BASE_URL: fake.url,
     SIGNUP_LIMIT_PER_IP: "1000000",
     DATABASE_URL: `file:${join(dir, "profile.db")}`,
   });
@@ -76,6 +72,6 @@ try {
   }
   console.log(`profiles: ${join(OUT, "landing.cpuprofile")}, ${join(OUT, "signup.cpuprofile")}`);
 } finally {
-  fakeProcess.kill("SIGTERM");
+  fake.stop();
   rmSync(dir, { recursive: true, force: true });
 }

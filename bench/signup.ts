@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { MIN_FILL_MS } from "../src/lib/signup-guard";
 import { formTokenIn } from "../tests/support/signup";
+import { BENCH_ENV } from "./support";
 
 /**
  * `npm run bench:signup [-- seconds]`: POST /subscribe under load (autocannon, 50 and 200
@@ -21,7 +22,7 @@ import { formTokenIn } from "../tests/support/signup";
  */
 const SECONDS = Number(process.argv[2] ?? process.env.BENCH_SECONDS ?? 10);
 const LEVELS = [50, 200];
-const APP_URL = "https://course.example.com";
+const APP_URL = BENCH_ENV.APP_URL;
 const TARGET_RATIO = 0.6;
 const TARGET_P99_MS = 25;
 
@@ -139,9 +140,7 @@ try {
   children.push(fake.child);
   const env = {
     NODE_ENV: "production",
-    APP_URL,
-    APP_SECRET: "bench-secret-bench-secret-bench-secret-00",
-    MAIL_POSTAL_ADDRESS: "1 Bench Street",
+    ...BENCH_ENV,
     RESEND_API_KEY: "re_bench",
     RESEND_BASE_URL: fake.url,
     SIGNUP_LIMIT_PER_IP: "1000000",

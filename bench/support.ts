@@ -8,8 +8,10 @@ import { loadConfig, type Config } from "../src/config";
  * another's), and the figures such a child reports.
  */
 
-export const benchConfig = (): Config =>
-  loadConfig({ APP_URL: "https://course.example.com", APP_SECRET: "bench-secret-bench-secret-bench-secret-00", MAIL_POSTAL_ADDRESS: "1 Bench Street" });
+/** The configuration every benchmark runs the product with (environment variables, ARCHITECTURE.md). */
+export const BENCH_ENV = { APP_URL: "https://course.example.com", APP_SECRET: "bench-secret-bench-secret-bench-secret-00", MAIL_POSTAL_ADDRESS: "1 Bench Street" } as const;
+
+export const benchConfig = (): Config => loadConfig(BENCH_ENV);
 
 /** The fake Resend API as a child process; `latencyMs` delays each answer. */
 export async function startFakeResendProcess(latencyMs = 0): Promise<{ url: string; stop(): void }> {
