@@ -4,8 +4,8 @@ import {
   COURSE_TITLE,
   CONFIRMATION_EMAIL,
   CONFIRM_LINK_TTL_HOURS,
+  confirmationAbout,
   confirmationSubject,
-  LESSON_COUNT,
   LESSON_META,
 } from "../src/course/meta";
 import { ActionLink, SignOff } from "./_components/action";
@@ -24,7 +24,7 @@ export const propsSchema = z.object({
 export type ConfirmSubscriptionProps = z.infer<typeof propsSchema>;
 type Props = ConfirmSubscriptionProps;
 
-const CLEAR_SKIN = { title: COURSE_TITLE, lessonCount: LESSON_COUNT, days: Math.max(...LESSON_META.map((lesson) => lesson.dayOffset)) };
+const CLEAR_SKIN = confirmationAbout({ title: COURSE_TITLE, lessons: LESSON_META });
 
 /** Double opt-in: nothing else is sent until this link is followed. */
 export default function ConfirmSubscriptionEmail({ firstName, confirmUrl, brandName, postalAddress, appUrl, course = CLEAR_SKIN }: Props) {

@@ -1,4 +1,5 @@
 import { createElement, type FunctionComponent, type ReactElement } from "react";
+import { confirmationAbout } from "../../src/course/meta";
 import { renderEmail, wrapHtmlLines } from "../../src/course/render";
 import type { Course } from "../../src/course/course";
 import { FIELD_NAMES, FIELDS, type FieldName, markerOf, markersFor } from "../../src/mail/fields";
@@ -76,11 +77,6 @@ export async function compileLesson(Email: LessonComponent) {
   const plain = await compileElement(createElement(Email, { ...markers, repliesWelcome: false }));
   const repliesWelcome = await compileElement(createElement(Email, { ...markers, repliesWelcome: true }));
   return { plain, repliesWelcome };
-}
-
-/** What the confirmation email says about a course. */
-export function confirmationAbout(course: Pick<Course, "title" | "lessons">) {
-  return { title: course.title, lessonCount: course.lessons.length, days: Math.max(...course.lessons.map((l) => l.dayOffset)) };
 }
 
 /**

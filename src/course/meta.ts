@@ -102,6 +102,11 @@ export const LESSON_META = [
 
 export const LESSON_COUNT: number = LESSON_META.length;
 
+/** What the confirmation email says about a course: its title, lesson count and length in days. */
+export function confirmationAbout(course: { title: string; lessons: readonly { dayOffset: number }[] }) {
+  return { title: course.title, lessonCount: course.lessons.length, days: Math.max(...course.lessons.map((l) => l.dayOffset)) };
+}
+
 /** Subject and preview of the double opt-in email, kept next to the lessons' so copy lives in one place. */
 export const CONFIRMATION_EMAIL = {
   subject: `Please confirm: ${COURSE_TITLE}`,

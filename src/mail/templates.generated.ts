@@ -3,7 +3,7 @@
 import type { CompiledEmails, CompiledTemplate } from "./template";
 
 /** SHA-256 of the build's inputs (below), for `npm run build:emails -- --if-stale`. */
-export const INPUT_HASH = "4d3cc74f573a2c8f14f7dd4f0d72a7d06ff4aa69de444014a77fdcf5925cebe6";
+export const INPUT_HASH = "bf14794815a1b54363e63e41fe1b70b115f4d876784b70a5b562cd85ccaeacc2";
 /** The files the build read (besides node_modules), relative to the project root. */
 export const INPUTS: readonly string[] = [
   "emails/_build/all.ts",
